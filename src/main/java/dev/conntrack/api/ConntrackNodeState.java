@@ -1,0 +1,29 @@
+package dev.conntrack.api;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * The conntrack state of one node, named after the Node. The operator writes spec (the merged
+ * settings); only that node's agent writes status.
+ */
+@Group(ConntrackPolicy.GROUP)
+@Version(ConntrackPolicy.VERSION)
+@ShortNames("ctns")
+@AdditionalPrinterColumn(name = "Entries", jsonPath = ".status.usage.entries", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Max", jsonPath = ".status.usage.max", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Usage%", jsonPath = ".status.usage.usagePercent", type = AdditionalPrinterColumn.Type.NUMBER)
+@AdditionalPrinterColumn(name = "Applied", jsonPath = ".status.conditions[?(@.type==\"Applied\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "TableFull", jsonPath = ".status.conditions[?(@.type==\"TableFull\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Mode", jsonPath = ".spec.mode", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class ConntrackNodeState extends CustomResource<ConntrackNodeStateSpec, ConntrackNodeStateStatus> {
+
+    @Override
+    protected ConntrackNodeStateSpec initSpec() {
+        return new ConntrackNodeStateSpec();
+    }
+}

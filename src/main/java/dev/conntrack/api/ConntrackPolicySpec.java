@@ -1,0 +1,53 @@
+package dev.conntrack.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ConntrackPolicySpec {
+
+    @JsonPropertyDescription("Nodes this policy applies to, as a standard label selector. Empty or absent selects every node.")
+    @ValidationRule(value = "!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",
+            message = "nodeSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist")
+    @ValidationRule(value = "!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",
+            message = "nodeSelector.matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist")
+    private LabelSelector nodeSelector;
+
+    @JsonPropertyDescription("Precedence when several policies select the same node: settings are merged field by field and the higher priority wins. Equal priorities with different values are a Conflict, decided by policy name (alphabetically first wins).")
+    @Default("0")
+    @Min(0)
+    @Max(1000)
+    private Integer priority = 0;
+
+    @JsonPropertyDescription("Enforce writes the settings to the kernel; ObserveOnly computes and reports what would change and writes nothing.")
+    @Default("Enforce")
+    private Mode mode = Mode.Enforce;
+
+    @JsonPropertyDescription("What the agent does when a value changes behind its back (kube-proxy, sysctl -w, sysctl.d): Reapply writes it again and reports ExternalOverride; Report only reports.")
+    @Default("Reapply")
+    private DriftPolicy driftPolicy = DriftPolicy.Reapply;
+
+    @JsonPropertyDescription("The conntrack settings to apply. Only these fields map to kernel parameters; there is no free-form sysctl field.")
+    private ConntrackSettings conntrack;
+
+    @JsonPropertyDescription("How the agents watch the table on the selected nodes.")
+    private MonitoringSpec monitoring;
+
+    public LabelSelector getNodeSelector() { return nodeSelector; }
+    public void setNodeSelector(LabelSelector nodeSelector) { this.nodeSelector = nodeSelector; }
+    public Integer getPriority() { return priority; }
+    public void setPriority(Integer priority) { this.priority = priority; }
+    public Mode getMode() { return mode; }
+    public void setMode(Mode mode) { this.mode = mode; }
+    public DriftPolicy getDriftPolicy() { return driftPolicy; }
+    public void setDriftPolicy(DriftPolicy driftPolicy) { this.driftPolicy = driftPolicy; }
+    public ConntrackSettings getConntrack() { return conntrack; }
+    public void setConntrack(ConntrackSettings conntrack) { this.conntrack = conntrack; }
+    public MonitoringSpec getMonitoring() { return monitoring; }
+    public void setMonitoring(MonitoringSpec monitoring) { this.monitoring = monitoring; }
+}

@@ -1,0 +1,34 @@
+package dev.conntrack.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+/** How many selected nodes are in which state; counts, never lists, so the status stays small at any fleet size. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class NodeCounts {
+    @JsonPropertyDescription("Nodes this policy selects.")
+    private int selected;
+
+    @JsonPropertyDescription("Selected nodes whose agent reports the current settings Applied.")
+    private int applied;
+
+    @JsonPropertyDescription("Selected nodes whose agent reports Degraded (a write was refused or a signal is missing).")
+    private int failed;
+
+    @JsonPropertyDescription("Selected nodes whose table usage is above the warning percent.")
+    private int underPressure;
+
+    @JsonPropertyDescription("Selected nodes whose kernel dropped packets because the table was full in the last interval.")
+    private int dropping;
+
+    public int getSelected() { return selected; }
+    public void setSelected(int selected) { this.selected = selected; }
+    public int getApplied() { return applied; }
+    public void setApplied(int applied) { this.applied = applied; }
+    public int getFailed() { return failed; }
+    public void setFailed(int failed) { this.failed = failed; }
+    public int getUnderPressure() { return underPressure; }
+    public void setUnderPressure(int underPressure) { this.underPressure = underPressure; }
+    public int getDropping() { return dropping; }
+    public void setDropping(int dropping) { this.dropping = dropping; }
+}
