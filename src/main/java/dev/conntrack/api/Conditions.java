@@ -1,0 +1,75 @@
+package dev.conntrack.api;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Condition helpers shared by the operator (policy status) and the agent (node state status).
+ * Follows the Kubernetes conventions that kstatus and Argo CD read: lastTransitionTime moves only
+ * when a condition's status flips, so an unchanged condition never causes a status write.
+ */
+public final class Conditions {
+    public static final String TRUE = "True";
+    public static final String FALSE = "False";
+    public static final String UNKNOWN = "Unknown";
+
+    private Conditions() {
+    }
+
+    public static Condition of(String type, boolean status, String reason, String message, Long observedGeneration) {
+        return new ConditionBuilder()
+                .withType(type)
+                .withStatus(status ? TRUE : FALSE)
+                .withReason(reason)
+                .withMessage(message)
+                .withObservedGeneration(observedGeneration)
+                .build();
+    }
+
+    /** The condition of the given type, or null. */
+    public static Condition find(List<Condition> conditions, String type) {
+        if (conditions == null) {
+            return null;
+        }
+        for (Condition c : conditions) {
+            if (type.equals(c.getType())) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    public static boolean isTrue(List<Condition> conditions, String type) {
+        Condition c = find(conditions, type);
+        return c != null && TRUE.equals(c.getStatus());
+    }
+
+    /**
+     * Merges freshly computed conditions into the previous ones: each new condition keeps the
+     * previous lastTransitionTime when its status did not change, otherwise gets {@code now}.
+     * Returns a new list in the order of {@code fresh}; previous conditions of other types are dropped.
+     */
+    public static List<Condition> merge(List<Condition> previous, List<Condition> fresh, Instant now) {
+        String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        List<Condition> merged = new ArrayList<>(fresh.size());
+        for (Condition c : fresh) {
+            Condition old = find(previous, c.getType());
+            String transition = old != null && Objects.equals(old.getStatus(), c.getStatus())
+                    && old.getLastTransitionTime() != null ? old.getLastTransitionTime() : stamp;
+            merged.add(new ConditionBuilder(c).withLastTransitionTime(transition).build());
+        }
+        return merged;
+    }
+
+    /** True when both lists carry the same conditions (type, status, reason, message, generation, transition time). */
+    public static boolean same(List<Condition> a, List<Condition> b) {
+        List<Condition> x = a == null ? List.of() : a;
+        List<Condition> y = b == null ? List.of() : b;
+        return x.equals(y);
+    }
+}
