@@ -5,18 +5,12 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
-import io.fabric8.generator.annotation.ValidationRule;
-import io.fabric8.kubernetes.api.model.LabelSelector;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ConntrackPolicySpec {
 
-    @JsonPropertyDescription("Nodes this policy applies to, as a standard label selector. Empty or absent selects every node.")
-    @ValidationRule(value = "!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",
-            message = "nodeSelector.matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist")
-    @ValidationRule(value = "!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",
-            message = "nodeSelector.matchExpressions[].values must be non-empty for In and NotIn and empty for Exists and DoesNotExist")
-    private LabelSelector nodeSelector;
+    @JsonPropertyDescription("Nodes this policy applies to, as a standard label selector (matchLabels, matchExpressions). Empty or absent selects every node.")
+    private NodeSelector nodeSelector;
 
     @JsonPropertyDescription("Precedence when several policies select the same node: settings are merged field by field and the higher priority wins. Equal priorities with different values are a Conflict, decided by policy name (alphabetically first wins).")
     @Default("0")
@@ -38,8 +32,8 @@ public class ConntrackPolicySpec {
     @JsonPropertyDescription("How the agents watch the table on the selected nodes.")
     private MonitoringSpec monitoring;
 
-    public LabelSelector getNodeSelector() { return nodeSelector; }
-    public void setNodeSelector(LabelSelector nodeSelector) { this.nodeSelector = nodeSelector; }
+    public NodeSelector getNodeSelector() { return nodeSelector; }
+    public void setNodeSelector(NodeSelector nodeSelector) { this.nodeSelector = nodeSelector; }
     public Integer getPriority() { return priority; }
     public void setPriority(Integer priority) { this.priority = priority; }
     public Mode getMode() { return mode; }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates the CRD YAML from the Java API classes and copies it to crds/ (and the chart).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+./mvnw -B -q package -DskipTests
+for plural in conntrackpolicies conntracknodestates; do
+  cp "target/kubernetes/$plural.conntrack.dev-v1.yml" "crds/$plural.conntrack.dev.yaml"
+  if [[ -d helm/conntrack-operator/crds ]]; then
+    cp "target/kubernetes/$plural.conntrack.dev-v1.yml" "helm/conntrack-operator/crds/$plural.conntrack.dev.yaml"
+  fi
+done
+echo "crds/ updated from the Java API classes"

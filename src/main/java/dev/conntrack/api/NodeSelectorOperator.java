@@ -1,0 +1,9 @@
+package dev.conntrack.api;
+
+/** Label selector operators, as in Kubernetes label selectors. */
+public enum NodeSelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist
+}

@@ -1,0 +1,122 @@
+package dev.conntrack.testing;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One real kube-apiserver + etcd per test JVM (fabric8 kube-api-test in offline mode, binaries
+ * from hack/build-test-binaries.sh), with the committed CRDs from crds/ installed. Tests share it
+ * and isolate themselves by unique object names.
+ */
+public final class TestApiServer {
+    private static KubeAPIServer server;
+    private static String kubeConfigYaml;
+
+    private TestApiServer() {
+    }
+
+    public static synchronized String kubeConfigYaml() {
+        if (server == null) {
+            start();
+        }
+        return kubeConfigYaml;
+    }
+
+    /** A new client for the shared server; callers close it. */
+    public static KubernetesClient newClient() {
+        return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeConfigYaml())).build();
+    }
+
+    /** Writes the kubeconfig to a file, for processes started by tests. */
+    public static Path kubeConfigFile(Path dir) {
+        try {
+            Path file = dir.resolve("kubeconfig");
+            Files.writeString(file, kubeConfigYaml());
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Path projectDir() {
+        return Path.of(System.getProperty("project.basedir", ".")).toAbsolutePath();
+    }
+
+    public static String kubernetesVersion() {
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(projectDir().resolve("hack/versions.env"))) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p.getProperty("KUBERNETES_VERSION").trim();
+    }
+
+    private static void start() {
+        String dir = System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest");
+        String version = kubernetesVersion();
+        Path binaries = Path.of(dir, "k8s", version + "-linux-amd64");
+        if (!Files.isExecutable(binaries.resolve("kube-apiserver"))) {
+            throw new IllegalStateException("No test cluster binaries in " + binaries
+                    + ": run hack/build-test-binaries.sh (the test command does it for you)");
+        }
+        // Environment variables of kube-api-test throw ClassCastException for booleans (7.5.x): set in code.
+        server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+                .withTestDir(dir)
+                .withApiServerVersion(version)
+                .withOfflineMode(true)
+                .withUpdateKubeConfig(false)
+                .withStartupTimeout(120_000)
+                .build());
+        server.start();
+        kubeConfigYaml = server.getKubeConfigYaml();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
+        try (KubernetesClient client = newClient()) {
+            installCrds(client);
+        }
+    }
+
+    /** Installs the committed CRDs (crds/*.yaml) and waits until they are established. */
+    public static void installCrds(KubernetesClient client) {
+        for (Path file : committedCrdFiles()) {
+            try (InputStream in = Files.newInputStream(file)) {
+                List<HasMetadata> items = client.load(in).items();
+                for (HasMetadata item : items) {
+                    client.resource(item).forceConflicts().serverSideApply();
+                    client.apiextensions().v1().customResourceDefinitions().withName(item.getMetadata().getName())
+                            .waitUntilCondition(TestApiServer::established, 60, TimeUnit.SECONDS);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    public static List<Path> committedCrdFiles() {
+        try (Stream<Path> files = Files.list(projectDir().resolve("crds"))) {
+            return files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean established(CustomResourceDefinition crd) {
+        return crd != null && crd.getStatus() != null && crd.getStatus().getConditions() != null
+                && crd.getStatus().getConditions().stream()
+                        .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+}
