@@ -1,15 +1,105 @@
 package dev.conntrack.operator;
 
+import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackPolicyStatus;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
-@ControllerConfiguration(name = "conntrackpolicy")
-public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy> {
+/**
+ * Rolls the node states of the nodes a policy selects up into the policy's status, and holds the
+ * policy's finalizer until its settings have left every node spec.
+ */
+@ControllerConfiguration(name = ConntrackPolicyReconciler.NAME, finalizerName = OperatorLabels.FINALIZER)
+public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
+    public static final String NAME = "conntrackpolicy";
+    private static final long CLEANUP_RECHECK_MILLIS = 500;
+
+    private final PolicyStatusAggregator aggregator = new PolicyStatusAggregator();
+    private final Clock clock = Clock.systemUTC();
+    private InformerEventSource<ConntrackNodeState, ConntrackPolicy> states;
+    private InformerEventSource<Node, ConntrackPolicy> nodes;
+
     @Override
-    public UpdateControl<ConntrackPolicy> reconcile(ConntrackPolicy resource, Context<ConntrackPolicy> context) {
-        return UpdateControl.noUpdate();
+    public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
+        states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, ConntrackPolicy.class)
+                .withName("nodestates")
+                // A node state change concerns the policies that select that node.
+                .withSecondaryToPrimaryMapper(state -> policiesSelecting(context, nodeOf(state.getMetadata().getName())))
+                .build(), context);
+        nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackPolicy.class)
+                .withName("nodes")
+                .withSecondaryToPrimaryMapper(node -> policiesSelecting(context, node))
+                .build(), context);
+        return List.of(states, nodes);
+    }
+
+    @Override
+    public UpdateControl<ConntrackPolicy> reconcile(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
+        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, statesOfSelectedNodes(policy), clock.instant());
+        if (status.isEmpty()) {
+            return UpdateControl.noUpdate();
+        }
+        // Patch a fresh object carrying only identity and status: never write back the cached copy.
+        ConntrackPolicy patch = new ConntrackPolicy();
+        patch.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName()).build());
+        patch.setSpec(null);
+        patch.setStatus(status.get());
+        return UpdateControl.patchStatus(patch);
+    }
+
+    @Override
+    public DeleteControl cleanup(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
+        String name = policy.getMetadata().getName();
+        boolean stillInSomeSpec = states.list(s -> s.getSpec() != null && s.getSpec().getPolicies() != null
+                && s.getSpec().getPolicies().contains(name)).findAny().isPresent();
+        if (stillInSomeSpec) {
+            // The node reconciler removes it from the specs (it ignores policies being deleted).
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK_MILLIS);
+        }
+        return DeleteControl.defaultDelete();
+    }
+
+    /**
+     * Node states of the nodes the policy selects now (by the Node cache, not by possibly stale
+     * specs); a selected node whose state does not exist yet counts as a node that has not applied.
+     */
+    private List<ConntrackNodeState> statesOfSelectedNodes(ConntrackPolicy policy) {
+        return nodes.list(node -> NodeSelectorMatcher.selects(policy, node))
+                .map(node -> states.get(ResourceID.fromResource(node)).orElseGet(() -> notCreatedYet(node)))
+                .toList();
+    }
+
+    private static ConntrackNodeState notCreatedYet(Node node) {
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.setMetadata(new ObjectMetaBuilder().withName(node.getMetadata().getName()).build());
+        return state;
+    }
+
+    private Node nodeOf(String name) {
+        return nodes == null ? null : nodes.get(new ResourceID(name)).orElse(null);
+    }
+
+    private static Set<ResourceID> policiesSelecting(EventSourceContext<ConntrackPolicy> context, Node node) {
+        return context.getPrimaryCache().list()
+                .filter(p -> node == null || NodeSelectorMatcher.selects(p, node))
+                .map(ResourceID::fromResource)
+                .collect(Collectors.toSet());
     }
 }

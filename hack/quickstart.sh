@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The quick start on the embedded local cluster:
+#   hack/quickstart.sh [--enforce]   cluster up, CRDs, operator, one agent for this machine, the example policy
+#   hack/quickstart.sh down          delete the policies (the agent restores the original values), stop everything
+#
+# Without --enforce the agent only observes: it reports what it would change and writes nothing to
+# this machine's kernel. With --enforce it applies examples/policy.yaml to this machine for real.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CLUSTER_DIR="${CONNTRACK_CLUSTER_DIR:-$ROOT/.cluster}"
+NODE="$(hostname)"
+NAMESPACE=conntrack-system
+JAR="$ROOT/target/quarkus-app/quarkus-run.jar"
+AGENT_METRICS_PORT="${CONNTRACK_METRICS_PORT:-9402}"
+
+log() { echo "[quickstart] $*" >&2; }
+kubectl_() { "$KUBECTL" --kubeconfig "$CLUSTER_DIR/kubeconfig" "$@"; }
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_process() {
+  local f="$CLUSTER_DIR/$1.pid"
+  if pid_alive "$f"; then
+    kill "$(cat "$f")" 2>/dev/null || true
+    for _ in $(seq 1 100); do pid_alive "$f" || break; sleep 0.1; done
+    pid_alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+down() {
+  if [[ -f "$CLUSTER_DIR/kubeconfig" ]] && hack/cluster.sh status >/dev/null 2>&1; then
+    KUBECTL="$(dirname "$(hack/build-test-binaries.sh | tail -n 1)/x")/kubectl"
+    if pid_alive "$CLUSTER_DIR/agent.pid"; then
+      log "deleting policies so the agent restores this machine's original values"
+      kubectl_ delete conntrackpolicies --all --wait=true --timeout=60s >/dev/null 2>&1 || true
+      # The agent restores when the keys leave its node spec: give it a few polls.
+      for _ in $(seq 1 20); do
+        originals="$(kubectl_ get conntracknodestate "$NODE" -o jsonpath='{.status.originals}' 2>/dev/null || true)"
+        [[ -z "$originals" || "$originals" == "{}" ]] && break
+        sleep 0.5
+      done
+    fi
+  fi
+  stop_process agent
+  stop_process operator
+  hack/cluster.sh down
+}
+
+up() {
+  local enforce=false
+  [[ "${1:-}" == "--enforce" ]] && enforce=true
+  [[ "$(id -u)" -eq 0 ]] || log "not root: the agent can read but not change kernel settings"
+
+  hack/install-deps.sh
+  local bindir
+  bindir="$(hack/build-test-binaries.sh | tail -n 1)"
+  KUBECTL="$bindir/kubectl"
+  hack/cluster.sh up
+
+  if [[ ! -f "$JAR" || -n "$(find src pom.xml -newer "$JAR" -type f 2>/dev/null | head -n 1)" ]]; then
+    log "building the artifact (./mvnw package)"
+    ./mvnw -B -q package -DskipTests
+  fi
+
+  log "installing the CRDs"
+  kubectl_ apply --server-side -f crds/ >/dev/null
+  kubectl_ wait --for condition=established --timeout=60s crd/conntrackpolicies.conntrack.dev crd/conntracknodestates.conntrack.dev >/dev/null
+  kubectl_ create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+
+  log "registering this machine as Node $NODE"
+  cat <<EOF | kubectl_ apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE
+  labels:
+    kubernetes.io/hostname: $NODE
+    kubernetes.io/os: linux
+EOF
+  kubectl_ patch node "$NODE" --subresource=status --type=merge \
+    -p "{\"status\":{\"capacity\":{\"cpu\":\"$(nproc)\",\"memory\":\"$(awk '/MemTotal/{print $2}' /proc/meminfo)Ki\"}}}" >/dev/null
+
+  mkdir -p "$CLUSTER_DIR/logs" "$CLUSTER_DIR/agent-state"
+  if ! pid_alive "$CLUSTER_DIR/operator.pid"; then
+    log "starting the operator (logs: $CLUSTER_DIR/logs/operator.log)"
+    CONNTRACK_ROLE=operator KUBECONFIG="$CLUSTER_DIR/kubeconfig" CONNTRACK_AGENT_NAMESPACE="$NAMESPACE" \
+      nohup java -Xmx128m -jar "$JAR" > "$CLUSTER_DIR/logs/operator.log" 2>&1 &
+    echo $! > "$CLUSTER_DIR/operator.pid"
+  fi
+  if ! pid_alive "$CLUSTER_DIR/agent.pid"; then
+    if $enforce; then log "starting the agent for $NODE in ENFORCE mode: it will change this machine's conntrack settings";
+    else log "starting the agent for $NODE, observe-only (pass --enforce to let it change the kernel)"; fi
+    CONNTRACK_ROLE=agent NODE_NAME="$NODE" KUBECONFIG="$CLUSTER_DIR/kubeconfig" \
+      CONNTRACK_STATE_DIR="$CLUSTER_DIR/agent-state" CONNTRACK_METRICS_PORT="$AGENT_METRICS_PORT" \
+      CONNTRACK_FORCE_OBSERVE_ONLY="$([[ $enforce == true ]] && echo false || echo true)" \
+      nohup java -Xmx32m -Xss256k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$JAR" \
+      > "$CLUSTER_DIR/logs/agent.log" 2>&1 &
+    echo $! > "$CLUSTER_DIR/agent.pid"
+  fi
+
+  log "applying examples/policy.yaml"
+  kubectl_ apply -f examples/policy.yaml >/dev/null
+
+  for _ in $(seq 1 60); do
+    ready="$(kubectl_ get conntrackpolicy baseline -o jsonpath='{.status.nodes.selected}' 2>/dev/null || true)"
+    heartbeat="$(kubectl_ get conntracknodestate "$NODE" -o jsonpath='{.status.heartbeatTime}' 2>/dev/null || true)"
+    [[ -n "$ready" && -n "$heartbeat" ]] && break
+    pid_alive "$CLUSTER_DIR/operator.pid" || { log "the operator exited; see $CLUSTER_DIR/logs/operator.log"; tail -20 "$CLUSTER_DIR/logs/operator.log" >&2; exit 1; }
+    pid_alive "$CLUSTER_DIR/agent.pid" || { log "the agent exited; see $CLUSTER_DIR/logs/agent.log"; tail -20 "$CLUSTER_DIR/logs/agent.log" >&2; exit 1; }
+    sleep 1
+  done
+
+  echo
+  kubectl_ get conntrackpolicies
+  echo
+  kubectl_ get conntracknodestates
+  echo
+  kubectl_ get daemonset -n "$NAMESPACE"
+  cat <<EOF
+
+The operator resolved the policy into the node state above; the agent reports this machine's table.
+  export KUBECONFIG=$CLUSTER_DIR/kubeconfig KUBECTL=$KUBECTL
+  \$KUBECTL get ctp,ctns -o wide            # policies and node states
+  \$KUBECTL get ctns $NODE -o yaml          # live values, originals, counters, conditions
+  \$KUBECTL get events -n default           # ConntrackApplied, ConntrackTableFull, ...
+  curl -s localhost:$AGENT_METRICS_PORT/metrics | grep ^conntrack_
+(The DaemonSet has no pods here: this cluster has no kubelet, so the agent runs as a local process.)
+Stop everything: hack/quickstart.sh down
+EOF
+}
+
+case "${1:-}" in
+  down) down ;;
+  ""|--enforce) up "${1:-}" ;;
+  *) echo "usage: $0 [--enforce] | down" >&2; exit 2 ;;
+esac

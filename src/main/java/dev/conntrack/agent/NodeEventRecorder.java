@@ -1,0 +1,93 @@
+package dev.conntrack.agent;
+
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Kubernetes Events on this agent's Node (namespace "default", as the kubelet does). Deduplicated:
+ * the same reason and message within the window bumps the count of the existing Event instead of
+ * creating a new one, so a node that drops for an hour yields a handful of Events, not one per drop.
+ */
+public class NodeEventRecorder {
+    public static final String TABLE_FULL = "ConntrackTableFull";
+    public static final String PRESSURE = "ConntrackPressure";
+    public static final String APPLIED = "ConntrackApplied";
+    public static final String EXTERNAL_OVERRIDE = "ConntrackExternalOverride";
+    public static final String RESTORED = "ConntrackRestored";
+    public static final String APPLY_FAILED = "ConntrackApplyFailed";
+
+    private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
+    private static final String NAMESPACE = "default";
+    private static final String COMPONENT = "conntrack-agent";
+
+    private final KubernetesClient client;
+    private final String nodeName;
+    private final Clock clock;
+    private final Duration window;
+    private final Map<String, Emitted> recent = new HashMap<>();
+
+    private record Emitted(String name, String message, Instant first, int count) {
+    }
+
+    public NodeEventRecorder(KubernetesClient client, String nodeName, Clock clock, Duration window) {
+        this.client = client;
+        this.nodeName = nodeName;
+        this.clock = clock;
+        this.window = window;
+    }
+
+    public void normal(String reason, String message) {
+        record("Normal", reason, message);
+    }
+
+    public void warning(String reason, String message) {
+        record("Warning", reason, message);
+    }
+
+    /** Returns true when a new Event was created (not a count bump); failures are logged, never thrown. */
+    synchronized boolean record(String type, String reason, String message) {
+        Instant now = clock.instant();
+        Emitted last = recent.get(reason);
+        try {
+            if (last != null && last.message().equals(message) && now.isBefore(last.first().plus(window))) {
+                int count = last.count() + 1;
+                client.v1().events().inNamespace(NAMESPACE).withName(last.name())
+                        .edit(e -> new EventBuilder(e).withCount(count).withLastTimestamp(stamp(now)).build());
+                recent.put(reason, new Emitted(last.name(), message, last.first(), count));
+                return false;
+            }
+            String name = nodeName + "." + reason.toLowerCase(Locale.ROOT) + "." + Long.toHexString(now.toEpochMilli());
+            client.v1().events().inNamespace(NAMESPACE).resource(new EventBuilder()
+                    .withNewMetadata().withName(name).withNamespace(NAMESPACE).endMetadata()
+                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion("v1").withKind("Node")
+                            .withName(nodeName).withUid(nodeName).build())
+                    .withType(type).withReason(reason).withMessage(message)
+                    .withNewSource().withComponent(COMPONENT).withHost(nodeName).endSource()
+                    .withReportingComponent(COMPONENT).withReportingInstance(nodeName)
+                    .withFirstTimestamp(stamp(now)).withLastTimestamp(stamp(now)).withCount(1)
+                    .build()).create();
+            recent.put(reason, new Emitted(name, message, now, 1));
+            return true;
+        } catch (KubernetesClientException e) {
+            // Events are best effort: a lost Event must never stop enforcement or reporting.
+            LOG.log(Level.FINE, "event " + reason + " not recorded: " + e.getMessage());
+            recent.remove(reason);
+            return false;
+        }
+    }
+
+    private static String stamp(Instant instant) {
+        return instant.truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+}

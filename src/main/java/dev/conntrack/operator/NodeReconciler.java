@@ -1,0 +1,86 @@
+package dev.conntrack.operator;
+
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateSpec;
+import dev.conntrack.api.ConntrackPolicy;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * One reconcile per Node: merges every policy that selects it into the spec of the node's
+ * ConntrackNodeState (named after the Node) and writes it only when it changed. Any policy change
+ * re-reconciles every node; the merge itself runs on informer caches, so that is cheap.
+ */
+@ControllerConfiguration(name = NodeReconciler.NAME)
+public class NodeReconciler implements Reconciler<Node> {
+    public static final String NAME = "node";
+    static final String FIELD_MANAGER = "conntrack-operator";
+
+    private final PolicyMerger merger = new PolicyMerger();
+    private InformerEventSource<ConntrackPolicy, Node> policies;
+    private InformerEventSource<ConntrackNodeState, Node> states;
+
+    @Override
+    public List<EventSource<?, Node>> prepareEventSources(EventSourceContext<Node> context) {
+        policies = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackPolicy.class, Node.class)
+                .withName("policies")
+                // A policy can move any node in or out of its selector: every node is affected.
+                .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
+                        .map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .build(), context);
+        states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, Node.class)
+                .withName("nodestates")
+                // Someone editing or deleting a node state brings it back to the merged spec.
+                .withSecondaryToPrimaryMapper(state -> Set.of(new ResourceID(state.getMetadata().getName())))
+                .build(), context);
+        return List.of(policies, states);
+    }
+
+    @Override
+    public UpdateControl<Node> reconcile(Node node, Context<Node> context) {
+        ConntrackNodeStateSpec desired = merger.resolve(node, policies.list(p -> true).toList());
+        String name = node.getMetadata().getName();
+        ConntrackNodeState existing = states.get(new ResourceID(name)).orElse(null);
+        if (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired)) {
+            return UpdateControl.noUpdate();
+        }
+        context.getClient().resource(desiredState(node, desired))
+                .fieldManager(FIELD_MANAGER)
+                .forceConflicts()
+                .serverSideApply();
+        return UpdateControl.noUpdate();
+    }
+
+    /** The node state as the operator owns it: metadata, labels, owner reference and spec, never status. */
+    static ConntrackNodeState desiredState(Node node, ConntrackNodeStateSpec spec) {
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.setMetadata(new ObjectMetaBuilder()
+                .withName(node.getMetadata().getName())
+                .withLabels(Map.of(OperatorLabels.MANAGED_BY, OperatorLabels.MANAGED_BY_VALUE))
+                // Deleting the Node lets the garbage collector delete its state.
+                .withOwnerReferences(new OwnerReferenceBuilder()
+                        .withApiVersion("v1").withKind("Node")
+                        .withName(node.getMetadata().getName()).withUid(node.getMetadata().getUid())
+                        .withBlockOwnerDeletion(false).withController(true)
+                        .build())
+                .build());
+        state.setSpec(spec);
+        state.setStatus(null);
+        return state;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.conntrack.operator;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.Map;
+import java.util.Optional;
+
+/** Operator settings (application.properties, or environment such as CONNTRACK_AGENT_IMAGE). */
+@ConfigMapping(prefix = "conntrack")
+public interface OperatorConfig {
+
+    Agent agent();
+
+    interface Agent {
+        /** Whether the operator manages the agent DaemonSet (off when agents are run by other means). */
+        @WithDefault("true")
+        boolean manageDaemonSet();
+
+        /** Namespace of the agent DaemonSet: the operator's own namespace. */
+        @WithDefault("conntrack-system")
+        String namespace();
+
+        @WithDefault("conntrack-operator:0.1.0")
+        String image();
+
+        @WithDefault("IfNotPresent")
+        String imagePullPolicy();
+
+        @WithDefault("conntrack-agent")
+        String serviceAccountName();
+
+        @WithDefault("system-node-critical")
+        String priorityClassName();
+
+        /** Node labels the agent pods are limited to (default: every node). */
+        Map<String, String> nodeSelector();
+
+        /** Tolerations as a JSON list; default tolerates every taint. */
+        Optional<String> tolerationsJson();
+
+        @WithDefault("/var/lib/conntrack-operator")
+        String stateDir();
+
+        @WithDefault("9402")
+        int metricsPort();
+
+        @WithDefault("10m")
+        String cpuRequest();
+
+        @WithDefault("48Mi")
+        String memoryRequest();
+
+        @WithDefault("96Mi")
+        String memoryLimit();
+
+        Optional<String> javaOpts();
+    }
+}
