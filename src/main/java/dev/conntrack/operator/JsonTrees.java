@@ -2,6 +2,7 @@ package dev.conntrack.operator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.util.ArrayList;
@@ -20,17 +21,14 @@ final class JsonTrees {
     private JsonTrees() {
     }
 
+    /** Null, an empty object and an empty list are all "nothing", and equal to each other. */
     static boolean same(Object a, Object b) {
-        if (a == null || b == null) {
-            return a == b;
-        }
         return normalized(a).equals(normalized(b));
     }
 
     static JsonNode normalized(Object value) {
-        JsonNode tree = Serialization.jsonMapper().valueToTree(value);
-        prune(tree);
-        return tree;
+        JsonNode tree = value == null ? null : Serialization.jsonMapper().valueToTree(value);
+        return tree == null || prune(tree) ? MissingNode.getInstance() : tree;
     }
 
     /** Removes null, empty-array and empty-object members, innermost first. */
