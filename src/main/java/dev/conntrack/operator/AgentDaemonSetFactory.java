@@ -1,0 +1,118 @@
+package dev.conntrack.operator;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds the agent DaemonSet: the fixed shape lives in {@code agent-daemonset.yaml} (readable and
+ * reviewable as a manifest, like the java-operator-sdk samples), and what an installation decides
+ * comes from {@link AgentDaemonSetSettings}, applied with fabric8 builders. The result is the
+ * desired state a dependent resource compares with the cluster; it carries no owner reference.
+ */
+public class AgentDaemonSetFactory {
+
+    public static final String NAME = "conntrack-agent";
+    public static final String CONTAINER = "agent";
+    public static final String NAME_LABEL = "app.kubernetes.io/name";
+    public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
+    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+    public static final String MANAGED_BY_VALUE = "conntrack-operator";
+    /** The DaemonSet's selector: immutable once created, so it never includes labels that may change. */
+    public static final Map<String, String> SELECTOR_LABELS = Map.of(NAME_LABEL, NAME, COMPONENT_LABEL, CONTAINER);
+
+    /**
+     * The agent role runs a few threads and small buffers on every node: a small fixed heap, the
+     * serial collector and C1 only keep its footprint near the 48Mi request.
+     */
+    public static final String DEFAULT_JAVA_OPTS =
+            "-Xmx32m -Xss256k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m";
+
+    static final String TEMPLATE = "/agent-daemonset.yaml";
+    private static final String STATE_VOLUME = "state";
+    private static final String METRICS_PORT = "metrics";
+
+    /** Read once; parsed per call so that every DaemonSet returned is a fresh object the caller may change. */
+    private static final String TEMPLATE_YAML = readTemplate();
+
+    public DaemonSet create(AgentDaemonSetSettings settings) {
+        DaemonSet template = Serialization.unmarshal(TEMPLATE_YAML, DaemonSet.class);
+        String stateDir = settings.stateDir();
+        int port = settings.metricsPort();
+        return new DaemonSetBuilder(template)
+                .editMetadata()
+                    .withName(NAME)
+                    .withNamespace(settings.namespace())
+                .endMetadata()
+                .editSpec()
+                    .editTemplate()
+                        .editSpec()
+                            .withServiceAccountName(settings.serviceAccountName())
+                            .withPriorityClassName(settings.priorityClassName())
+                            .withTolerations(copy(settings.tolerations()))
+                            // Sorted, and absent rather than empty, so the desired state is stable.
+                            .withNodeSelector(settings.nodeSelector().isEmpty() ? null : new TreeMap<>(settings.nodeSelector()))
+                            .editMatchingContainer(c -> CONTAINER.equals(c.getName()))
+                                .withImage(settings.image())
+                                .withImagePullPolicy(settings.imagePullPolicy())
+                                .withResources(new ResourceRequirementsBuilder(settings.resources()).build())
+                                .addToEnv(env("CONNTRACK_STATE_DIR", stateDir))
+                                .addToEnv(env("CONNTRACK_METRICS_PORT", Integer.toString(port)))
+                                .addToEnv(env("JAVA_OPTS", javaOpts(settings.extraJvmOptions())))
+                                // hostNetwork: the container port is the host port.
+                                .editMatchingPort(p -> METRICS_PORT.equals(p.getName()))
+                                    .withContainerPort(port)
+                                    .withHostPort(port)
+                                .endPort()
+                                .editMatchingVolumeMount(m -> STATE_VOLUME.equals(m.getName()))
+                                    .withMountPath(stateDir)
+                                .endVolumeMount()
+                            .endContainer()
+                            // Mounted at the same path as on the host, so paths in logs and status mean the same on both.
+                            .editMatchingVolume(v -> STATE_VOLUME.equals(v.getName()))
+                                .editHostPath()
+                                    .withPath(stateDir)
+                                .endHostPath()
+                            .endVolume()
+                        .endSpec()
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    static String javaOpts(String extra) {
+        return extra == null || extra.isBlank() ? DEFAULT_JAVA_OPTS : DEFAULT_JAVA_OPTS + " " + extra.trim();
+    }
+
+    private static EnvVar env(String name, String value) {
+        return new EnvVarBuilder().withName(name).withValue(value).build();
+    }
+
+    /** Tolerations are mutable: copy them so the settings never share objects with a DaemonSet. */
+    private static List<Toleration> copy(List<Toleration> tolerations) {
+        return tolerations.stream().map(t -> new TolerationBuilder(t).build()).toList();
+    }
+
+    private static String readTemplate() {
+        try (InputStream in = AgentDaemonSetFactory.class.getResourceAsStream(TEMPLATE)) {
+            if (in == null) {
+                throw new IllegalStateException("classpath resource " + TEMPLATE + " is missing");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + TEMPLATE, e);
+        }
+    }
+}

@@ -1,0 +1,336 @@
+package dev.conntrack.operator;
+
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConflictNote;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackPolicyStatus;
+import dev.conntrack.api.DropCounters;
+import dev.conntrack.api.NodeCounts;
+import dev.conntrack.api.NodeSummary;
+import dev.conntrack.api.TableUsage;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Rolls the node states that carry a policy up into that policy's status: counts, the few worst
+ * nodes, and Ready/Progressing/Degraded/Conflict conditions. The status stays bounded at any fleet
+ * size (counts, at most {@value #MAX_WORST_NODES} nodes, messages capped), and {@link #aggregate}
+ * returns empty when nothing changed so the reconciler skips the write. Stateless and thread-safe.
+ */
+public class PolicyStatusAggregator {
+
+    // Policy condition types and reasons.
+    public static final String READY = "Ready";
+    public static final String PROGRESSING = "Progressing";
+    public static final String DEGRADED = "Degraded";
+    public static final String CONFLICT = "Conflict";
+    public static final String REASON_ALL_NODES_APPLIED = "AllNodesApplied";
+    public static final String REASON_NO_NODES_SELECTED = "NoNodesSelected";
+    public static final String REASON_NODES_PENDING = "NodesPending";
+    public static final String REASON_NODES_FAILED = "NodesFailed";
+    public static final String REASON_APPLYING_SETTINGS = "ApplyingSettings";
+    public static final String REASON_COMPLETE = "Complete";
+    public static final String REASON_NODES_DEGRADED = "NodesDegraded";
+    public static final String REASON_NODES_DROPPING = "NodesDropping";
+    public static final String REASON_HEALTHY = "Healthy";
+    public static final String REASON_EQUAL_PRIORITY_CONFLICT = "EqualPriorityConflict";
+    public static final String REASON_NO_CONFLICT = "NoConflict";
+
+    // Node state condition types the agent writes, reused as NodeSummary reasons.
+    public static final String NODE_APPLIED = "Applied";
+    public static final String NODE_DEGRADED = "Degraded";
+    public static final String NODE_PRESSURE = "Pressure";
+    public static final String NODE_TABLE_FULL = "TableFull";
+    public static final String NODE_NOT_APPLIED = "NotApplied";
+
+    public static final int MAX_WORST_NODES = 5;
+    /** Condition messages are for humans; past this they stop helping and start bloating etcd. */
+    public static final int MAX_MESSAGE_CHARS = 1024;
+    private static final int NAMES_IN_MESSAGE = 3;
+    private static final int CONFLICT_MENTIONS = 5;
+
+    /**
+     * The new status for {@code policy}, or empty when it equals {@code policy.getStatus()}.
+     *
+     * @param statesSelectingIt the node states whose {@code spec.policies} contain this policy's name
+     * @param now               the time stamped on conditions that flip
+     */
+    public Optional<ConntrackPolicyStatus> aggregate(ConntrackPolicy policy, Collection<ConntrackNodeState> statesSelectingIt,
+            Instant now) {
+        Long generation = policy.getMetadata() == null ? null : policy.getMetadata().getGeneration();
+        String policyName = PolicyMerger.name(policy);
+
+        NodeCounts counts = new NodeCounts();
+        List<NodeView> listed = new ArrayList<>();
+        List<String> failedNames = new ArrayList<>();
+        List<String> droppingNames = new ArrayList<>();
+        int waiting = 0;
+        ConflictSummary conflicts = new ConflictSummary(policyName);
+
+        for (ConntrackNodeState state : statesSelectingIt) {
+            NodeView node = NodeView.of(state);
+            counts.setSelected(counts.getSelected() + 1);
+            if (node.applied) {
+                counts.setApplied(counts.getApplied() + 1);
+            }
+            if (node.degraded) {
+                counts.setFailed(counts.getFailed() + 1);
+                failedNames.add(node.name);
+            }
+            if (node.pressure) {
+                counts.setUnderPressure(counts.getUnderPressure() + 1);
+            }
+            if (node.tableFull) {
+                counts.setDropping(counts.getDropping() + 1);
+                droppingNames.add(node.name);
+            }
+            if (!node.applied && !node.degraded) {
+                waiting++;
+            }
+            if (node.rank < NodeView.FINE) {
+                listed.add(node);
+            }
+            conflicts.add(state);
+        }
+
+        List<Condition> fresh = List.of(
+                ready(counts, failedNames, generation),
+                progressing(counts, waiting, generation),
+                degraded(counts, failedNames, droppingNames, generation),
+                conflicts.condition(generation));
+
+        ConntrackPolicyStatus previous = policy.getStatus();
+        ConntrackPolicyStatus status = new ConntrackPolicyStatus();
+        status.setObservedGeneration(generation);
+        status.setConditions(Conditions.merge(previous == null ? null : previous.getConditions(), fresh, now));
+        status.setNodes(counts);
+        status.setWorstNodes(worst(listed));
+
+        return unchanged(previous, status) ? Optional.empty() : Optional.of(status);
+    }
+
+    private static boolean unchanged(ConntrackPolicyStatus previous, ConntrackPolicyStatus next) {
+        return previous != null
+                && Objects.equals(previous.getObservedGeneration(), next.getObservedGeneration())
+                && Conditions.same(previous.getConditions(), next.getConditions())
+                && JsonTrees.same(previous.getNodes(), next.getNodes())
+                && JsonTrees.same(previous.getWorstNodes(), next.getWorstNodes());
+    }
+
+    private static Condition ready(NodeCounts c, List<String> failedNames, Long generation) {
+        if (c.getSelected() == 0) {
+            return Conditions.of(READY, true, REASON_NO_NODES_SELECTED,
+                    "No node is selected by this policy", generation);
+        }
+        if (c.getFailed() > 0) {
+            return Conditions.of(READY, false, REASON_NODES_FAILED,
+                    cap(c.getFailed() + " of " + c.getSelected() + " nodes failed: " + names(failedNames)), generation);
+        }
+        int pending = c.getSelected() - c.getApplied();
+        if (pending > 0) {
+            return Conditions.of(READY, false, REASON_NODES_PENDING,
+                    pending + " of " + c.getSelected() + " nodes have not applied " + generationText(generation) + " yet",
+                    generation);
+        }
+        return Conditions.of(READY, true, REASON_ALL_NODES_APPLIED,
+                "All " + c.getSelected() + " selected nodes applied " + generationText(generation), generation);
+    }
+
+    private static Condition progressing(NodeCounts c, int waiting, Long generation) {
+        if (waiting > 0) {
+            return Conditions.of(PROGRESSING, true, REASON_APPLYING_SETTINGS,
+                    waiting + " of " + c.getSelected() + " nodes are applying " + generationText(generation), generation);
+        }
+        return Conditions.of(PROGRESSING, false, REASON_COMPLETE,
+                "No selected node is waiting to apply the settings", generation);
+    }
+
+    private static Condition degraded(NodeCounts c, List<String> failedNames, List<String> droppingNames, Long generation) {
+        // Dropping packets is the more urgent of the two, so it names the reason when both hold.
+        if (c.getDropping() > 0) {
+            String message = nodes(c.getDropping()) + (c.getDropping() == 1 ? " drops" : " drop") + " packets: " + names(droppingNames);
+            if (c.getFailed() > 0) {
+                message += "; " + degradedText(c.getFailed(), failedNames);
+            }
+            return Conditions.of(DEGRADED, true, REASON_NODES_DROPPING, cap(message), generation);
+        }
+        if (c.getFailed() > 0) {
+            return Conditions.of(DEGRADED, true, REASON_NODES_DEGRADED, cap(degradedText(c.getFailed(), failedNames)), generation);
+        }
+        return Conditions.of(DEGRADED, false, REASON_HEALTHY, "No selected node is degraded or dropping packets", generation);
+    }
+
+    private static String degradedText(int failed, List<String> failedNames) {
+        return nodes(failed) + (failed == 1 ? " is" : " are") + " degraded: " + names(failedNames);
+    }
+
+    /** Nodes in trouble, worst first: dropping (by drop rate), under pressure (by usage), degraded, not applied. */
+    private static List<NodeSummary> worst(List<NodeView> listed) {
+        listed.sort(NodeView.WORST_FIRST);
+        List<NodeSummary> worst = new ArrayList<>(Math.min(listed.size(), MAX_WORST_NODES));
+        for (NodeView node : listed.subList(0, Math.min(listed.size(), MAX_WORST_NODES))) {
+            worst.add(node.summary());
+        }
+        return worst;
+    }
+
+    /** "a, b, c and 7 more", alphabetical so the message does not churn as rates move. */
+    static String names(List<String> names) {
+        List<String> sorted = new ArrayList<>(names);
+        sorted.sort(Comparator.naturalOrder());
+        String shown = String.join(", ", sorted.subList(0, Math.min(sorted.size(), NAMES_IN_MESSAGE)));
+        return sorted.size() > NAMES_IN_MESSAGE ? shown + " and " + (sorted.size() - NAMES_IN_MESSAGE) + " more" : shown;
+    }
+
+    static String cap(String message) {
+        return message.length() <= MAX_MESSAGE_CHARS ? message : message.substring(0, MAX_MESSAGE_CHARS - 3) + "...";
+    }
+
+    private static String nodes(int n) {
+        return n + (n == 1 ? " node" : " nodes");
+    }
+
+    private static String generationText(Long generation) {
+        return generation == null ? "the current settings" : "generation " + generation;
+    }
+
+    private static Double oneDecimal(Double value) {
+        // Rounded so that noise in the last digits does not rewrite the status.
+        return value == null ? null : Math.round(value * 10.0) / 10.0;
+    }
+
+    /** What the roll-up needs of one node state. */
+    private static final class NodeView {
+        static final int TABLE_FULL = 0;
+        static final int PRESSURE = 1;
+        static final int DEGRADED = 2;
+        static final int NOT_APPLIED = 3;
+        static final int FINE = 4;
+
+        static final Comparator<NodeView> WORST_FIRST = Comparator
+                .comparingInt((NodeView n) -> n.rank)
+                .thenComparingDouble(n -> n.rank == TABLE_FULL ? -n.dropsPerSecond : 0.0)
+                .thenComparingDouble(n -> n.rank <= PRESSURE ? -n.usage : 0.0)
+                .thenComparing(n -> n.name);
+
+        final String name;
+        final ConntrackNodeStateStatus status;
+        final boolean applied;
+        final boolean degraded;
+        final boolean pressure;
+        final boolean tableFull;
+        final int rank;
+        final double dropsPerSecond;
+        final double usage;
+
+        private NodeView(String name, ConntrackNodeStateStatus status, Long generation) {
+            this.name = name;
+            this.status = status;
+            List<Condition> conditions = status == null ? null : status.getConditions();
+            // Applied only counts for the spec generation the node state has now.
+            this.applied = status != null && status.getObservedGeneration() != null
+                    && status.getObservedGeneration().equals(generation)
+                    && Conditions.isTrue(conditions, NODE_APPLIED);
+            this.degraded = Conditions.isTrue(conditions, NODE_DEGRADED);
+            this.pressure = Conditions.isTrue(conditions, NODE_PRESSURE);
+            this.tableFull = Conditions.isTrue(conditions, NODE_TABLE_FULL);
+            this.rank = tableFull ? TABLE_FULL : pressure ? PRESSURE : degraded ? DEGRADED : !applied ? NOT_APPLIED : FINE;
+            DropCounters counters = status == null ? null : status.getCounters();
+            TableUsage usage = status == null ? null : status.getUsage();
+            this.dropsPerSecond = counters == null || counters.getDropsPerSecond() == null ? 0 : counters.getDropsPerSecond();
+            this.usage = usage == null || usage.getUsagePercent() == null ? 0 : usage.getUsagePercent();
+        }
+
+        static NodeView of(ConntrackNodeState state) {
+            String name = state.getMetadata() == null || state.getMetadata().getName() == null ? "" : state.getMetadata().getName();
+            Long generation = state.getMetadata() == null ? null : state.getMetadata().getGeneration();
+            return new NodeView(name, state.getStatus(), generation);
+        }
+
+        NodeSummary summary() {
+            NodeSummary s = new NodeSummary();
+            s.setName(name);
+            s.setReason(switch (rank) {
+                case TABLE_FULL -> NODE_TABLE_FULL;
+                case PRESSURE -> NODE_PRESSURE;
+                case DEGRADED -> NODE_DEGRADED;
+                default -> NODE_NOT_APPLIED;
+            });
+            TableUsage usage = status == null ? null : status.getUsage();
+            if (usage != null) {
+                s.setUsagePercent(oneDecimal(usage.getUsagePercent()));
+                s.setEntries(usage.getEntries());
+                s.setMax(usage.getMax());
+            }
+            DropCounters counters = status == null ? null : status.getCounters();
+            if (counters != null) {
+                s.setDropsPerSecond(oneDecimal(counters.getDropsPerSecond()));
+                s.setDrops(counters.getDrop());
+            }
+            return s;
+        }
+    }
+
+    /** The conflicts that name this policy, across its nodes: field -> the other policies involved. */
+    private static final class ConflictSummary {
+        private final String policyName;
+        private final Map<String, Set<String>> othersByField = new TreeMap<>();
+        private int nodes;
+
+        ConflictSummary(String policyName) {
+            this.policyName = policyName;
+        }
+
+        void add(ConntrackNodeState state) {
+            List<ConflictNote> notes = state.getSpec() == null ? null : state.getSpec().getConflicts();
+            if (notes == null) {
+                return;
+            }
+            boolean involved = false;
+            for (ConflictNote note : notes) {
+                if (note.getPolicies() == null || !note.getPolicies().contains(policyName)) {
+                    continue;
+                }
+                involved = true;
+                Set<String> others = othersByField.computeIfAbsent(String.valueOf(note.getField()), f -> new TreeSet<>());
+                for (String p : note.getPolicies()) {
+                    if (!policyName.equals(p)) {
+                        others.add(p);
+                    }
+                }
+            }
+            if (involved) {
+                nodes++;
+            }
+        }
+
+        Condition condition(Long generation) {
+            if (othersByField.isEmpty()) {
+                return Conditions.of(CONFLICT, false, REASON_NO_CONFLICT, "No policy of equal priority sets a field differently", generation);
+            }
+            List<String> mentions = new ArrayList<>();
+            for (Map.Entry<String, Set<String>> e : othersByField.entrySet()) {
+                mentions.add(e.getKey() + " (with " + names(new ArrayList<>(e.getValue())) + ")");
+            }
+            String shown = String.join(", ", mentions.subList(0, Math.min(mentions.size(), CONFLICT_MENTIONS)));
+            if (mentions.size() > CONFLICT_MENTIONS) {
+                shown += " and " + (mentions.size() - CONFLICT_MENTIONS) + " more";
+            }
+            return Conditions.of(CONFLICT, true, REASON_EQUAL_PRIORITY_CONFLICT,
+                    cap("Policies of equal priority set different values on " + nodes(nodes) + ": " + shown
+                            + "; the alphabetically first policy wins"), generation);
+        }
+    }
+}

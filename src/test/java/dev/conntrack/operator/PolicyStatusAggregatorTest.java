@@ -1,0 +1,346 @@
+package dev.conntrack.operator;
+
+import static dev.conntrack.operator.PolicyStatusAggregator.CONFLICT;
+import static dev.conntrack.operator.PolicyStatusAggregator.DEGRADED;
+import static dev.conntrack.operator.PolicyStatusAggregator.PROGRESSING;
+import static dev.conntrack.operator.PolicyStatusAggregator.READY;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConflictNote;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackPolicyStatus;
+import dev.conntrack.api.DropCounters;
+import dev.conntrack.api.NodeSummary;
+import dev.conntrack.api.TableUsage;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PolicyStatusAggregatorTest {
+
+    private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
+    private static final Instant T1 = Instant.parse("2026-03-01T10:05:00Z");
+
+    private final PolicyStatusAggregator aggregator = new PolicyStatusAggregator();
+
+    @Test
+    void countsEachStateCombination() {
+        List<ConntrackNodeState> states = List.of(
+                applied("ok"),
+                state("pending", 3, 2, "Applied"),                     // generation lags
+                state("not-yet", 1, null),                              // agent has not written yet
+                state("refused", 2, 2, "Degraded"),                     // applied nothing, failed
+                state("pressure", 2, 2, "Applied", "Pressure"),
+                state("full", 2, 2, "Applied", "Pressure", "TableFull"),
+                state("full-and-degraded", 2, 2, "Applied", "Degraded", "TableFull"));
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 4), states, T0);
+
+        assertThat(status.getNodes().getSelected()).isEqualTo(7);
+        assertThat(status.getNodes().getApplied()).isEqualTo(4);
+        assertThat(status.getNodes().getFailed()).isEqualTo(2);
+        assertThat(status.getNodes().getUnderPressure()).isEqualTo(2);
+        assertThat(status.getNodes().getDropping()).isEqualTo(2);
+        assertThat(status.getObservedGeneration()).isEqualTo(4L);
+        assertThat(status.getConditions()).allSatisfy(c -> assertThat(c.getObservedGeneration()).isEqualTo(4L));
+    }
+
+    @Test
+    void aNodeThatLagsItsGenerationIsNotApplied() {
+        ConntrackNodeState lagging = state("n1", 5, 4, "Applied");
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 2), List.of(lagging), T0);
+
+        assertThat(status.getNodes().getApplied()).isZero();
+        assertThat(status.getWorstNodes()).singleElement().satisfies(n -> {
+            assertThat(n.getName()).isEqualTo("n1");
+            assertThat(n.getReason()).isEqualTo("NotApplied");
+        });
+        assertThat(Conditions.find(status.getConditions(), READY).getReason()).isEqualTo("NodesPending");
+        assertThat(Conditions.find(status.getConditions(), PROGRESSING).getReason()).isEqualTo("ApplyingSettings");
+    }
+
+    @Test
+    void worstNodesAreDroppingThenPressureThenDegradedThenPendingAndAtMostFive() {
+        List<ConntrackNodeState> states = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            states.add(applied(String.format("fine-%02d", i)));
+        }
+        states.add(state("pending", 2, 1, "Applied"));
+        states.add(state("degraded", 2, 2, "Degraded"));
+        states.add(withUsage(state("pressure-70", 2, 2, "Applied", "Pressure"), 70.0, 0.0));
+        states.add(withUsage(state("pressure-95", 2, 2, "Applied", "Pressure"), 95.0, 0.0));
+        states.add(withUsage(state("drop-slow", 2, 2, "Applied", "TableFull"), 100.0, 3.0));
+        states.add(withUsage(state("drop-fast", 2, 2, "Applied", "Pressure", "TableFull"), 100.0, 250.0));
+        states.add(withUsage(state("drop-mid", 2, 2, "Applied", "TableFull"), 99.0, 40.0));
+        for (int i = 0; i < 3; i++) {
+            states.add(state("pending-" + i, 2, 1));
+        }
+        assertThat(states).hasSize(50);
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), states, T0);
+
+        assertThat(status.getWorstNodes()).extracting(NodeSummary::getName)
+                .containsExactly("drop-fast", "drop-mid", "drop-slow", "pressure-95", "pressure-70");
+        assertThat(status.getWorstNodes()).extracting(NodeSummary::getReason)
+                .containsExactly("TableFull", "TableFull", "TableFull", "Pressure", "Pressure");
+        NodeSummary fast = status.getWorstNodes().get(0);
+        assertThat(fast.getDropsPerSecond()).isEqualTo(250.0);
+        assertThat(fast.getUsagePercent()).isEqualTo(100.0);
+        assertThat(fast.getEntries()).isEqualTo(131072L);
+        assertThat(fast.getMax()).isEqualTo(131072L);
+        assertThat(fast.getDrops()).isEqualTo(2500L);
+
+        // Without the droppers, degraded comes before the pending nodes (by name).
+        List<ConntrackNodeState> calmer = states.stream()
+                .filter(s -> !s.getMetadata().getName().startsWith("drop")).toList();
+        assertThat(aggregate(policy("p", 1), calmer, T0).getWorstNodes()).extracting(NodeSummary::getName)
+                .containsExactly("pressure-95", "pressure-70", "degraded", "pending", "pending-0");
+    }
+
+    @Test
+    void fineNodesAreNotListed() {
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(applied("a"), applied("b")), T0);
+        assertThat(status.getWorstNodes()).isEmpty();
+    }
+
+    @Test
+    void allAppliedIsReadyAndComplete() {
+        ConntrackPolicyStatus status = aggregate(policy("p", 3), List.of(applied("a"), applied("b")), T0);
+
+        assertCondition(status, READY, "True", "AllNodesApplied");
+        assertCondition(status, PROGRESSING, "False", "Complete");
+        assertCondition(status, DEGRADED, "False", "Healthy");
+        assertCondition(status, CONFLICT, "False", "NoConflict");
+        assertThat(status.getConditions()).extracting(Condition::getType).containsExactly(READY, PROGRESSING, DEGRADED, CONFLICT);
+    }
+
+    @Test
+    void noNodesSelectedIsReady() {
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(), T0);
+
+        assertCondition(status, READY, "True", "NoNodesSelected");
+        assertCondition(status, PROGRESSING, "False", "Complete");
+        assertThat(status.getNodes().getSelected()).isZero();
+    }
+
+    @Test
+    void pendingNodesAreCountedInTheMessage() {
+        List<ConntrackNodeState> states = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            states.add(applied("ok-" + i));
+        }
+        for (int i = 0; i < 3; i++) {
+            states.add(state("late-" + i, 2, 1, "Applied"));
+        }
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 4), states, T0);
+
+        Condition ready = assertCondition(status, READY, "False", "NodesPending");
+        assertThat(ready.getMessage()).isEqualTo("3 of 10 nodes have not applied generation 4 yet");
+        assertCondition(status, PROGRESSING, "True", "ApplyingSettings");
+    }
+
+    @Test
+    void failedNodesAreNamedUpToThree() {
+        List<ConntrackNodeState> states = new ArrayList<>(List.of(applied("ok")));
+        for (String name : List.of("e", "d", "c", "b", "a")) {
+            states.add(state(name, 2, 2, "Degraded"));
+        }
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), states, T0);
+
+        Condition ready = assertCondition(status, READY, "False", "NodesFailed");
+        assertThat(ready.getMessage()).contains("5 of 6").contains("a, b, c and 2 more").doesNotContain("d,");
+        Condition degraded = assertCondition(status, DEGRADED, "True", "NodesDegraded");
+        assertThat(degraded.getMessage()).isEqualTo("5 nodes are degraded: a, b, c and 2 more");
+        // Failed nodes wait for nothing: they are not progressing.
+        assertCondition(status, PROGRESSING, "False", "Complete");
+    }
+
+    @Test
+    void droppingNodesDegradeThePolicy() {
+        List<ConntrackNodeState> states = List.of(
+                applied("ok"),
+                withUsage(state("b", 2, 2, "Applied", "TableFull"), 100.0, 1.0),
+                withUsage(state("a", 2, 2, "Applied", "TableFull"), 100.0, 9.0));
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), states, T0);
+
+        Condition degraded = assertCondition(status, DEGRADED, "True", "NodesDropping");
+        assertThat(degraded.getMessage()).isEqualTo("2 nodes drop packets: a, b");
+        // Dropping nodes still applied the settings.
+        assertCondition(status, READY, "True", "AllNodesApplied");
+    }
+
+    @Test
+    void conflictsNamingThisPolicyAreReportedBounded() {
+        ConntrackNodeState n1 = applied("n1");
+        n1.getSpec().setConflicts(List.of(
+                note("conntrack.max", "a", "p"),
+                note("conntrack.udp", "p", "z"),
+                note("mode", "other", "third"))); // not about p
+        ConntrackNodeState n2 = applied("n2");
+        n2.getSpec().setConflicts(List.of(note("conntrack.max", "b", "p")));
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(n1, n2, applied("n3")), T0);
+
+        Condition conflict = assertCondition(status, CONFLICT, "True", "EqualPriorityConflict");
+        assertThat(conflict.getMessage())
+                .contains("on 2 nodes")
+                .contains("conntrack.max (with a, b)")
+                .contains("conntrack.udp (with z)")
+                .doesNotContain("mode").doesNotContain("third");
+
+        ConntrackNodeState many = applied("many");
+        List<ConflictNote> notes = new ArrayList<>();
+        for (String field : List.of("conntrack.buckets", "conntrack.generic", "conntrack.max", "conntrack.tcpEstablished",
+                "conntrack.tcpFinWait", "conntrack.tcpLoose", "conntrack.udp", "mode")) {
+            notes.add(note(field, "a", "p"));
+        }
+        many.getSpec().setConflicts(notes);
+        Condition bounded = Conditions.find(aggregate(policy("p", 1), List.of(many), T0).getConditions(), CONFLICT);
+        assertThat(bounded.getMessage()).contains("conntrack.tcpFinWait (with a) and 3 more").doesNotContain("conntrack.udp");
+    }
+
+    @Test
+    void lastTransitionTimeMovesOnlyOnAFlip() {
+        ConntrackPolicy p = policy("p", 1);
+        List<ConntrackNodeState> pending = List.of(applied("a"), state("b", 2, 1, "Applied"));
+        p.setStatus(aggregate(p, pending, T0));
+        assertThat(Conditions.find(p.getStatus().getConditions(), READY).getLastTransitionTime()).isEqualTo("2026-03-01T10:00:00Z");
+
+        // Still pending, but the message changes: a write, same transition time.
+        List<ConntrackNodeState> morePending = List.of(state("a", 2, 1, "Applied"), state("b", 2, 1, "Applied"));
+        ConntrackPolicyStatus stillPending = aggregate(p, morePending, T1);
+        Condition ready = Conditions.find(stillPending.getConditions(), READY);
+        assertThat(ready.getMessage()).startsWith("2 of 2");
+        assertThat(ready.getLastTransitionTime()).isEqualTo("2026-03-01T10:00:00Z");
+
+        // Flips to True: new transition time, and only for the conditions that flipped.
+        ConntrackPolicyStatus done = aggregate(p, List.of(applied("a"), applied("b")), T1);
+        assertThat(Conditions.find(done.getConditions(), READY).getLastTransitionTime()).isEqualTo("2026-03-01T10:05:00Z");
+        assertThat(Conditions.find(done.getConditions(), PROGRESSING).getLastTransitionTime()).isEqualTo("2026-03-01T10:05:00Z");
+        assertThat(Conditions.find(done.getConditions(), DEGRADED).getLastTransitionTime()).isEqualTo("2026-03-01T10:00:00Z");
+    }
+
+    @Test
+    void returnsEmptyWhenNothingChanged() {
+        ConntrackPolicy p = policy("p", 1);
+        List<ConntrackNodeState> states = List.of(applied("a"),
+                withUsage(state("b", 2, 2, "Applied", "Pressure"), 91.0, 0.0));
+        p.setStatus(aggregator.aggregate(p, states, T0).orElseThrow());
+
+        assertThat(aggregator.aggregate(p, states, T1)).isEmpty();
+
+        // The status as the API server hands it back (round trip through JSON) is still equal.
+        p.setStatus(Serialization.unmarshal(Serialization.asJson(p.getStatus()), ConntrackPolicyStatus.class));
+        assertThat(aggregator.aggregate(p, states, T1)).isEmpty();
+
+        // Anything that changes is written: usage, a new policy generation.
+        withUsage(states.get(1), 93.0, 0.0);
+        assertThat(aggregator.aggregate(p, states, T1)).isPresent();
+        p.getMetadata().setGeneration(2L);
+        assertThat(aggregator.aggregate(p, List.of(applied("a")), T1)).isPresent();
+    }
+
+    @Test
+    void statusStaysSmallForFiveThousandNodes() {
+        List<ConntrackNodeState> states = new ArrayList<>();
+        String longPart = "x".repeat(200);
+        for (int i = 0; i < 5000; i++) {
+            String name = "node-" + longPart + "-" + i;
+            ConntrackNodeState s = switch (i % 4) {
+                case 0 -> withUsage(state(name, 3, 3, "Applied", "TableFull", "Pressure"), 100.0, i);
+                case 1 -> state(name, 3, 3, "Degraded");
+                case 2 -> state(name, 3, 2, "Applied");
+                default -> withUsage(state(name, 3, 3, "Applied", "Pressure"), 90.0, 0.0);
+            };
+            List<ConflictNote> notes = new ArrayList<>();
+            for (int f = 0; f < 10; f++) {
+                notes.add(note("conntrack.field" + f, "policy-" + longPart, "p", "rival-" + (i % 50) + "-" + longPart));
+            }
+            s.getSpec().setConflicts(notes);
+            states.add(s);
+        }
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 3), states, T0);
+
+        byte[] json = Serialization.asJson(status).getBytes(StandardCharsets.UTF_8);
+        assertThat(json.length).isLessThan(16 * 1024);
+        assertThat(status.getWorstNodes()).hasSize(5);
+        assertThat(status.getNodes().getSelected()).isEqualTo(5000);
+        assertThat(status.getConditions()).allSatisfy(c -> assertThat(c.getMessage().length()).isLessThanOrEqualTo(1024));
+    }
+
+    private ConntrackPolicyStatus aggregate(ConntrackPolicy p, List<ConntrackNodeState> states, Instant now) {
+        return aggregator.aggregate(p, states, now).orElseThrow();
+    }
+
+    private static Condition assertCondition(ConntrackPolicyStatus status, String type, String value, String reason) {
+        Condition c = Conditions.find(status.getConditions(), type);
+        assertThat(c).as(type).isNotNull();
+        assertThat(c.getStatus()).as(type + " status").isEqualTo(value);
+        assertThat(c.getReason()).as(type + " reason").isEqualTo(reason);
+        return c;
+    }
+
+    static ConntrackPolicy policy(String name, long generation) {
+        ConntrackPolicy p = new ConntrackPolicy();
+        p.setMetadata(new ObjectMetaBuilder().withName(name).withGeneration(generation).build());
+        return p;
+    }
+
+    static ConntrackNodeState applied(String name) {
+        return state(name, 2, 2, "Applied");
+    }
+
+    /** A node state whose agent saw {@code observed} and reports the given conditions True (the rest False). */
+    static ConntrackNodeState state(String name, long generation, Integer observed, String... trueConditions) {
+        ConntrackNodeState s = new ConntrackNodeState();
+        s.setMetadata(new ObjectMetaBuilder().withName(name).withGeneration(generation).build());
+        s.getSpec().setPolicies(List.of("p"));
+        if (observed == null) {
+            return s;
+        }
+        ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
+        status.setObservedGeneration(observed.longValue());
+        List<String> on = List.of(trueConditions);
+        List<Condition> conditions = new ArrayList<>();
+        for (String type : List.of("Applied", "Degraded", "Pressure", "TableFull")) {
+            conditions.add(Conditions.of(type, on.contains(type), "Test", "", (long) observed));
+        }
+        status.setConditions(conditions);
+        s.setStatus(status);
+        return s;
+    }
+
+    static ConntrackNodeState withUsage(ConntrackNodeState s, double usagePercent, double dropsPerSecond) {
+        TableUsage usage = new TableUsage();
+        usage.setMax(131072L);
+        usage.setEntries(Math.round(131072 * usagePercent / 100));
+        usage.setUsagePercent(usagePercent);
+        s.getStatus().setUsage(usage);
+        DropCounters counters = new DropCounters();
+        counters.setDropsPerSecond(dropsPerSecond);
+        counters.setDrop(Math.round(dropsPerSecond * 10));
+        s.getStatus().setCounters(counters);
+        return s;
+    }
+
+    static ConflictNote note(String field, String... policies) {
+        ConflictNote n = new ConflictNote();
+        n.setField(field);
+        n.setPolicies(List.of(policies));
+        n.setWinner(policies[0]);
+        return n;
+    }
+}
