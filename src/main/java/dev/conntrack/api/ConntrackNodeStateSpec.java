@@ -23,6 +23,9 @@ public class ConntrackNodeStateSpec {
     @JsonPropertyDescription("Every policy that selects this node, highest precedence first.")
     private List<String> policies;
 
+    @JsonPropertyDescription("metadata.generation of each selecting policy this spec was computed from; a node counts as having applied a policy only when this matches the policy's current generation.")
+    private Map<String, Long> policyGenerations;
+
     @JsonPropertyDescription("For each set field (e.g. conntrack.max), the policy it came from.")
     private Map<String, String> sources;
 
@@ -42,6 +45,8 @@ public class ConntrackNodeStateSpec {
     public void setMonitoring(MonitoringSpec monitoring) { this.monitoring = monitoring; }
     public List<String> getPolicies() { return policies; }
     public void setPolicies(List<String> policies) { this.policies = policies; }
+    public Map<String, Long> getPolicyGenerations() { return policyGenerations; }
+    public void setPolicyGenerations(Map<String, Long> policyGenerations) { this.policyGenerations = policyGenerations; }
     public Map<String, String> getSources() { return sources; }
     public void setSources(Map<String, String> sources) { this.sources = sources; }
     public List<ConflictNote> getConflicts() { return conflicts; }

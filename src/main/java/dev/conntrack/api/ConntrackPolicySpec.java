@@ -6,6 +6,11 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 
+/**
+ * Defaults live in the schema only (the API server fills them in): a Java default would be sent
+ * by every server-side apply of a partial object, e.g. the operator SDK adding its finalizer, and
+ * silently take ownership of the user's values.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ConntrackPolicySpec {
 
@@ -16,15 +21,15 @@ public class ConntrackPolicySpec {
     @Default("0")
     @Min(0)
     @Max(1000)
-    private Integer priority = 0;
+    private Integer priority;
 
     @JsonPropertyDescription("Enforce writes the settings to the kernel; ObserveOnly computes and reports what would change and writes nothing.")
     @Default("Enforce")
-    private Mode mode = Mode.Enforce;
+    private Mode mode;
 
     @JsonPropertyDescription("What the agent does when a value changes behind its back (kube-proxy, sysctl -w, sysctl.d): Reapply writes it again and reports ExternalOverride; Report only reports.")
     @Default("Reapply")
-    private DriftPolicy driftPolicy = DriftPolicy.Reapply;
+    private DriftPolicy driftPolicy;
 
     @JsonPropertyDescription("The conntrack settings to apply. Only these fields map to kernel parameters; there is no free-form sysctl field.")
     private ConntrackSettings conntrack;

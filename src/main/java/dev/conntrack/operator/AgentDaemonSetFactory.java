@@ -28,8 +28,8 @@ public class AgentDaemonSetFactory {
     public static final String CONTAINER = "agent";
     public static final String NAME_LABEL = "app.kubernetes.io/name";
     public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
-    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-    public static final String MANAGED_BY_VALUE = "conntrack-operator";
+    public static final String MANAGED_BY_LABEL = OperatorLabels.MANAGED_BY;
+    public static final String MANAGED_BY_VALUE = OperatorLabels.MANAGED_BY_VALUE;
     /** The DaemonSet's selector: immutable once created, so it never includes labels that may change. */
     public static final Map<String, String> SELECTOR_LABELS = Map.of(NAME_LABEL, NAME, COMPONENT_LABEL, CONTAINER);
 

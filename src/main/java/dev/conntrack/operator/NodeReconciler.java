@@ -29,6 +29,7 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(name = NodeReconciler.NAME)
 public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
+    private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
     static final String FIELD_MANAGER = "conntrack-operator";
 
     private final PolicyMerger merger = new PolicyMerger();
@@ -59,11 +60,26 @@ public class NodeReconciler implements Reconciler<Node> {
         if (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired)) {
             return UpdateControl.noUpdate();
         }
+        LOG.infof("Node %s: writing node state spec (policies %s)", name, desired.getPolicies());
         context.getClient().resource(desiredState(node, desired))
                 .fieldManager(FIELD_MANAGER)
                 .forceConflicts()
                 .serverSideApply();
         return UpdateControl.noUpdate();
+    }
+
+    /** Server-side apply refuses empty maps here ("must be of type object"): leave them out instead. */
+    private static ConntrackNodeStateSpec withoutEmptyCollections(ConntrackNodeStateSpec spec) {
+        if (spec.getPolicies() != null && spec.getPolicies().isEmpty()) {
+            spec.setPolicies(null);
+        }
+        if (spec.getPolicyGenerations() != null && spec.getPolicyGenerations().isEmpty()) {
+            spec.setPolicyGenerations(null);
+        }
+        if (spec.getSources() != null && spec.getSources().isEmpty()) {
+            spec.setSources(null);
+        }
+        return spec;
     }
 
     /** The node state as the operator owns it: metadata, labels, owner reference and spec, never status. */
@@ -79,7 +95,7 @@ public class NodeReconciler implements Reconciler<Node> {
                         .withBlockOwnerDeletion(false).withController(true)
                         .build())
                 .build());
-        state.setSpec(spec);
+        state.setSpec(withoutEmptyCollections(spec));
         state.setStatus(null);
         return state;
     }

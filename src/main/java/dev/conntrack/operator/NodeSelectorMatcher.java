@@ -1,5 +1,7 @@
 package dev.conntrack.operator;
 
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.NodeSelector;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.Node;
@@ -18,6 +20,15 @@ import java.util.Optional;
 public final class NodeSelectorMatcher {
 
     private NodeSelectorMatcher() {
+    }
+
+    /** Whether the policy (its spec.nodeSelector) selects the node; a policy without spec selects every node. */
+    public static boolean selects(ConntrackPolicy policy, Node node) {
+        return matches(policy.getSpec() == null ? null : policy.getSpec().getNodeSelector(), node);
+    }
+
+    public static boolean matches(NodeSelector selector, Node node) {
+        return selector == null || matches(selector.toLabelSelector(), node);
     }
 
     public static boolean matches(LabelSelector selector, Node node) {

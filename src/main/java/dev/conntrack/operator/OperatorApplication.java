@@ -1,20 +1,63 @@
 package dev.conntrack.operator;
 
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import jakarta.inject.Inject;
+import java.util.Arrays;
+import java.util.List;
 
-/** The operator role: starts the reconcilers (the build does not auto-start them) and waits. */
+/**
+ * The operator role: keeps the agent DaemonSet in place and starts the reconcilers (the build does
+ * not auto-start them, so the agent role never does), then waits for shutdown.
+ */
 public class OperatorApplication implements QuarkusApplication {
 
     @Inject
     Operator operator;
 
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    OperatorConfig config;
+
     @Override
     public int run(String... args) {
+        AgentDaemonSetManager daemonSet = null;
+        if (config.agent().manageDaemonSet()) {
+            daemonSet = new AgentDaemonSetManager(client, new AgentDaemonSetFactory().create(agentSettings(config.agent())));
+            daemonSet.start();
+        }
         operator.start();
         Quarkus.waitForExit();
+        if (daemonSet != null) {
+            daemonSet.close();
+        }
         return 0;
+    }
+
+    static AgentDaemonSetSettings agentSettings(OperatorConfig.Agent agent) {
+        AgentDaemonSetSettings.Builder builder = AgentDaemonSetSettings.builder(agent.namespace(), agent.image())
+                .imagePullPolicy(agent.imagePullPolicy())
+                .serviceAccountName(agent.serviceAccountName())
+                .priorityClassName(agent.priorityClassName())
+                .nodeSelector(agent.nodeSelector())
+                .stateDir(agent.stateDir())
+                .metricsPort(agent.metricsPort())
+                .resources(new ResourceRequirementsBuilder()
+                        .addToRequests("cpu", new Quantity(agent.cpuRequest()))
+                        .addToRequests("memory", new Quantity(agent.memoryRequest()))
+                        .addToLimits("memory", new Quantity(agent.memoryLimit()))
+                        .build());
+        agent.tolerationsJson().ifPresent(json ->
+                builder.tolerations(List.copyOf(Arrays.asList(Serialization.unmarshal(json, Toleration[].class)))));
+        agent.javaOpts().ifPresent(builder::extraJvmOptions);
+        return builder.build();
     }
 }

@@ -76,7 +76,7 @@ public class PolicyMerger {
     public ConntrackNodeStateSpec resolve(Node node, Collection<ConntrackPolicy> policies) {
         List<ConntrackPolicy> selecting = new ArrayList<>();
         for (ConntrackPolicy p : policies) {
-            if (p != null && p.getSpec() != null && !deleting(p) && NodeSelectorMatcher.matches(p.getSpec().getNodeSelector(), node)) {
+            if (p != null && p.getSpec() != null && !deleting(p) && NodeSelectorMatcher.selects(p, node)) {
                 selecting.add(p);
             }
         }
@@ -124,6 +124,12 @@ public class PolicyMerger {
         spec.setMonitoring(target.monitoring);
         spec.setConntrack(target.conntrack); // stays null when no policy sets a conntrack field
         spec.setPolicies(candidates.stream().map(Candidate::name).toList());
+        Map<String, Long> generations = new TreeMap<>();
+        for (ConntrackPolicy p : selecting) {
+            Long generation = p.getMetadata() == null ? null : p.getMetadata().getGeneration();
+            generations.put(name(p), generation == null ? 0L : generation);
+        }
+        spec.setPolicyGenerations(generations);
         spec.setSources(sources);
         spec.setConflicts(conflicts.isEmpty() ? null : conflicts);
         spec.setWarnings(warnings.isEmpty() ? null : warnings);

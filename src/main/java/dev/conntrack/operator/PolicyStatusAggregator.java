@@ -80,7 +80,7 @@ public class PolicyStatusAggregator {
         ConflictSummary conflicts = new ConflictSummary(policyName);
 
         for (ConntrackNodeState state : statesSelectingIt) {
-            NodeView node = NodeView.of(state);
+            NodeView node = NodeView.of(state, policyName, generation);
             counts.setSelected(counts.getSelected() + 1);
             if (node.applied) {
                 counts.setApplied(counts.getApplied() + 1);
@@ -235,12 +235,13 @@ public class PolicyStatusAggregator {
         final double dropsPerSecond;
         final double usage;
 
-        private NodeView(String name, ConntrackNodeStateStatus status, Long generation) {
+        private NodeView(String name, ConntrackNodeStateStatus status, Long generation, boolean specCurrent) {
             this.name = name;
             this.status = status;
             List<Condition> conditions = status == null ? null : status.getConditions();
-            // Applied only counts for the spec generation the node state has now.
-            this.applied = status != null && status.getObservedGeneration() != null
+            // Applied only counts when the node spec already carries this policy's generation and the
+            // agent reports the spec generation the node state has now.
+            this.applied = specCurrent && status != null && status.getObservedGeneration() != null
                     && status.getObservedGeneration().equals(generation)
                     && Conditions.isTrue(conditions, NODE_APPLIED);
             this.degraded = Conditions.isTrue(conditions, NODE_DEGRADED);
@@ -253,10 +254,12 @@ public class PolicyStatusAggregator {
             this.usage = usage == null || usage.getUsagePercent() == null ? 0 : usage.getUsagePercent();
         }
 
-        static NodeView of(ConntrackNodeState state) {
+        static NodeView of(ConntrackNodeState state, String policyName, Long policyGeneration) {
             String name = state.getMetadata() == null || state.getMetadata().getName() == null ? "" : state.getMetadata().getName();
             Long generation = state.getMetadata() == null ? null : state.getMetadata().getGeneration();
-            return new NodeView(name, state.getStatus(), generation);
+            Map<String, Long> built = state.getSpec() == null ? null : state.getSpec().getPolicyGenerations();
+            boolean specCurrent = built != null && policyGeneration != null && policyGeneration.equals(built.get(policyName));
+            return new NodeView(name, state.getStatus(), generation, specCurrent);
         }
 
         NodeSummary summary() {

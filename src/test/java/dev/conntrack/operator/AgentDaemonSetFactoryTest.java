@@ -83,7 +83,7 @@ class AgentDaemonSetFactoryTest {
             assertThat(p.getContainerPort()).isEqualTo(9402);
             assertThat(p.getHostPort()).isEqualTo(9402);
         });
-        assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/-/healthy");
         assertThat(agent.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("metrics");
 
         Volume state = pod.getVolumes().stream().filter(v -> v.getHostPath() != null).findFirst().orElseThrow();

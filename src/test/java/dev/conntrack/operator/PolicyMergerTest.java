@@ -10,7 +10,8 @@ import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import dev.conntrack.api.NodeSelector;
+import java.util.Map;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -70,7 +71,7 @@ class PolicyMergerTest {
             ct.setTcpTimeWait("30s");
         });
         ingress.getSpec().setMode(Mode.ObserveOnly);
-        ingress.getSpec().setNodeSelector(new LabelSelectorBuilder().addToMatchLabels("pool", "ingress").build());
+        ingress.getSpec().setNodeSelector(new NodeSelector(Map.of("pool", "ingress"), null));
 
         ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(fleet, ingress));
 
@@ -170,7 +171,7 @@ class PolicyMergerTest {
     @Test
     void nodeSelectedByNoPolicyOnlyMonitors() {
         ConntrackPolicy gpuOnly = policy("gpu", 0, ct -> ct.setMax(1));
-        gpuOnly.getSpec().setNodeSelector(new LabelSelectorBuilder().addToMatchLabels("gpu", "true").build());
+        gpuOnly.getSpec().setNodeSelector(new NodeSelector(Map.of("gpu", "true"), null));
 
         for (List<ConntrackPolicy> policies : List.of(List.<ConntrackPolicy>of(), List.of(gpuOnly))) {
             ConntrackNodeStateSpec spec = merger.resolve(worker, policies);

@@ -1,0 +1,121 @@
+package dev.conntrack.agent;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Summary;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Map;
+
+/**
+ * The agent's Prometheus metrics. Prefix {@code conntrack_} (never node_exporter's
+ * {@code node_nf_conntrack_*}). Kernel counters are cumulative since boot, so they are exposed as
+ * counters read from the newest poll rather than re-counted here.
+ */
+public class AgentMetrics {
+    /** What one poll saw; null fields are signals the node does not provide. */
+    public record Sample(Long entries, Long max, Long buckets, Long memoryBytes,
+                         Long drop, Long earlyDrop, Long insertFailed, Long invalid, long tableFullLogLines) {
+        static final Sample EMPTY = new Sample(null, null, null, null, null, null, null, null, 0);
+    }
+
+    private final PrometheusRegistry registry;
+    private volatile Sample sample = Sample.EMPTY;
+    private final Gauge settingValue;
+    private final Counter applyErrors;
+    private final Gauge lastApply;
+    private final Counter statusWrites;
+    private final Summary pollSeconds;
+
+    public AgentMetrics(PrometheusRegistry registry) {
+        this.registry = registry;
+        gauge("conntrack_table_entries", "Entries in the conntrack table (nf_conntrack_count).", s -> s.entries());
+        gauge("conntrack_table_limit", "Maximum entries of the conntrack table (nf_conntrack_max).", s -> s.max());
+        gauge("conntrack_table_buckets", "Hash buckets of the conntrack table (nf_conntrack_buckets).", s -> s.buckets());
+        gauge("conntrack_table_memory_estimate_bytes",
+                "Upper bound of the table's kernel memory: max x object size + buckets x 16.", s -> s.memoryBytes());
+        GaugeWithCallback.builder().name("conntrack_table_usage_ratio")
+                .help("entries / limit, 0 to 1.")
+                .callback(cb -> {
+                    Sample s = sample;
+                    if (s.entries() != null && s.max() != null && s.max() > 0) {
+                        cb.call((double) s.entries() / s.max());
+                    }
+                }).register(registry);
+        counter("conntrack_drop_total", "Packets dropped because the table was full (summed across CPUs).", s -> s.drop());
+        counter("conntrack_early_drop_total", "Entries evicted early to make room.", s -> s.earlyDrop());
+        counter("conntrack_insert_failed_total", "Failed insertions (e.g. UDP DNS races).", s -> s.insertFailed());
+        counter("conntrack_invalid_total", "Packets conntrack could not track.", s -> s.invalid());
+        counter("conntrack_table_full_log_lines_total",
+                "'table full, dropping packet' kernel log lines seen by the agent, including rate-limited ones.",
+                s -> s.tableFullLogLines());
+        settingValue = Gauge.builder().name("conntrack_setting_value")
+                .help("Live kernel value of each managed setting (timeouts in seconds, booleans 0/1).")
+                .labelNames("setting").register(registry);
+        applyErrors = Counter.builder().name("conntrack_apply_errors_total")
+                .help("Kernel writes refused, by setting and reason.").labelNames("setting", "reason").register(registry);
+        lastApply = Gauge.builder().name("conntrack_last_apply_timestamp_seconds")
+                .help("When the agent last wrote a setting to the kernel (Unix time).").register(registry);
+        statusWrites = Counter.builder().name("conntrack_agent_status_writes_total")
+                .help("Writes of this node's ConntrackNodeState status.").register(registry);
+        pollSeconds = Summary.builder().name("conntrack_agent_poll_duration_seconds")
+                .help("Time one poll takes (reading the table, the counters, applying).").register(registry);
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    public void update(Sample newest) {
+        sample = newest;
+    }
+
+    public void settings(Map<String, String> current) {
+        current.forEach((key, value) -> {
+            try {
+                settingValue.labelValues(key).set(Double.parseDouble(value));
+            } catch (NumberFormatException ignored) {
+                // Only numeric kernel values are exported.
+            }
+        });
+    }
+
+    public void applyError(String setting, String reason) {
+        applyErrors.labelValues(setting, reason).inc();
+    }
+
+    public void applied(long epochSeconds) {
+        lastApply.set(epochSeconds);
+    }
+
+    public void statusWritten() {
+        statusWrites.inc();
+    }
+
+    public void pollTook(long nanos) {
+        pollSeconds.observe(nanos / 1e9);
+    }
+
+    private interface Field {
+        Long of(Sample s);
+    }
+
+    private void gauge(String name, String help, Field field) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> {
+            Long v = field.of(sample);
+            if (v != null) {
+                cb.call(v);
+            }
+        }).register(registry);
+    }
+
+    private void counter(String name, String help, Field field) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> {
+            Long v = field.of(sample);
+            if (v != null) {
+                cb.call(v);
+            }
+        }).register(registry);
+    }
+}

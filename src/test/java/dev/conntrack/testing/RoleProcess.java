@@ -1,0 +1,84 @@
+package dev.conntrack.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The built artifact (target/quarkus-app/quarkus-run.jar) started as a separate process in one
+ * role, the way the DaemonSet, the Deployment and the quick start run it. Output goes to a log file
+ * under target/ that the tests print when they fail.
+ */
+public final class RoleProcess implements AutoCloseable {
+    private final Process process;
+    private final Path log;
+
+    private RoleProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    public static RoleProcess start(String role, String logName, Map<String, String> env, String... jvmOptions) {
+        Path jar = TestApiServer.projectDir().resolve("target/quarkus-app/quarkus-run.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing: this tier runs after `./mvnw package`");
+        }
+        try {
+            Path logs = Files.createDirectories(TestApiServer.projectDir().resolve("target/role-logs"));
+            Path log = logs.resolve(logName + ".log");
+            List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.addAll(List.of(jvmOptions));
+            command.add("-jar");
+            command.add(jar.toString());
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().put("CONNTRACK_ROLE", role);
+            builder.environment().putAll(env);
+            return new RoleProcess(builder.start(), log);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(log);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    /** SIGTERM, then SIGKILL after a grace period. */
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}
