@@ -86,27 +86,36 @@ public enum ConntrackKey {
 
     /**
      * True when the kernel may store a different value from the one written. nf_conntrack rounds
-     * hashsize up to a whole number of pages of bucket heads (512 on 4 KiB pages, 8192 on 64 KiB).
+     * hashsize up to a whole page of bucket heads: a multiple of PAGE_SIZE / 8, i.e. 512 on 4 KiB
+     * pages, 2048 on 16 KiB, 8192 on 64 KiB.
      */
     public boolean kernelMayAdjust() {
         return this == BUCKETS;
     }
 
-    /** Upper bound of that adjustment, used to accept a read-back that the kernel rounded up. */
-    public static final long MAX_BUCKET_ROUNDING = 8192;
+    private static final long[] BUCKET_GRANULES = {512, 2048, 8192};
 
-    /** Whether VALUE read back after writing WRITTEN means the write took effect. */
-    public boolean acceptsReadBack(String written, String readBack) {
-        if (written.equals(readBack)) {
+    /**
+     * Whether the kernel holding LIVE means it has DESIRED: equal text, or for buckets the
+     * kernel's page rounding of DESIRED. Used both to verify a write and to avoid rewriting a value
+     * the kernel already rounded.
+     */
+    public boolean liveMatches(String desired, String live) {
+        if (desired.equals(live)) {
             return true;
         }
         if (!kernelMayAdjust()) {
             return false;
         }
         try {
-            long w = Long.parseLong(written);
-            long r = Long.parseLong(readBack);
-            return r > w && r - w < MAX_BUCKET_ROUNDING;
+            long d = Long.parseLong(desired);
+            long l = Long.parseLong(live);
+            for (long granule : BUCKET_GRANULES) {
+                if (l == ((d + granule - 1) / granule) * granule) {
+                    return true;
+                }
+            }
+            return false;
         } catch (NumberFormatException e) {
             return false;
         }
