@@ -18,7 +18,7 @@ public final class Durations {
 
     public static Duration parse(String text) {
         if (text == null || text.isEmpty()) {
-            throw new IllegalArgumentException("empty duration: expected e.g. \"30s\", \"24h\", \"1h30m\"");
+            throw bad(String.valueOf(text), "empty");
         }
         // Exact decimal arithmetic: "0.1h" must be 360s, not 359.999...s.
         BigDecimal totalNanos = BigDecimal.ZERO;
