@@ -15,6 +15,10 @@ import java.util.Arrays;
  * as "2". This reader always starts with one large read at offset 0 and then reads to EOF, which
  * is what works for /proc/sys, /sys and seq_file-backed files alike.
  *
+ * <p>A /proc/sys value must fit in the FIRST read (the kernel answers EOF at a non-zero offset), so
+ * the initial capacity must exceed any sysctl value this reads (they are a few digits; 64 bytes is
+ * plenty). seq_file files such as the stats file may span several reads and grow the buffer.
+ *
  * <p>Not thread-safe: one instance per polling thread, so a poll allocates no buffers.
  */
 public final class ProcReader {
