@@ -119,11 +119,5 @@ public final class ConntrackStats {
         public ConntrackStats build() {
             return new ConntrackStats(values, presentMask, cpuLines, source);
         }
-
-        void reset() {
-            java.util.Arrays.fill(values, 0);
-            presentMask = 0;
-            cpuLines = 0;
-        }
     }
 }
