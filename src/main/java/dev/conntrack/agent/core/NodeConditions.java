@@ -1,0 +1,124 @@
+package dev.conntrack.agent.core;
+
+import dev.conntrack.api.Mode;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.stream.Collectors;
+
+/**
+ * Turns one apply pass and the latest poll into the node's four conditions. lastTransitionTime is
+ * left empty here: {@link ConditionMerger} sets it against the previous status. Messages carry no
+ * per-poll numbers (those are in status.usage and status.counters), so conditions stay equal from
+ * poll to poll and the status write can be skipped.
+ *
+ * <ul>
+ * <li>Applied: True/SettingsApplied when every desired value is live (also after re-applying an
+ *     external override: the message says so); False/WriteRefused when a key failed;
+ *     False/ExternalOverride when drift was left in place (driftPolicy Report); ObserveOnly
+ *     reports reason ObserveOnly, True only when nothing is pending.</li>
+ * <li>Degraded: True/WriteRefused with key, value and errno text of every failure, else False/AsExpected.</li>
+ * <li>TableFull: True/DropsRising when drop rose in the last interval, True/TableFullLogged when only
+ *     the kernel log showed it, False/NoDrops, Unknown/DropsUnavailable without counters.</li>
+ * <li>Pressure: True/UsageAboveWarning at or above the warning percent, False/UsageNormal,
+ *     Unknown/UsageUnavailable without count and max.</li>
+ * </ul>
+ */
+public final class NodeConditions {
+    public static final String APPLIED = "Applied";
+    public static final String DEGRADED = "Degraded";
+    public static final String TABLE_FULL = "TableFull";
+    public static final String PRESSURE = "Pressure";
+
+    public static final String TRUE = "True";
+    public static final String FALSE = "False";
+    public static final String UNKNOWN = "Unknown";
+
+    private NodeConditions() {
+    }
+
+    public static List<Condition> evaluate(ApplyReport apply, OptionalDouble usagePercent, DropRate rate,
+                                           int usageWarningPercent, Long observedGeneration) {
+        return List.of(
+                applied(apply, observedGeneration),
+                degraded(apply, observedGeneration),
+                tableFull(rate == null ? DropRate.UNKNOWN : rate, observedGeneration),
+                pressure(usagePercent, usageWarningPercent, observedGeneration));
+    }
+
+    static Condition applied(ApplyReport apply, Long generation) {
+        if (apply.degraded()) {
+            return condition(APPLIED, FALSE, "WriteRefused", apply.degradedMessage(), generation);
+        }
+        if (apply.mode() == Mode.ObserveOnly) {
+            if (apply.pending().isEmpty()) {
+                return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values already match the spec", generation);
+            }
+            return condition(APPLIED, FALSE, "ObserveOnly", "observe only, would change: " + describe(apply.pending()), generation);
+        }
+        List<ExternalOverride> overrides = apply.externalOverrides();
+        List<ExternalOverride> leftAsFound = overrides.stream().filter(o -> !o.reapplied()).collect(Collectors.toList());
+        if (!leftAsFound.isEmpty()) {
+            return condition(APPLIED, FALSE, "ExternalOverride",
+                    leftAsFound.stream().map(ExternalOverride::toString).collect(Collectors.joining("; "))
+                            + " (driftPolicy Report)", generation);
+        }
+        String message = apply.current().isEmpty() && apply.results().isEmpty()
+                ? "no conntrack settings requested for this node"
+                : "in effect: " + describe(apply.current());
+        if (!overrides.isEmpty()) {
+            message += "; " + overrides.stream().map(ExternalOverride::toString).collect(Collectors.joining("; "));
+        }
+        return condition(APPLIED, TRUE, "SettingsApplied", message, generation);
+    }
+
+    static Condition degraded(ApplyReport apply, Long generation) {
+        if (apply.degraded()) {
+            return condition(DEGRADED, TRUE, "WriteRefused", apply.degradedMessage(), generation);
+        }
+        return condition(DEGRADED, FALSE, "AsExpected", "every managed setting could be read and written", generation);
+    }
+
+    static Condition tableFull(DropRate rate, Long generation) {
+        if (rate.dropsDelta().orElse(0) > 0) {
+            return condition(TABLE_FULL, TRUE, "DropsRising",
+                    "the drop counter rose in the last poll interval: the conntrack table is full (rates in status.counters)", generation);
+        }
+        if (rate.tableFullLogLinesDelta().orElse(0) > 0) {
+            return condition(TABLE_FULL, TRUE, "TableFullLogged",
+                    "the kernel logged 'table full, dropping packet' in the last poll interval (possibly in a pod's network namespace)",
+                    generation);
+        }
+        if (rate.dropsDelta().isPresent()) {
+            return condition(TABLE_FULL, FALSE, "NoDrops", "no drops in the last poll interval", generation);
+        }
+        return condition(TABLE_FULL, UNKNOWN, "DropsUnavailable", "drop counters not available yet or unreadable", generation);
+    }
+
+    static Condition pressure(OptionalDouble usagePercent, int warningPercent, Long generation) {
+        if (usagePercent.isEmpty()) {
+            return condition(PRESSURE, UNKNOWN, "UsageUnavailable", "nf_conntrack_count or nf_conntrack_max unreadable", generation);
+        }
+        if (usagePercent.getAsDouble() >= warningPercent) {
+            return condition(PRESSURE, TRUE, "UsageAboveWarning",
+                    "table usage at or above " + warningPercent + "% of nf_conntrack_max (status.usage)", generation);
+        }
+        return condition(PRESSURE, FALSE, "UsageNormal",
+                "table usage below " + warningPercent + "% of nf_conntrack_max", generation);
+    }
+
+    private static String describe(java.util.Map<String, String> values) {
+        return values.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", "));
+    }
+
+    private static Condition condition(String type, String status, String reason, String message, Long generation) {
+        return new ConditionBuilder()
+                .withType(type)
+                .withStatus(status)
+                .withReason(reason)
+                .withMessage(message)
+                .withObservedGeneration(generation)
+                .build();
+    }
+}

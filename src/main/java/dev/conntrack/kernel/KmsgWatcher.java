@@ -1,0 +1,296 @@
+package dev.conntrack.kernel;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Follows /dev/kmsg on a daemon thread and counts table-full evidence (see {@link KmsgParser}).
+ *
+ * <p>Start from the end: Java cannot lseek(SEEK_END) a character device, so every record the ring
+ * buffer still holds is read and those logged before the watcher started are skipped by their
+ * timestamp: the start threshold is the first field of /proc/uptime read at {@link #start()}.
+ * (kmsg stamps use the monotonic clock, /proc/uptime includes suspended time; nodes do not
+ * suspend, and a difference would only skip more history, never count old records.)
+ *
+ * <p>Reads: one read of up to 8192 bytes returns exactly one record on the character device; a
+ * regular file (tests, fake trees) returns chunks with several or partial lines. Both are handled
+ * by splitting on '\n' and keeping a partial tail; lines starting with a space are the record's
+ * KEY=value continuation lines and are ignored.
+ *
+ * <p>EPIPE ("Broken pipe") means the kernel overwrote records we had not read yet: count it and
+ * read on (the kernel has moved our position to the oldest record still there). Lost records are
+ * counted from sequence-number gaps. Permission denied (no CAP_SYSLOG) or a missing /dev/kmsg
+ * mark the signal unavailable and end the thread cleanly.
+ */
+public final class KmsgWatcher implements Closeable {
+    private static final Logger LOG = Logger.getLogger(KmsgWatcher.class.getName());
+    /** The largest record the kernel hands out (CONSOLE_EXT_LOG_MAX); a smaller read gets EINVAL. */
+    static final int RECORD_BUFFER = 8192;
+
+    /** Something record-shaped to read from: the character device, or a file in tests. */
+    public interface RecordSource extends Closeable {
+        /** Like InputStream.read: bytes read into BUF from 0, or -1 at end of a regular file. */
+        int read(byte[] buf) throws IOException;
+    }
+
+    /** Opens the record source; tests inject failures (EPIPE) through it. */
+    public interface SourceOpener {
+        RecordSource open(Path path) throws IOException;
+    }
+
+    private final HostPaths paths;
+    private final Clock clock;
+    private final SourceOpener opener;
+    private final Duration eofBackoff;
+    private final KmsgParser parser = new KmsgParser();
+    private final byte[] readBuffer = new byte[RECORD_BUFFER];
+    private byte[] line = new byte[256];
+    private int lineLength;
+    private long lastSequence = -1;
+    private long lostRecords;
+    private long brokenPipes;
+    private long startUsec;
+    private Instant bootTime;
+
+    private volatile KmsgSnapshot snapshot = KmsgSnapshot.EMPTY;
+    private volatile String unavailable;
+    private volatile boolean running;
+    private volatile RecordSource source;
+    private Thread thread;
+
+    public KmsgWatcher(HostPaths paths, Clock clock) {
+        this(paths, clock, KmsgWatcher::openChannel, Duration.ofSeconds(1));
+    }
+
+    /**
+     * @param eofBackoff how long to wait at end of file before reading again; only regular files
+     *     ever report an end (the device blocks in read instead)
+     */
+    public KmsgWatcher(HostPaths paths, Clock clock, SourceOpener opener, Duration eofBackoff) {
+        this.paths = Objects.requireNonNull(paths, "paths");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.opener = Objects.requireNonNull(opener, "opener");
+        this.eofBackoff = Objects.requireNonNull(eofBackoff, "eofBackoff");
+    }
+
+    /** Fixes the start threshold, opens /dev/kmsg and starts following it on a daemon thread. */
+    public synchronized void start() {
+        if (thread != null) {
+            throw new IllegalStateException("already started");
+        }
+        running = true;
+        if (!prepare()) {
+            running = false;
+            return;
+        }
+        thread = new Thread(() -> pump(true), "kmsg-watcher");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Without a thread: fixes the start threshold, opens, reads until end of file and closes.
+     * Meant for regular files (tests); on the character device it would block forever.
+     */
+    synchronized void drainOnce() {
+        running = true;
+        if (prepare()) {
+            pump(false);
+        }
+        running = false;
+        closeSource();
+    }
+
+    public KmsgSnapshot snapshot() {
+        return snapshot;
+    }
+
+    /** Why the signal is unavailable (e.g. "kmsg: /dev/kmsg unreadable: Permission denied"), if it is. */
+    public Optional<String> unavailable() {
+        return Optional.ofNullable(unavailable);
+    }
+
+    public boolean isRunning() {
+        Thread t = thread;
+        return t != null && t.isAlive();
+    }
+
+    /** Stops the thread: closing the FileChannel wakes a read blocked on the device. */
+    @Override
+    public void close() {
+        running = false;
+        closeSource();
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private boolean prepare() {
+        startUsec = startThresholdUsec();
+        bootTime = clock.instant().minusNanos(startUsec * 1000);
+        Path path = paths.devKmsg();
+        try {
+            source = opener.open(path);
+            return true;
+        } catch (IOException e) {
+            markUnavailable(e);
+            return false;
+        }
+    }
+
+    /** Uptime now, in usec; 0 (count everything the buffer holds) if /proc/uptime is unreadable. */
+    private long startThresholdUsec() {
+        try {
+            String uptime = new ProcReader(128).readTrimmed(paths.uptime());
+            int space = uptime.indexOf(' ');
+            String seconds = space < 0 ? uptime : uptime.substring(0, space);
+            return new java.math.BigDecimal(seconds).movePointRight(6).longValue();
+        } catch (IOException | NumberFormatException e) {
+            LOG.log(Level.WARNING, "cannot read /proc/uptime ({0}); kernel log history since boot will be counted", e.getMessage());
+            return 0;
+        }
+    }
+
+    private void pump(boolean follow) {
+        RecordSource in = source;
+        while (running && in != null) {
+            int n;
+            try {
+                n = in.read(readBuffer);
+            } catch (IOException e) {
+                if (!running || e instanceof ClosedChannelException) {
+                    break;
+                }
+                if (isBrokenPipe(e)) {
+                    brokenPipes++;
+                    lineLength = 0;
+                    publish();
+                    continue;
+                }
+                markUnavailable(e);
+                break;
+            }
+            if (n < 0) {
+                if (!follow) {
+                    break;
+                }
+                try {
+                    Thread.sleep(eofBackoff.toMillis());
+                } catch (InterruptedException e) {
+                    break;
+                }
+                continue;
+            }
+            feed(readBuffer, n);
+        }
+    }
+
+    private void feed(byte[] buf, int n) {
+        for (int i = 0; i < n; i++) {
+            byte b = buf[i];
+            if (b == '\n') {
+                onLine();
+                lineLength = 0;
+            } else {
+                if (lineLength == line.length) {
+                    line = Arrays.copyOf(line, line.length * 2);
+                }
+                line[lineLength++] = b;
+            }
+        }
+    }
+
+    private void onLine() {
+        if (lineLength == 0 || line[0] == ' ') {
+            return; // continuation line (" SUBSYSTEM=net") or blank
+        }
+        Optional<KmsgRecord> parsed = KmsgRecord.parse(new String(line, 0, lineLength, StandardCharsets.UTF_8));
+        if (parsed.isEmpty()) {
+            return;
+        }
+        KmsgRecord record = parsed.get();
+        long previous = lastSequence;
+        lastSequence = record.sequence();
+        if (record.usec() < startUsec) {
+            return; // history from before the watcher started
+        }
+        if (previous >= 0 && record.sequence() > previous + 1) {
+            lostRecords += record.sequence() - previous - 1;
+        }
+        parser.accept(record);
+        publish();
+    }
+
+    private void publish() {
+        long last = parser.lastTableFullUsec();
+        snapshot = new KmsgSnapshot(parser.tableFullLines(), parser.suppressedAttributed(), parser.suppressedTotal(),
+                lostRecords, brokenPipes,
+                last < 0 ? Optional.empty() : Optional.of(bootTime.plusNanos(last * 1000)));
+    }
+
+    private void markUnavailable(IOException e) {
+        IoFailure failure = IoErrors.classify(e);
+        String hint = failure.reason() == FailureReason.PermissionDenied ? " (reading needs CAP_SYSLOG)" : "";
+        unavailable = "kmsg: /dev/kmsg unreadable: " + failure.errnoText() + hint;
+        LOG.log(Level.WARNING, unavailable);
+    }
+
+    private void closeSource() {
+        RecordSource s = source;
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing a read-only source: nothing to flush, nothing to report
+            }
+        }
+    }
+
+    static boolean isBrokenPipe(IOException e) {
+        String message = e.getMessage();
+        return message != null && message.toLowerCase(Locale.ROOT).contains("broken pipe");
+    }
+
+    /**
+     * A FileChannel rather than a FileInputStream: closing the channel from another thread wakes a
+     * thread blocked in read() on the device, so {@link #close()} really stops the watcher.
+     */
+    static RecordSource openChannel(Path path) throws IOException {
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        return new RecordSource() {
+            @Override
+            public int read(byte[] buf) throws IOException {
+                return channel.read(ByteBuffer.wrap(buf));
+            }
+
+            @Override
+            public void close() throws IOException {
+                channel.close();
+            }
+        };
+    }
+}

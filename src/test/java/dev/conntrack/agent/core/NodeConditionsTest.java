@@ -1,0 +1,119 @@
+package dev.conntrack.agent.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conntrack.api.Mode;
+import dev.conntrack.kernel.ConntrackKey;
+import dev.conntrack.kernel.FailureReason;
+import dev.conntrack.kernel.IoFailure;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class NodeConditionsTest {
+    private static final DropRate QUIET = new DropRate(Duration.ofSeconds(1), OptionalLong.of(0), OptionalDouble.of(0), OptionalLong.of(0));
+    private static final DropRate DROPPING = new DropRate(Duration.ofSeconds(1), OptionalLong.of(57000), OptionalDouble.of(57000), OptionalLong.of(10));
+
+    private static ApplyReport report(Mode mode, KeyResult... results) {
+        return new ApplyReport(mode, List.of(results), Map.of());
+    }
+
+    private static KeyResult applied(ConntrackKey key, String value) {
+        return new KeyResult(key, KeyOutcome.Applied, value, "1", value, null, null);
+    }
+
+    private static Map<String, Condition> byType(List<Condition> conditions) {
+        return conditions.stream().collect(Collectors.toMap(Condition::getType, Function.identity()));
+    }
+
+    @Test
+    void healthyEnforcedNode() {
+        Map<String, Condition> c = byType(NodeConditions.evaluate(report(Mode.Enforce, applied(ConntrackKey.MAX, "131072")),
+                OptionalDouble.of(12.5), QUIET, 80, 3L));
+
+        assertThat(c).containsOnlyKeys("Applied", "Degraded", "TableFull", "Pressure");
+        assertThat(c.get("Applied")).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "SettingsApplied");
+        assertThat(c.get("Applied").getMessage()).contains("max=131072");
+        assertThat(c.get("Degraded")).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "AsExpected");
+        assertThat(c.get("TableFull")).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "NoDrops");
+        assertThat(c.get("Pressure")).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "UsageNormal");
+        assertThat(c.values()).allSatisfy(x -> {
+            assertThat(x.getObservedGeneration()).isEqualTo(3L);
+            assertThat(x.getLastTransitionTime()).isNull();
+        });
+    }
+
+    @Test
+    void refusedWriteIsDegradedWithKeyValueAndErrno() {
+        KeyResult refused = new KeyResult(ConntrackKey.MAX, KeyOutcome.Failed, "1048576", "262144", "262144",
+                new IoFailure(FailureReason.ReadOnlyFileSystem, "Read-only file system"), null);
+        Map<String, Condition> c = byType(NodeConditions.evaluate(report(Mode.Enforce, refused), OptionalDouble.of(1), QUIET, 80, 1L));
+
+        assertThat(c.get("Applied")).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "WriteRefused");
+        assertThat(c.get("Degraded")).extracting(Condition::getStatus, Condition::getReason, Condition::getMessage)
+                .containsExactly("True", "WriteRefused", "max=1048576: ReadOnlyFileSystem (Read-only file system)");
+    }
+
+    @Test
+    void observeOnlyIsItsOwnReason() {
+        KeyResult would = new KeyResult(ConntrackKey.MAX, KeyOutcome.WouldChange, "1048576", "262144", "262144", null, null);
+        Condition pending = NodeConditions.applied(report(Mode.ObserveOnly, would), 1L);
+        assertThat(pending).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "ObserveOnly");
+        assertThat(pending.getMessage()).contains("max=1048576");
+
+        KeyResult same = new KeyResult(ConntrackKey.MAX, KeyOutcome.AlreadyCorrect, "262144", "262144", "262144", null, null);
+        assertThat(NodeConditions.applied(report(Mode.ObserveOnly, same), 1L))
+                .extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "ObserveOnly");
+    }
+
+    @Test
+    void overrideLeftAsFoundIsExternalOverrideAndReappliedIsStillApplied() {
+        ExternalOverride kept = new ExternalOverride(ConntrackKey.MAX, "1048576", "131072", false);
+        KeyResult left = new KeyResult(ConntrackKey.MAX, KeyOutcome.ExternalOverride, "1048576", "131072", "131072", null, kept);
+        Condition reportOnly = NodeConditions.applied(report(Mode.Enforce, left), 1L);
+        assertThat(reportOnly).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "ExternalOverride");
+        assertThat(reportOnly.getMessage()).contains("max").contains("131072").contains("1048576");
+
+        ExternalOverride again = new ExternalOverride(ConntrackKey.MAX, "1048576", "131072", true);
+        KeyResult reapplied = new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "1048576", "131072", "1048576", null, again);
+        Condition reapply = NodeConditions.applied(report(Mode.Enforce, reapplied), 1L);
+        assertThat(reapply).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "SettingsApplied");
+        assertThat(reapply.getMessage()).contains("re-applied");
+    }
+
+    @Test
+    void dropsAndUsage() {
+        Map<String, Condition> c = byType(NodeConditions.evaluate(report(Mode.Enforce), OptionalDouble.of(100.0), DROPPING, 80, 1L));
+        assertThat(c.get("TableFull")).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "DropsRising");
+        assertThat(c.get("Pressure")).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "UsageAboveWarning");
+
+        assertThat(NodeConditions.pressure(OptionalDouble.of(80.0), 80, 1L).getStatus()).isEqualTo("True");
+        assertThat(NodeConditions.pressure(OptionalDouble.of(79.9), 80, 1L).getStatus()).isEqualTo("False");
+        assertThat(NodeConditions.pressure(OptionalDouble.empty(), 80, 1L))
+                .extracting(Condition::getStatus, Condition::getReason).containsExactly("Unknown", "UsageUnavailable");
+    }
+
+    @Test
+    void kernelLogAloneAndUnknownDrops() {
+        DropRate logOnly = new DropRate(Duration.ofSeconds(1), OptionalLong.empty(), OptionalDouble.empty(), OptionalLong.of(3));
+        assertThat(NodeConditions.tableFull(logOnly, 1L))
+                .extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "TableFullLogged");
+        assertThat(NodeConditions.tableFull(DropRate.UNKNOWN, 1L))
+                .extracting(Condition::getStatus, Condition::getReason).containsExactly("Unknown", "DropsUnavailable");
+    }
+
+    @Test
+    void messagesDoNotChangeFromPollToPoll() {
+        DropRate otherDrops = new DropRate(Duration.ofMillis(1003), OptionalLong.of(12), OptionalDouble.of(11.9), OptionalLong.of(0));
+        ApplyReport r = report(Mode.Enforce, applied(ConntrackKey.MAX, "131072"));
+        List<Condition> a = NodeConditions.evaluate(r, OptionalDouble.of(91.2), DROPPING, 80, 1L);
+        List<Condition> b = NodeConditions.evaluate(r, OptionalDouble.of(97.4), otherDrops, 80, 1L);
+        assertThat(ConditionMerger.equivalent(a, b)).isTrue();
+    }
+}
