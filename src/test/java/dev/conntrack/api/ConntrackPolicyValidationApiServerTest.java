@@ -108,7 +108,7 @@ class ConntrackPolicyValidationApiServerTest {
                   udp: 30s
                   udpStream: 2m
                   tcpBeLiberal: true
-                monitoring: {}
+                monitoring: {usageWarningPercent: 90}
                 """)).create();
 
         ConntrackPolicy read = client.resources(ConntrackPolicy.class).withName(name).get();
@@ -116,8 +116,9 @@ class ConntrackPolicyValidationApiServerTest {
         assertThat(spec.getPriority()).isZero();
         assertThat(spec.getMode()).isEqualTo(Mode.Enforce);
         assertThat(spec.getDriftPolicy()).isEqualTo(DriftPolicy.Reapply);
-        assertThat(spec.getMonitoring().getUsageWarningPercent()).isEqualTo(80);
-        assertThat(spec.getMonitoring().getPollInterval()).isEqualTo("1s");
+        assertThat(spec.getMonitoring().getUsageWarningPercent()).isEqualTo(90);
+        // Not defaulted in the schema: unset monitoring fields are merged from lower-priority policies.
+        assertThat(spec.getMonitoring().getPollInterval()).isNull();
         assertThat(spec.getConntrack().getMaxPerCore()).isEqualTo(32768);
         assertThat(spec.getConntrack().getMin()).isEqualTo(131072);
         assertThat(spec.getConntrack().getTcpTimeWait()).isEqualTo("30s");

@@ -328,6 +328,9 @@ class PolicyMergerTest {
         ConntrackPolicy p = new ConntrackPolicy();
         p.setMetadata(new ObjectMetaBuilder().withName(name).withGeneration(1L).build());
         p.getSpec().setPriority(priority);
+        // What the API server's schema defaults fill in on every stored policy.
+        p.getSpec().setMode(Mode.Enforce);
+        p.getSpec().setDriftPolicy(DriftPolicy.Reapply);
         ConntrackSettings ct = new ConntrackSettings();
         settings.accept(ct);
         p.getSpec().setConntrack(ct);
