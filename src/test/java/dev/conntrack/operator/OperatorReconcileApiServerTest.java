@@ -235,7 +235,7 @@ class OperatorReconcileApiServerTest {
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(policy("fleet-" + RUN)).isNull();
             for (String node : List.of(INGRESS, WORKER, SPARE)) {
-                assertThat(state(node).getSpec().getPolicies()).doesNotContain("fleet-" + RUN);
+                assertThat(policiesOf(node)).doesNotContain("fleet-" + RUN);
             }
             assertThat(state(INGRESS).getSpec().getConntrack()).isNull();
             assertThat(state(WORKER).getSpec().getConntrack().getTcpTimeWait()).isNull();
@@ -296,6 +296,11 @@ class OperatorReconcileApiServerTest {
         assertThat(c).as(type + " in " + conditions).isNotNull();
         assertThat(c.getStatus()).as(type + ": " + c.getMessage()).isEqualTo(status);
         assertThat(c.getReason()).as(type + ": " + c.getMessage()).isEqualTo(reason);
+    }
+
+    private static List<String> policiesOf(String node) {
+        List<String> policies = state(node).getSpec().getPolicies();
+        return policies == null ? List.of() : policies;
     }
 
     private static ConntrackNodeState state(String node) {

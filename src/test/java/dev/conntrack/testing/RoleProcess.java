@@ -38,7 +38,7 @@ public final class RoleProcess implements AutoCloseable {
             command.add(jar.toString());
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+                    .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
             builder.environment().put("CONNTRACK_ROLE", role);
             builder.environment().putAll(env);
             return new RoleProcess(builder.start(), log);
