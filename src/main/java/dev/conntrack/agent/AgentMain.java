@@ -1,11 +1,113 @@
 package dev.conntrack.agent;
 
-/** Entry point of the agent role. */
+import dev.conntrack.kernel.HostPaths;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Logger;
+
+/**
+ * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, the JDK HTTP
+ * client for the API server and the Prometheus client's small HTTP server, so that the process
+ * that runs on every node stays small.
+ */
 public final class AgentMain {
+    private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
+
     private AgentMain() {
     }
 
     public static void main(String... args) {
-        System.out.println("conntrack-operator agent: not implemented yet");
+        logToStderr();
+        AgentConfig config;
+        try {
+            config = AgentConfig.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println("conntrack agent: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Clock clock = Clock.systemUTC();
+        KubernetesClient client = client();
+        AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
+        HTTPServer server = startMetrics(config, metrics);
+        NodeAgent[] agent = new NodeAgent[1];
+        NodeSpecWatch spec = new NodeSpecWatch(client, config.nodeName(), () -> {
+            if (agent[0] != null) {
+                agent[0].wake();
+            }
+        });
+        agent[0] = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, spec,
+                new StatusReporter(client, config.nodeName(), clock, config.heartbeat()),
+                new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock);
+        agent[0].start();
+        LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
+                + config.hostRoot() + ", originals in " + config.originalsFile() + ", metrics on "
+                + (server == null ? "no port" : ":" + server.getPort()) + ")"
+                + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // Stopping never restores: the settings stay as the node's policy wants them.
+            agent[0].close();
+            if (server != null) {
+                server.close();
+            }
+            client.close();
+            stopped.countDown();
+        }, "conntrack-agent-stop"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The runner jar installs the JBoss log manager, which Quarkus would configure; the agent does
+     * not boot Quarkus, so it gives the root logger a plain one-line stderr handler itself.
+     */
+    private static void logToStderr() {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s [%3$s] %5$s%6$s%n");
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        // Quarkus's delayed handler would queue records until a Quarkus boot that never comes.
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        java.util.logging.ConsoleHandler handler = new java.util.logging.ConsoleHandler();
+        handler.setFormatter(new java.util.logging.SimpleFormatter());
+        root.addHandler(handler);
+        root.setLevel(java.util.logging.Level.INFO);
+    }
+
+    /** KUBECONFIG or in-cluster config, with short timeouts so an unreachable API server is noticed quickly. */
+    static KubernetesClient client() {
+        Config config = new ConfigBuilder(Config.autoConfigure(null))
+                .withConnectionTimeout(3_000)
+                .withRequestTimeout(5_000)
+                .withRequestRetryBackoffLimit(0)
+                .build();
+        return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
+    }
+
+    private static HTTPServer startMetrics(AgentConfig config, AgentMetrics metrics) {
+        if (config.metricsPort() == 0) {
+            return null;
+        }
+        try {
+            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry()).buildAndStart();
+        } catch (IOException e) {
+            // Metrics are not worth failing enforcement for: say so and carry on.
+            LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());
+            return null;
+        }
     }
 }

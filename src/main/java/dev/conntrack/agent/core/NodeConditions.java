@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
  * <li>Applied: True/SettingsApplied when every desired value is live (also after re-applying an
  *     external override: the message says so); False/WriteRefused when a key failed;
  *     False/ExternalOverride when drift was left in place (driftPolicy Report); ObserveOnly
- *     reports reason ObserveOnly, True only when nothing is pending.</li>
+ *     reports True with reason ObserveOnly, naming what it would change.</li>
  * <li>Degraded: True/WriteRefused with key, value and errno text of every failure, else False/AsExpected.</li>
  * <li>TableFull: True/DropsRising when drop rose in the last interval, True/TableFullLogged when only
  *     the kernel log showed it, False/NoDrops, Unknown/DropsUnavailable without counters.</li>
@@ -55,7 +55,8 @@ public final class NodeConditions {
             if (apply.pending().isEmpty()) {
                 return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values already match the spec", generation);
             }
-            return condition(APPLIED, FALSE, "ObserveOnly", "observe only, would change: " + describe(apply.pending()), generation);
+            // Observing is what an ObserveOnly spec asks for: the node has acted on it once it reports.
+            return condition(APPLIED, TRUE, "ObserveOnly", "observe only, would change: " + describe(apply.pending()), generation);
         }
         List<ExternalOverride> overrides = apply.externalOverrides();
         List<ExternalOverride> leftAsFound = overrides.stream().filter(o -> !o.reapplied()).collect(Collectors.toList());

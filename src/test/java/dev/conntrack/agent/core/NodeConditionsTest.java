@@ -64,7 +64,8 @@ class NodeConditionsTest {
     void observeOnlyIsItsOwnReason() {
         KeyResult would = new KeyResult(ConntrackKey.MAX, KeyOutcome.WouldChange, "1048576", "262144", "262144", null, null);
         Condition pending = NodeConditions.applied(report(Mode.ObserveOnly, would), 1L);
-        assertThat(pending).extracting(Condition::getStatus, Condition::getReason).containsExactly("False", "ObserveOnly");
+        assertThat(pending).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "ObserveOnly");
+        assertThat(pending.getMessage()).contains("would change");
         assertThat(pending.getMessage()).contains("max=1048576");
 
         KeyResult same = new KeyResult(ConntrackKey.MAX, KeyOutcome.AlreadyCorrect, "262144", "262144", "262144", null, null);

@@ -1,0 +1,357 @@
+package dev.conntrack.agent;
+
+import dev.conntrack.agent.core.ApplyReport;
+import dev.conntrack.agent.core.DropRate;
+import dev.conntrack.agent.core.KeyOutcome;
+import dev.conntrack.agent.core.KeyResult;
+import dev.conntrack.agent.core.NodeConditions;
+import dev.conntrack.agent.core.PollSample;
+import dev.conntrack.agent.core.SettingsApplier;
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateSpec;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.DriftPolicy;
+import dev.conntrack.api.DropCounters;
+import dev.conntrack.api.Mode;
+import dev.conntrack.api.TableUsage;
+import dev.conntrack.kernel.CommandRunner;
+import dev.conntrack.kernel.ConntrackStats;
+import dev.conntrack.kernel.ConntrackStatsReader;
+import dev.conntrack.kernel.Durations;
+import dev.conntrack.kernel.HostPaths;
+import dev.conntrack.kernel.KmsgSnapshot;
+import dev.conntrack.kernel.KmsgWatcher;
+import dev.conntrack.kernel.OriginalsStore;
+import dev.conntrack.kernel.SlabInfo;
+import dev.conntrack.kernel.StatsReading;
+import dev.conntrack.kernel.SysctlFiles;
+import dev.conntrack.kernel.TableMemory;
+import dev.conntrack.kernel.TableReader;
+import dev.conntrack.kernel.TableSnapshot;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The agent's work on one node. The poll thread reads the table and counters, enforces the spec
+ * and computes the status without ever waiting on the API server; a reporting thread writes the
+ * newest status and the Events, so a slow or absent API server never delays enforcement.
+ */
+public class NodeAgent implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(NodeAgent.class.getName());
+    static final Duration DEFAULT_POLL = Duration.ofSeconds(1);
+    static final int DEFAULT_WARNING_PERCENT = 80;
+    private static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
+
+    private final AgentConfig config;
+    private final Clock clock;
+    private final SettingsApplier applier;
+    private final OriginalsStore originals;
+    private final TableReader tables;
+    private final ConntrackStatsReader stats;
+    private final KmsgWatcher kmsg;
+    private final OptionalInt objectSize;
+    private final AgentMetrics metrics;
+    private final NodeSpecWatch spec;
+    private final StatusReporter reporter;
+    private final NodeEventRecorder events;
+    private final BlockingQueue<Boolean> wake = new ArrayBlockingQueue<>(1);
+    private final BlockingQueue<Runnable> outbox = new ArrayBlockingQueue<>(256);
+    private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
+
+    private volatile boolean running = true;
+    private Thread pollThread;
+    private Thread reportThread;
+    private PollSample previous;
+    private List<Condition> conditions = List.of();
+    private Instant lastTableFull;
+
+    public NodeAgent(AgentConfig config, HostPaths paths, AgentMetrics metrics, NodeSpecWatch spec,
+            StatusReporter reporter, NodeEventRecorder events, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.spec = spec;
+        this.reporter = reporter;
+        this.events = events;
+        this.originals = OriginalsStore.open(config.originalsFile());
+        this.applier = new SettingsApplier(new SysctlFiles(paths), originals);
+        this.tables = new TableReader(paths);
+        this.stats = new ConntrackStatsReader(paths, CommandRunner.processes());
+        this.kmsg = new KmsgWatcher(paths, clock);
+        this.objectSize = SlabInfo.conntrackObjectSize(paths);
+        for (String problem : originals.loadProblems()) {
+            LOG.warning("originals file " + originals.file() + ": " + problem);
+        }
+    }
+
+    public void start() {
+        kmsg.start();
+        spec.start();
+        pollThread = daemon("conntrack-poll", this::pollLoop);
+        reportThread = daemon("conntrack-report", this::reportLoop);
+    }
+
+    /** Wakes the poll loop now, e.g. when the spec changed. */
+    public void wake() {
+        wake.offer(Boolean.TRUE);
+    }
+
+    private void pollLoop() {
+        while (running) {
+            long started = System.nanoTime();
+            Duration interval = DEFAULT_POLL;
+            try {
+                interval = pollOnce();
+            } catch (RuntimeException e) {
+                // One bad poll (an unexpected kernel format, say) must not end enforcement.
+                LOG.log(Level.WARNING, "poll failed", e);
+            }
+            metrics.pollTook(System.nanoTime() - started);
+            long waitNanos = interval.toNanos() - (System.nanoTime() - started);
+            try {
+                wake.poll(Math.max(waitNanos, 0), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** One poll: enforce, read, evaluate, publish. Returns the interval until the next one. */
+    Duration pollOnce() {
+        Optional<ConntrackNodeState> state = spec.current();
+        ConntrackNodeStateSpec desired = state.map(ConntrackNodeState::getSpec).orElse(null);
+        Long generation = state.map(s -> s.getMetadata().getGeneration()).orElse(null);
+        ApplyReport report = enforce(desired);
+
+        TableSnapshot table = tables.read();
+        StatsReading reading = stats.read();
+        KmsgSnapshot log = kmsg.snapshot();
+        PollSample sample = new PollSample(System.nanoTime(), reading.stats(), table,
+                OptionalLong.of(log.tableFullIncludingSuppressed()));
+        DropRate rate = previous == null ? DropRate.UNKNOWN : DropRate.between(previous, sample);
+        previous = sample;
+        Instant now = clock.instant();
+        if (rate.tableFull()) {
+            lastTableFull = now;
+        }
+        log.lastTableFull().ifPresent(t -> {
+            if (lastTableFull == null || t.isAfter(lastTableFull)) {
+                lastTableFull = t;
+            }
+        });
+
+        int warning = warningPercent(desired);
+        List<Condition> fresh = NodeConditions.evaluate(report, sample.usagePercent(), rate, warning, generation);
+        List<Condition> merged = Conditions.merge(conditions, fresh, now);
+        announceTransitions(conditions, merged, report, sample, rate);
+        announceKeyResults(report);
+        conditions = merged;
+
+        ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
+        newest.set(status);
+        publishMetrics(report, table, reading.stats(), log);
+        return pollInterval(desired);
+    }
+
+    private ApplyReport enforce(ConntrackNodeStateSpec desired) {
+        if (desired == null) {
+            // Spec unknown (API server not reached yet, or no state yet): observe and restore nothing.
+            return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
+        }
+        Mode mode = config.forceObserveOnly() ? Mode.ObserveOnly
+                : desired.getMode() == null ? Mode.Enforce : desired.getMode();
+        DriftPolicy drift = desired.getDriftPolicy() == null ? DriftPolicy.Reapply : desired.getDriftPolicy();
+        return applier.reconcile(desired.getConntrack(), mode, drift);
+    }
+
+    private ConntrackNodeStateStatus status(Long generation, List<Condition> merged, ApplyReport report,
+            TableSnapshot table, StatsReading reading, PollSample sample, DropRate rate, KmsgSnapshot log) {
+        ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
+        status.setObservedGeneration(generation);
+        status.setConditions(merged);
+        TableUsage usage = new TableUsage();
+        table.count().ifPresent(usage::setEntries);
+        table.max().ifPresent(usage::setMax);
+        table.buckets().ifPresent(usage::setBuckets);
+        sample.usagePercent().ifPresent(p -> usage.setUsagePercent(Math.round(p * 10) / 10.0));
+        if (table.max().isPresent() && table.buckets().isPresent()) {
+            usage.setEstimatedMemoryBytes(TableMemory.estimate(table.max().getAsLong(), table.buckets().getAsLong(), objectSize));
+        }
+        status.setUsage(usage);
+        DropCounters counters = new DropCounters();
+        reading.stats().ifPresent(s -> {
+            s.drop().ifPresent(counters::setDrop);
+            s.earlyDrop().ifPresent(counters::setEarlyDrop);
+            s.insertFailed().ifPresent(counters::setInsertFailed);
+            s.invalid().ifPresent(counters::setInvalid);
+        });
+        counters.setTableFullLogLines(log.tableFullIncludingSuppressed());
+        rate.dropsPerSecond().ifPresent(r -> counters.setDropsPerSecond(Math.round(r * 10) / 10.0));
+        status.setCounters(counters);
+        status.setCurrent(report.current().isEmpty() ? null : report.current());
+        status.setOriginals(report.originals().isEmpty() ? null : report.originals());
+        status.setPending(report.pending().isEmpty() ? null : report.pending());
+        List<String> unavailable = new ArrayList<>(table.unavailable());
+        unavailable.addAll(reading.unavailable());
+        kmsg.unavailable().ifPresent(unavailable::add);
+        status.setUnavailableSignals(unavailable.isEmpty() ? null : unavailable);
+        status.setLastTableFullTime(lastTableFull == null ? null : lastTableFull.truncatedTo(ChronoUnit.SECONDS).toString());
+        status.setAgentVersion(config.version());
+        return status;
+    }
+
+    private void announceTransitions(List<Condition> before, List<Condition> after, ApplyReport report,
+            PollSample sample, DropRate rate) {
+        if (flippedToTrue(before, after, NodeConditions.TABLE_FULL)) {
+            String message = "conntrack table full, dropping packets: " + rate.dropsDelta().orElse(0)
+                    + " drops in the last " + rate.interval().toMillis() + " ms" + tableText(sample);
+            queue(() -> events.warning(NodeEventRecorder.TABLE_FULL, message));
+        }
+        if (flippedToTrue(before, after, NodeConditions.PRESSURE)) {
+            String message = "conntrack table usage above the warning level" + tableText(sample);
+            queue(() -> events.warning(NodeEventRecorder.PRESSURE, message));
+        }
+        if (report.degraded() && flippedToTrue(before, after, NodeConditions.DEGRADED)) {
+            String message = report.degradedMessage();
+            queue(() -> events.warning(NodeEventRecorder.APPLY_FAILED, message));
+        }
+    }
+
+    private void announceKeyResults(ApplyReport report) {
+        List<String> applied = new ArrayList<>();
+        List<String> restored = new ArrayList<>();
+        for (KeyResult r : report.results()) {
+            if (r.outcome() == KeyOutcome.Applied) {
+                applied.add(r.fieldName() + "=" + r.after() + " (was " + r.before() + ")");
+                metrics.applied(clock.instant().getEpochSecond());
+            } else if (r.outcome() == KeyOutcome.Restored) {
+                restored.add(r.fieldName() + "=" + r.after() + " (was " + r.before() + ")");
+                metrics.applied(clock.instant().getEpochSecond());
+            } else if (r.outcome().isFailure()) {
+                metrics.applyError(r.fieldName(), r.failure() == null ? "Unknown" : r.failure().reason().name());
+            }
+            if (r.override() != null) {
+                String message = r.override().toString();
+                queue(() -> events.warning(NodeEventRecorder.EXTERNAL_OVERRIDE, message));
+            }
+        }
+        if (!applied.isEmpty()) {
+            String message = "applied " + String.join(", ", applied);
+            queue(() -> events.normal(NodeEventRecorder.APPLIED, message));
+        }
+        if (!restored.isEmpty()) {
+            String message = "restored original " + String.join(", ", restored);
+            queue(() -> events.normal(NodeEventRecorder.RESTORED, message));
+        }
+    }
+
+    private void publishMetrics(ApplyReport report, TableSnapshot table, Optional<ConntrackStats> counters, KmsgSnapshot log) {
+        Long max = boxed(table.max());
+        Long buckets = boxed(table.buckets());
+        metrics.update(new AgentMetrics.Sample(boxed(table.count()), max, buckets,
+                max != null && buckets != null ? TableMemory.estimate(max, buckets, objectSize) : null,
+                counters.flatMap(s -> opt(s.drop())).orElse(null),
+                counters.flatMap(s -> opt(s.earlyDrop())).orElse(null),
+                counters.flatMap(s -> opt(s.insertFailed())).orElse(null),
+                counters.flatMap(s -> opt(s.invalid())).orElse(null),
+                log.tableFullIncludingSuppressed()));
+        metrics.settings(report.current());
+    }
+
+    /** Writes the newest status (when it changed or a heartbeat is due) and sends queued Events. */
+    private void reportLoop() {
+        while (running) {
+            try {
+                Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
+                while (event != null) {
+                    event.run();
+                    event = outbox.poll();
+                }
+                ConntrackNodeStateStatus status = newest.get();
+                if (status != null && reporter.offer(status)) {
+                    metrics.statusWritten();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "reporting failed; retrying", e);
+            }
+        }
+    }
+
+    private void queue(Runnable event) {
+        if (!outbox.offer(event)) {
+            LOG.fine("event queue full (API server unreachable?); dropping an event");
+        }
+    }
+
+    static Duration pollInterval(ConntrackNodeStateSpec spec) {
+        String text = spec == null || spec.getMonitoring() == null ? null : spec.getMonitoring().getPollInterval();
+        if (text == null) {
+            return DEFAULT_POLL;
+        }
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            return DEFAULT_POLL;
+        }
+    }
+
+    static int warningPercent(ConntrackNodeStateSpec spec) {
+        Integer percent = spec == null || spec.getMonitoring() == null ? null : spec.getMonitoring().getUsageWarningPercent();
+        return percent == null ? DEFAULT_WARNING_PERCENT : percent;
+    }
+
+    private static boolean flippedToTrue(List<Condition> before, List<Condition> after, String type) {
+        return !Conditions.isTrue(before, type) && Conditions.isTrue(after, type);
+    }
+
+    private static String tableText(PollSample sample) {
+        TableSnapshot t = sample.table();
+        return t.count().isPresent() && t.max().isPresent()
+                ? " (" + t.count().getAsLong() + " of " + t.max().getAsLong() + " entries)" : "";
+    }
+
+    private static Long boxed(OptionalLong value) {
+        return value.isPresent() ? value.getAsLong() : null;
+    }
+
+    private static Optional<Long> opt(OptionalLong value) {
+        return value.isPresent() ? Optional.of(value.getAsLong()) : Optional.empty();
+    }
+
+    private static Thread daemon(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (pollThread != null) {
+            pollThread.interrupt();
+        }
+        if (reportThread != null) {
+            reportThread.interrupt();
+        }
+        kmsg.close();
+        spec.close();
+    }
+}
