@@ -4,7 +4,11 @@ package dev.conntrack.kernel;
 public enum FailureReason {
     /** EROFS: /proc/sys or /sys mounted read-only (kind, LXC, some hardened nodes). */
     ReadOnlyFileSystem,
-    /** EACCES/EPERM: not in the initial network namespace (the file is 0444 there) or missing CAP_NET_ADMIN. */
+    /**
+     * EACCES/EPERM: not in the initial network namespace (the file is 0444 there) or missing
+     * CAP_NET_ADMIN. Also EOPNOTSUPP, which is how the hashsize module parameter refuses a write
+     * from any other network namespace.
+     */
     PermissionDenied,
     /** EINVAL: the kernel rejected the value (out of range). */
     InvalidValue,

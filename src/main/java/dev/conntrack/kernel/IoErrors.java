@@ -25,7 +25,9 @@ public final class IoErrors {
         } else if (lower.contains("read-only file system")) {
             reason = FailureReason.ReadOnlyFileSystem;
         } else if (e instanceof AccessDeniedException || lower.contains("permission denied")
-                || lower.contains("operation not permitted")) {
+                || lower.contains("operation not permitted")
+                // EOPNOTSUPP: nf_conntrack refuses hashsize from any but the initial network namespace.
+                || lower.contains("operation not supported")) {
             reason = FailureReason.PermissionDenied;
         } else if (lower.contains("invalid argument")) {
             reason = FailureReason.InvalidValue;

@@ -31,6 +31,15 @@ class IoErrorsTest {
     }
 
     @Test
+    void hashsizeRefusedOutsideTheInitialNetworkNamespace() {
+        // Measured on 6.18 under `ip netns exec`: FileChannel.write to
+        // /sys/module/nf_conntrack/parameters/hashsize fails with EOPNOTSUPP.
+        IoFailure f = IoErrors.classify(new IOException("Operation not supported"));
+        assertThat(f.reason()).isEqualTo(FailureReason.PermissionDenied);
+        assertThat(f.errnoText()).isEqualTo("Operation not supported");
+    }
+
+    @Test
     void invalidArgumentAtWrite() {
         // FileChannel.write reports the errno text as the message.
         IoFailure f = IoErrors.classify(new IOException("Invalid argument"));
