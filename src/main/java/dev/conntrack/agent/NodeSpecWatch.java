@@ -21,6 +21,9 @@ public class NodeSpecWatch implements AutoCloseable {
         informer = client.resources(ConntrackNodeState.class)
                 .withField("metadata.name", nodeName)
                 .runnableInformer(0);
+        // Keep retrying (with the informer's backoff) instead of stopping when the API server is
+        // unreachable at start-up or goes away later: enforcement goes on meanwhile.
+        informer.exceptionHandler((started, error) -> true);
         informer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(ConntrackNodeState state) {
