@@ -40,6 +40,7 @@ public class StatusReporter {
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
 
+    private final ConntrackNodeState target;
     private JsonNode lastWrittenKey;
     private Instant lastWrite = Instant.EPOCH;
     private Instant lastFailure = Instant.EPOCH;
@@ -49,6 +50,8 @@ public class StatusReporter {
         this.nodeName = nodeName;
         this.clock = clock;
         this.heartbeat = heartbeat;
+        this.target = new ConntrackNodeState();
+        this.target.getMetadata().setName(nodeName);
     }
 
     /** Offers the newest status; returns true when it was written now. */
@@ -94,7 +97,8 @@ public class StatusReporter {
         op.put("op", "add");
         op.put("path", "/status");
         op.set("value", JSON.valueToTree(status));
-        client.resources(ConntrackNodeState.class).withName(nodeName).subresource("status")
+        // Patching through an in-memory item skips the GET the client would otherwise do first.
+        client.resources(ConntrackNodeState.class).resource(target).subresource("status")
                 .patch(PatchContext.of(PatchType.JSON), patch.toString());
     }
 
