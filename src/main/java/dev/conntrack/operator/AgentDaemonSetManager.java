@@ -39,7 +39,10 @@ public class AgentDaemonSetManager implements AutoCloseable {
         queueApply(0);
         informer = client.apps().daemonSets().inNamespace(desired.getMetadata().getNamespace())
                 .withName(desired.getMetadata().getName())
-                .inform(new ResourceEventHandler<>() {
+                .runnableInformer(0);
+        // Keep watching through API server outages or a namespace that appears later.
+        informer.exceptionHandler((started, error) -> true);
+        informer.addEventHandler(new ResourceEventHandler<>() {
                     @Override
                     public void onAdd(DaemonSet ds) {
                     }
@@ -57,6 +60,7 @@ public class AgentDaemonSetManager implements AutoCloseable {
                         queueApply(0);
                     }
                 });
+        informer.start();
     }
 
     /** Applies the desired DaemonSet now; returns false (and retries later) when the API server refuses. */

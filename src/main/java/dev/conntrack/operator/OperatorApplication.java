@@ -11,6 +11,8 @@ import io.quarkus.runtime.QuarkusApplication;
 import jakarta.inject.Inject;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import com.fasterxml.jackson.core.type.TypeReference;
 
 /**
  * The operator role: keeps the agent DaemonSet in place and starts the reconcilers (the build does
@@ -47,7 +49,6 @@ public class OperatorApplication implements QuarkusApplication {
                 .imagePullPolicy(agent.imagePullPolicy())
                 .serviceAccountName(agent.serviceAccountName())
                 .priorityClassName(agent.priorityClassName())
-                .nodeSelector(agent.nodeSelector())
                 .stateDir(agent.stateDir())
                 .metricsPort(agent.metricsPort())
                 .resources(new ResourceRequirementsBuilder()
@@ -57,7 +58,16 @@ public class OperatorApplication implements QuarkusApplication {
                         .build());
         agent.tolerationsJson().ifPresent(json ->
                 builder.tolerations(List.copyOf(Arrays.asList(Serialization.unmarshal(json, Toleration[].class)))));
+        agent.nodeSelectorJson().ifPresent(json -> builder.nodeSelector(labels(json)));
         agent.javaOpts().ifPresent(builder::extraJvmOptions);
         return builder.build();
+    }
+
+    private static Map<String, String> labels(String json) {
+        try {
+            return Map.copyOf(Serialization.jsonMapper().readValue(json, new TypeReference<Map<String, String>>() { }));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("conntrack.agent.node-selector-json is not a JSON object of labels: " + json, e);
+        }
     }
 }

@@ -2,7 +2,6 @@ package dev.conntrack.operator;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
-import java.util.Map;
 import java.util.Optional;
 
 /** Operator settings (application.properties, or environment such as CONNTRACK_AGENT_IMAGE). */
@@ -32,8 +31,8 @@ public interface OperatorConfig {
         @WithDefault("system-node-critical")
         String priorityClassName();
 
-        /** Node labels the agent pods are limited to (default: every node). */
-        Map<String, String> nodeSelector();
+        /** Node labels the agent pods are limited to, as a JSON object (default: every node). */
+        Optional<String> nodeSelectorJson();
 
         /** Tolerations as a JSON list; default tolerates every taint. */
         Optional<String> tolerationsJson();

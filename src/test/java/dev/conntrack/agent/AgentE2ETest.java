@@ -87,6 +87,7 @@ class AgentE2ETest {
         operator = RoleProcess.start("operator", "operator-e2e", Map.of(
                 "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
                 "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
                 "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
         metricsPort = freePort();
         agent = RoleProcess.start("agent", "agent-e2e", Map.of(
@@ -94,7 +95,9 @@ class AgentE2ETest {
                 "KUBECONFIG", proxied.toString(),
                 "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
                 "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
-                "CONNTRACK_HEARTBEAT_SECONDS", "5"), "-Xmx64m", "-XX:+UseSerialGC");
+                "CONNTRACK_HEARTBEAT_SECONDS", "5",
+                // The agent runs as the chart's agent service account: its RBAC must suffice.
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m", "-XX:+UseSerialGC");
     }
 
     @AfterAll

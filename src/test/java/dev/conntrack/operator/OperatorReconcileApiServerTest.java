@@ -43,7 +43,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorReconcileApiServerTest {
-    private static final String NAMESPACE = "conntrack-system";
+    private static final String NAMESPACE = TestApiServer.NAMESPACE;
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
     private static final String INGRESS = "ingress-" + RUN;
@@ -66,6 +66,8 @@ class OperatorReconcileApiServerTest {
                 "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
                 "CONNTRACK_AGENT_NAMESPACE", NAMESPACE,
                 "CONNTRACK_AGENT_IMAGE", "example.org/conntrack-operator:test",
+                // The operator runs as the chart's service account: its RBAC must suffice.
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
                 "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
     }
 

@@ -87,6 +87,55 @@ public final class TestApiServer {
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
         try (KubernetesClient client = newClient()) {
             installCrds(client);
+            installChartRbac(client);
+        }
+    }
+
+    /** Namespace the chart's service accounts live in during tests. */
+    public static final String NAMESPACE = "conntrack-system";
+    public static final String OPERATOR_USER = "system:serviceaccount:" + NAMESPACE + ":conntrack-operator";
+    public static final String AGENT_USER = "system:serviceaccount:" + NAMESPACE + ":conntrack-agent";
+
+    /** A client that acts as the given user (impersonation), e.g. a chart's service account. */
+    public static KubernetesClient newClientAs(String user) {
+        Config config = Config.fromKubeconfig(kubeConfigYaml());
+        config.setImpersonateUsername(user);
+        return new KubernetesClientBuilder().withConfig(config).build();
+    }
+
+    /**
+     * Applies the service accounts and RBAC that the Helm chart renders, so tests can run the
+     * operator and the agent as their real identities (impersonation) and prove the rules suffice.
+     */
+    private static void installChartRbac(KubernetesClient client) {
+        client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata().withName(NAMESPACE).endMetadata().build()).serverSideApply();
+        String rendered = helm("template", "conntrack-operator", projectDir().resolve("helm/conntrack-operator").toString(),
+                "--namespace", NAMESPACE, "--kube-version", kubernetesVersion(), "--skip-crds",
+                "--show-only", "templates/operator-rbac.yaml", "--show-only", "templates/agent-rbac.yaml");
+        for (HasMetadata item : client.load(new java.io.ByteArrayInputStream(rendered.getBytes(java.nio.charset.StandardCharsets.UTF_8))).items()) {
+            client.resource(item).forceConflicts().serverSideApply();
+        }
+    }
+
+    /** Runs the helm binary that hack/build-test-binaries.sh builds; returns its standard output. */
+    public static String helm(String... args) {
+        String dir = System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest");
+        List<String> command = new java.util.ArrayList<>();
+        command.add(Path.of(dir, "bin", "helm").toString());
+        command.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("helm " + String.join(" ", args) + " failed (exit " + p.exitValue() + ")");
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

@@ -1,0 +1,91 @@
+package dev.conntrack.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.testing.TestApiServer;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/** The chart's RBAC on the real API server: each identity can do its job and nothing more. */
+class RbacApiServerTest {
+    private static final String NODE = "rbac-" + UUID.randomUUID().toString().substring(0, 8);
+    private static KubernetesClient admin;
+    private static KubernetesClient agent;
+    private static KubernetesClient operator;
+
+    @BeforeAll
+    static void setUp() {
+        admin = TestApiServer.newClient();
+        agent = TestApiServer.newClientAs(TestApiServer.AGENT_USER);
+        operator = TestApiServer.newClientAs(TestApiServer.OPERATOR_USER);
+        admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata().build()).create();
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.getMetadata().setName(NODE);
+        operator.resource(state).create();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        admin.resources(ConntrackNodeState.class).withName(NODE).delete();
+        admin.nodes().withName(NODE).delete();
+        agent.close();
+        operator.close();
+        admin.close();
+    }
+
+    @Test
+    void agentReadsItsStatePatchesItsStatusReadsNodesAndWritesEvents() {
+        assertThat(agent.resources(ConntrackNodeState.class).withName(NODE).get()).isNotNull();
+        agent.resources(ConntrackNodeState.class).withName(NODE).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"agentVersion\":\"test\"}}]");
+        assertThat(agent.nodes().withName(NODE).get()).isNotNull();
+        agent.v1().events().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withName(NODE + ".rbac").endMetadata()
+                .withNewInvolvedObject().withKind("Node").withName(NODE).endInvolvedObject()
+                .withReason("ConntrackApplied").withMessage("rbac test").withType("Normal").build()).create();
+    }
+
+    @Test
+    void agentCannotChangeSpecsPoliciesNodesOrReadSecrets() {
+        ConntrackNodeState state = admin.resources(ConntrackNodeState.class).withName(NODE).get();
+        state.getSpec().setPolicies(java.util.List.of("forged"));
+        forbidden(() -> agent.resource(state).update());
+        forbidden(() -> agent.resources(ConntrackNodeState.class).withName(NODE).delete());
+        ConntrackPolicy policy = new ConntrackPolicy();
+        policy.getMetadata().setName("rbac-forged");
+        forbidden(() -> agent.resource(policy).create());
+        forbidden(() -> agent.nodes().withName(NODE).edit(n -> new NodeBuilder(n).editMetadata().addToLabels("x", "y").endMetadata().build()));
+        forbidden(() -> agent.secrets().inNamespace(TestApiServer.NAMESPACE).list());
+    }
+
+    @Test
+    void operatorManagesStatesAndItsDaemonSetButNothingElse() {
+        assertThat(operator.resources(ConntrackPolicy.class).list()).isNotNull();
+        assertThat(operator.nodes().list()).isNotNull();
+        forbidden(() -> operator.nodes().withName(NODE).edit(n -> new NodeBuilder(n).editMetadata().addToLabels("x", "y").endMetadata().build()));
+        forbidden(() -> operator.secrets().inNamespace(TestApiServer.NAMESPACE).list());
+        forbidden(() -> operator.apps().daemonSets().inNamespace("default").resource(new DaemonSetBuilder()
+                .withNewMetadata().withName("elsewhere").endMetadata().build()).create());
+        ConntrackPolicy policy = new ConntrackPolicy();
+        policy.getMetadata().setName("rbac-op-forged");
+        forbidden(() -> operator.resource(policy).create());
+    }
+
+    private static void forbidden(Executable call) {
+        assertThatThrownBy(call::execute)
+                .isInstanceOf(KubernetesClientException.class)
+                .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+    }
+}
