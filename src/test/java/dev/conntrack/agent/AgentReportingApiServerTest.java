@@ -1,0 +1,226 @@
+package dev.conntrack.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Mode;
+import dev.conntrack.api.MonitoringSpec;
+import dev.conntrack.api.NodeSelector;
+import dev.conntrack.kernel.ConntrackKey;
+import dev.conntrack.kernel.FakeHost;
+import dev.conntrack.testing.RoleProcess;
+import dev.conntrack.testing.TestApiServer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The agent process over a fake host tree (CONNTRACK_HOST_ROOT) against the real API server, with
+ * the operator running: table pressure and a table-full event fed from the captured kernel files
+ * become conditions, Events, policy roll-up and metrics; quiet polls cause no status writes.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AgentReportingApiServerTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+    private static final String NODE = "fake-" + RUN;
+    private static final String POLICY = "fake-" + RUN;
+
+    private static KubernetesClient client;
+    private static FakeHost host;
+    private static RoleProcess operator;
+    private static RoleProcess agent;
+    private static int metricsPort;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path dir = Files.createTempDirectory("agent-fake");
+        host = FakeHost.withConntrack(dir.resolve("host"));
+        FakeHost.write(host.paths().conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.idle.txt"));
+        FakeHost.write(host.paths().slabinfo(), FakeHost.fixture("proc-slabinfo.nf_conntrack.txt"));
+        FakeHost.write(host.paths().uptime(), "100.00 150.00\n");
+        FakeHost.write(host.paths().devKmsg(), "");
+
+        client = TestApiServer.newClient();
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata()
+                .build()).create();
+        operator = RoleProcess.start("operator", "operator-reporting", Map.of(
+                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
+                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
+                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+        metricsPort = freePort();
+        agent = RoleProcess.start("agent", "agent-reporting", Map.of(
+                "NODE_NAME", NODE,
+                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
+                "CONNTRACK_HOST_ROOT", host.root().toString(),
+                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
+                "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m");
+
+        ConntrackPolicy policy = new ConntrackPolicy();
+        policy.getMetadata().setName(POLICY);
+        policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        ConntrackSettings settings = new ConntrackSettings();
+        settings.setMax(262144);
+        settings.setTcpTimeWait("30s");
+        policy.getSpec().setConntrack(settings);
+        MonitoringSpec monitoring = new MonitoringSpec();
+        monitoring.setUsageWarningPercent(80);
+        policy.getSpec().setMonitoring(monitoring);
+        client.resource(policy).create();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (agent != null) {
+            agent.close();
+        }
+        if (operator != null) {
+            operator.close();
+        }
+        client.resources(ConntrackPolicy.class).withName(POLICY).delete();
+        client.nodes().withName(NODE).delete();
+        client.close();
+    }
+
+    @Test
+    @Order(1)
+    void appliesToTheHostTreeAndReportsTheOriginal() {
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(host.rawLive(ConntrackKey.TCP_TIME_WAIT).trim()).as(agent.logTail(20)).isEqualTo("30");
+            ConntrackNodeStateStatus status = status();
+            assertThat(status).isNotNull();
+            assertThat(Conditions.isTrue(status.getConditions(), "Applied")).isTrue();
+            assertThat(status.getOriginals()).containsExactly(Map.entry("tcpTimeWait", "120"));
+            assertThat(status.getUsage().getEstimatedMemoryBytes()).isEqualTo(262144L * 256 + 65536L * 16);
+            assertThat(status.getCounters().getDrop()).isEqualTo(0x3a78L + 0x1dec5L);
+        });
+    }
+
+    @Test
+    @Order(2)
+    void quietPollsWriteNoStatus() throws Exception {
+        double before = metric("conntrack_agent_status_writes_total");
+        Thread.sleep(5000);
+        // Five polls happened; with nothing changing and a 60 s heartbeat, none of them wrote.
+        assertThat(metric("conntrack_agent_poll_duration_seconds_count")).isGreaterThanOrEqualTo(4);
+        assertThat(metric("conntrack_agent_status_writes_total")).isEqualTo(before);
+    }
+
+    @Test
+    @Order(3)
+    void usageAboveTheWarningIsPressure() {
+        FakeHost.write(host.paths().conntrackCount(), "230000\n");
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            Condition pressure = Conditions.find(status().getConditions(), "Pressure");
+            assertThat(pressure.getStatus()).isEqualTo("True");
+            assertThat(pressure.getReason()).isEqualTo("UsageAboveWarning");
+            assertThat(eventReasons()).contains("ConntrackPressure");
+        });
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(client.resources(ConntrackPolicy.class).withName(POLICY).get().getStatus().getNodes().getUnderPressure())
+                        .isEqualTo(1));
+    }
+
+    @Test
+    @Order(4)
+    void risingDropsAreTableFullWithinAboutOnePollAndDegradeThePolicy() {
+        long written = System.nanoTime();
+        FakeHost.write(host.paths().conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt"));
+
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                assertThat(Conditions.isTrue(status().getConditions(), "TableFull")).isTrue());
+        long reportedMillis = (System.nanoTime() - written) / 1_000_000;
+        System.out.println("table-full reported in the node state " + reportedMillis + " ms after the counters rose");
+        // One poll (1 s) plus one status write; generous bound, the benchmark measures the real figure.
+        assertThat(reportedMillis).isLessThan(5000);
+
+        ConntrackNodeStateStatus status = status();
+        assertThat(status.getCounters().getDrop()).isEqualTo(0x3c70L + 0x1fa19L);
+        assertThat(status.getCounters().getDropsPerSecond()).isPositive();
+        assertThat(status.getLastTableFullTime()).isNotNull();
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(eventReasons()).contains("ConntrackTableFull");
+            ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+            Condition degraded = Conditions.find(policy.getStatus().getConditions(), "Degraded");
+            assertThat(degraded.getStatus()).isEqualTo("True");
+            assertThat(degraded.getReason()).isEqualTo("NodesDropping");
+            assertThat(policy.getStatus().getNodes().getDropping()).isEqualTo(1);
+            assertThat(policy.getStatus().getWorstNodes()).extracting("name").containsExactly(NODE);
+        });
+        // The counters stop rising: the next poll clears TableFull.
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(Conditions.isTrue(status().getConditions(), "TableFull")).isFalse());
+    }
+
+    @Test
+    @Order(5)
+    void observeOnlyReportsWhatWouldChangeAndWritesNothing() {
+        ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+        policy.getSpec().setMode(Mode.ObserveOnly);
+        policy.getSpec().getConntrack().setTcpTimeWait("45s");
+        client.resource(policy).update();
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            ConntrackNodeStateStatus status = status();
+            assertThat(status.getPending()).containsEntry("tcpTimeWait", "45");
+            assertThat(Conditions.find(status.getConditions(), "Applied").getReason()).isEqualTo("ObserveOnly");
+        });
+        assertThat(host.rawLive(ConntrackKey.TCP_TIME_WAIT).trim()).isEqualTo("30");
+        assertThat(agent.isAlive()).isTrue();
+    }
+
+    private static ConntrackNodeStateStatus status() {
+        ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(NODE).get();
+        return state == null ? null : state.getStatus();
+    }
+
+    private static List<String> eventReasons() {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> NODE.equals(e.getInvolvedObject().getName()))
+                .map(Event::getReason)
+                .toList();
+    }
+
+    private static double metric(String name) throws IOException, InterruptedException {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " ([0-9.eE+-]+)$").matcher(body);
+        assertThat(m.find()).as(name + " in\n" + body).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
