@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 
 /**
  * Turns one apply pass and the latest poll into the node's four conditions. lastTransitionTime is
- * left empty here: {@link ConditionMerger} sets it against the previous status. Messages carry no
+ * left empty here: {@link dev.conntrack.api.Conditions#merge} sets it against the previous status. Messages carry no
  * per-poll numbers (those are in status.usage and status.counters), so conditions stay equal from
  * poll to poll and the status write can be skipped.
  *
