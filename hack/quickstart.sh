@@ -85,7 +85,9 @@ EOF
   mkdir -p "$CLUSTER_DIR/logs" "$CLUSTER_DIR/agent-state"
   if ! pid_alive "$CLUSTER_DIR/operator.pid"; then
     log "starting the operator (logs: $CLUSTER_DIR/logs/operator.log)"
+    # Health endpoints on a free port: 8080 is often taken on a workstation.
     CONNTRACK_ROLE=operator KUBECONFIG="$CLUSTER_DIR/kubeconfig" CONNTRACK_AGENT_NAMESPACE="$NAMESPACE" \
+      QUARKUS_HTTP_PORT="${CONNTRACK_OPERATOR_HTTP_PORT:-0}" \
       nohup java -Xmx128m -jar "$JAR" > "$CLUSTER_DIR/logs/operator.log" 2>&1 &
     echo $! > "$CLUSTER_DIR/operator.pid"
   fi

@@ -157,6 +157,9 @@ public class NodeAgent implements AutoCloseable {
 
         int warning = warningPercent(desired);
         List<Condition> fresh = NodeConditions.evaluate(report, sample.usagePercent(), rate, warning, generation);
+        if (config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly) {
+            fresh = NodeConditions.cappedToObserveOnly(fresh, report, generation);
+        }
         List<Condition> merged = Conditions.merge(conditions, fresh, now);
         announceTransitions(conditions, merged, report, sample, rate);
         announceKeyResults(report);

@@ -15,9 +15,10 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Kubernetes Events on this agent's Node (namespace "default", as the kubelet does). Deduplicated:
- * the same reason and message within the window bumps the count of the existing Event instead of
- * creating a new one, so a node that drops for an hour yields a handful of Events, not one per drop.
+ * Kubernetes Events on this agent's Node (namespace "default", as the kubelet does). Deduplicated
+ * by reason: the same reason within the window bumps the count (and takes the newest message) of
+ * the existing Event instead of creating a new one, so a node whose table fills again and again
+ * yields one Event per reason and window, not one per episode or per drop.
  */
 public class NodeEventRecorder {
     public static final String TABLE_FULL = "ConntrackTableFull";
@@ -60,10 +61,10 @@ public class NodeEventRecorder {
         Instant now = clock.instant();
         Emitted last = recent.get(reason);
         try {
-            if (last != null && last.message().equals(message) && now.isBefore(last.first().plus(window))) {
+            if (last != null && now.isBefore(last.first().plus(window))) {
                 int count = last.count() + 1;
                 client.v1().events().inNamespace(NAMESPACE).withName(last.name())
-                        .edit(e -> new EventBuilder(e).withCount(count).withLastTimestamp(stamp(now)).build());
+                        .edit(e -> new EventBuilder(e).withCount(count).withMessage(message).withLastTimestamp(stamp(now)).build());
                 recent.put(reason, new Emitted(last.name(), message, last.first(), count));
                 return false;
             }

@@ -1,5 +1,6 @@
 package dev.conntrack.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -25,5 +26,18 @@ public class ConntrackNodeState extends CustomResource<ConntrackNodeStateSpec, C
     @Override
     protected ConntrackNodeStateSpec initSpec() {
         return new ConntrackNodeStateSpec();
+    }
+
+    // Overridden only to carry the descriptions that `kubectl explain` shows for spec and status.
+    @Override
+    @JsonPropertyDescription("Effective settings for this node, written only by the operator after merging every policy that selects it.")
+    public ConntrackNodeStateSpec getSpec() {
+        return super.getSpec();
+    }
+
+    @Override
+    @JsonPropertyDescription("What the node's agent applied and observes, written only by that agent.")
+    public ConntrackNodeStateStatus getStatus() {
+        return super.getStatus();
     }
 }

@@ -1,5 +1,6 @@
 package dev.conntrack.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -25,5 +26,18 @@ public class ConntrackPolicy extends CustomResource<ConntrackPolicySpec, Conntra
     @Override
     protected ConntrackPolicySpec initSpec() {
         return new ConntrackPolicySpec();
+    }
+
+    // Overridden only to carry the descriptions that `kubectl explain` shows for spec and status.
+    @Override
+    @JsonPropertyDescription("Which nodes this policy selects, the conntrack settings they get, and how they are enforced and monitored.")
+    public ConntrackPolicySpec getSpec() {
+        return super.getSpec();
+    }
+
+    @Override
+    @JsonPropertyDescription("Observed state of the policy, rolled up by the operator from the node states of the nodes it selects.")
+    public ConntrackPolicyStatus getStatus() {
+        return super.getStatus();
     }
 }

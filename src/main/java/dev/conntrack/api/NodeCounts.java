@@ -12,7 +12,7 @@ public class NodeCounts {
     @JsonPropertyDescription("Selected nodes whose agent reports the current settings Applied.")
     private int applied;
 
-    @JsonPropertyDescription("Selected nodes whose agent reports Degraded (a write was refused or a signal is missing).")
+    @JsonPropertyDescription("Selected nodes whose agent reports Degraded (the kernel refused a write).")
     private int failed;
 
     @JsonPropertyDescription("Selected nodes whose table usage is above the warning percent.")

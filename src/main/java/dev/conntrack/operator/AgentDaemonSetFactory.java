@@ -70,7 +70,7 @@ public class AgentDaemonSetFactory {
                                 .withResources(new ResourceRequirementsBuilder(settings.resources()).build())
                                 .addToEnv(env("CONNTRACK_STATE_DIR", stateDir))
                                 .addToEnv(env("CONNTRACK_METRICS_PORT", Integer.toString(port)))
-                                .addToEnv(env("JAVA_OPTS", javaOpts(settings.extraJvmOptions())))
+                                .addToEnv(env("JDK_JAVA_OPTIONS", javaOpts(settings.extraJvmOptions())))
                                 // hostNetwork: the container port is the host port.
                                 .editMatchingPort(p -> METRICS_PORT.equals(p.getName()))
                                     .withContainerPort(port)

@@ -30,6 +30,7 @@ import java.util.stream.Collectors;
 public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
     public static final String NAME = "conntrackpolicy";
     private static final long CLEANUP_RECHECK_MILLIS = 500;
+    private static final long RECHECK_MILLIS = 60_000;
 
     private final PolicyStatusAggregator aggregator = new PolicyStatusAggregator();
     private final Clock clock = Clock.systemUTC();
@@ -54,14 +55,15 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     public UpdateControl<ConntrackPolicy> reconcile(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
         Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, statesOfSelectedNodes(policy), clock.instant());
         if (status.isEmpty()) {
-            return UpdateControl.noUpdate();
+            // A silent agent sends no events: look again after a heartbeat to notice it.
+            return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(RECHECK_MILLIS);
         }
         // Patch a fresh object carrying only identity and status: never write back the cached copy.
         ConntrackPolicy patch = new ConntrackPolicy();
         patch.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName()).build());
         patch.setSpec(null);
         patch.setStatus(status.get());
-        return UpdateControl.patchStatus(patch);
+        return UpdateControl.patchStatus(patch).rescheduleAfter(RECHECK_MILLIS);
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.conntrack.api.NodeCounts;
 import dev.conntrack.api.NodeSummary;
 import dev.conntrack.api.TableUsage;
 import io.fabric8.kubernetes.api.model.Condition;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -54,6 +55,9 @@ public class PolicyStatusAggregator {
     public static final String NODE_PRESSURE = "Pressure";
     public static final String NODE_TABLE_FULL = "TableFull";
     public static final String NODE_NOT_APPLIED = "NotApplied";
+    public static final String NODE_AGENT_SILENT = "AgentSilent";
+    /** Three missed heartbeats (60 s each): the agent is gone, whatever its last status said. */
+    public static final Duration SILENT_AFTER = Duration.ofMinutes(3);
 
     public static final int MAX_WORST_NODES = 5;
     /** Condition messages are for humans; past this they stop helping and start bloating etcd. */
@@ -80,7 +84,7 @@ public class PolicyStatusAggregator {
         ConflictSummary conflicts = new ConflictSummary(policyName);
 
         for (ConntrackNodeState state : statesSelectingIt) {
-            NodeView node = NodeView.of(state, policyName, generation);
+            NodeView node = NodeView.of(state, policyName, generation, now);
             counts.setSelected(counts.getSelected() + 1);
             if (node.applied) {
                 counts.setApplied(counts.getApplied() + 1);
@@ -228,6 +232,7 @@ public class PolicyStatusAggregator {
         final String name;
         final ConntrackNodeStateStatus status;
         final boolean applied;
+        final boolean silent;
         final boolean degraded;
         final boolean pressure;
         final boolean tableFull;
@@ -235,13 +240,14 @@ public class PolicyStatusAggregator {
         final double dropsPerSecond;
         final double usage;
 
-        private NodeView(String name, ConntrackNodeStateStatus status, Long generation, boolean specCurrent) {
+        private NodeView(String name, ConntrackNodeStateStatus status, Long generation, boolean specCurrent, Instant now) {
             this.name = name;
             this.status = status;
+            this.silent = silentSince(status, now);
             List<Condition> conditions = status == null ? null : status.getConditions();
             // Applied only counts when the node spec already carries this policy's generation and the
             // agent reports the spec generation the node state has now.
-            this.applied = specCurrent && status != null && status.getObservedGeneration() != null
+            this.applied = specCurrent && !silent && status != null && status.getObservedGeneration() != null
                     && status.getObservedGeneration().equals(generation)
                     && Conditions.isTrue(conditions, NODE_APPLIED);
             this.degraded = Conditions.isTrue(conditions, NODE_DEGRADED);
@@ -254,12 +260,23 @@ public class PolicyStatusAggregator {
             this.usage = usage == null || usage.getUsagePercent() == null ? 0 : usage.getUsagePercent();
         }
 
-        static NodeView of(ConntrackNodeState state, String policyName, Long policyGeneration) {
+        private static boolean silentSince(ConntrackNodeStateStatus status, Instant now) {
+            if (status == null || status.getHeartbeatTime() == null) {
+                return false;
+            }
+            try {
+                return Instant.parse(status.getHeartbeatTime()).isBefore(now.minus(SILENT_AFTER));
+            } catch (java.time.format.DateTimeParseException e) {
+                return false;
+            }
+        }
+
+        static NodeView of(ConntrackNodeState state, String policyName, Long policyGeneration, Instant now) {
             String name = state.getMetadata() == null || state.getMetadata().getName() == null ? "" : state.getMetadata().getName();
             Long generation = state.getMetadata() == null ? null : state.getMetadata().getGeneration();
             Map<String, Long> built = state.getSpec() == null ? null : state.getSpec().getPolicyGenerations();
             boolean specCurrent = built != null && policyGeneration != null && policyGeneration.equals(built.get(policyName));
-            return new NodeView(name, state.getStatus(), generation, specCurrent);
+            return new NodeView(name, state.getStatus(), generation, specCurrent, now);
         }
 
         NodeSummary summary() {
@@ -269,7 +286,7 @@ public class PolicyStatusAggregator {
                 case TABLE_FULL -> NODE_TABLE_FULL;
                 case PRESSURE -> NODE_PRESSURE;
                 case DEGRADED -> NODE_DEGRADED;
-                default -> NODE_NOT_APPLIED;
+                default -> silent ? NODE_AGENT_SILENT : NODE_NOT_APPLIED;
             });
             TableUsage usage = status == null ? null : status.getUsage();
             if (usage != null) {

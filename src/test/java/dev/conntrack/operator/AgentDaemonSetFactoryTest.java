@@ -75,7 +75,7 @@ class AgentDaemonSetFactoryTest {
         assertThat(env(agent, "CONNTRACK_HOST_ROOT").getValue()).isEqualTo("/");
         assertThat(env(agent, "CONNTRACK_STATE_DIR").getValue()).isEqualTo("/var/lib/conntrack-operator");
         assertThat(env(agent, "CONNTRACK_METRICS_PORT").getValue()).isEqualTo("9402");
-        assertThat(env(agent, "JAVA_OPTS").getValue()).isEqualTo(
+        assertThat(env(agent, "JDK_JAVA_OPTIONS").getValue()).isEqualTo(
                 "-Xmx32m -Xss256k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m");
 
         assertThat(agent.getPorts()).singleElement().satisfies(p -> {
@@ -130,7 +130,7 @@ class AgentDaemonSetFactoryTest {
         assertThat(agent.getPorts().get(0).getContainerPort()).isEqualTo(19402);
         assertThat(agent.getPorts().get(0).getHostPort()).isEqualTo(19402);
         // Extra options come last, so a second -Xmx overrides the default one.
-        assertThat(env(agent, "JAVA_OPTS").getValue()).startsWith("-Xmx32m ").endsWith(" -Xmx48m");
+        assertThat(env(agent, "JDK_JAVA_OPTIONS").getValue()).startsWith("-Xmx32m ").endsWith(" -Xmx48m");
 
         // The DaemonSet does not share mutable objects with the settings.
         pod.getTolerations().get(0).setValue("changed");

@@ -305,6 +305,23 @@ class PolicyStatusAggregatorTest {
     }
 
     @Test
+    void aNodeWhoseAgentStoppedReportingIsNotAppliedAndNamed() {
+        ConntrackNodeState fresh = applied("a");
+        fresh.getStatus().setHeartbeatTime(T0.minusSeconds(30).toString());
+        ConntrackNodeState silent = applied("b");
+        silent.getStatus().setHeartbeatTime(T0.minus(PolicyStatusAggregator.SILENT_AFTER).minusSeconds(1).toString());
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(fresh, silent), T0);
+
+        assertThat(status.getNodes().getApplied()).isEqualTo(1);
+        assertCondition(status, PolicyStatusAggregator.READY, "False", PolicyStatusAggregator.REASON_NODES_PENDING);
+        assertThat(status.getWorstNodes()).singleElement().satisfies(n -> {
+            assertThat(n.getName()).isEqualTo("b");
+            assertThat(n.getReason()).isEqualTo(PolicyStatusAggregator.NODE_AGENT_SILENT);
+        });
+    }
+
+    @Test
     void nodeWhoseSpecWasBuiltFromAnOlderPolicyGenerationHasNotApplied() {
         ConntrackPolicy p = policy("p", 5);
         ConntrackNodeState stale = applied("a");

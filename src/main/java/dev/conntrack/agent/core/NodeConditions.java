@@ -47,6 +47,23 @@ public final class NodeConditions {
                 pressure(usagePercent, usageWarningPercent, observedGeneration));
     }
 
+    /**
+     * The Applied condition of an agent capped to observe-only on its node (the quick start without
+     * --enforce) while the spec asks for Enforce: the node has not applied what it should, so the
+     * policy must not look Ready.
+     */
+    public static List<Condition> cappedToObserveOnly(List<Condition> conditions, ApplyReport apply, Long generation) {
+        if (apply.pending().isEmpty()) {
+            return conditions;
+        }
+        return conditions.stream()
+                .map(c -> APPLIED.equals(c.getType())
+                        ? condition(APPLIED, FALSE, "AgentObserveOnly", "the agent on this node is started observe-only "
+                                + "and writes nothing; would change: " + describe(apply.pending()), generation)
+                        : c)
+                .toList();
+    }
+
     static Condition applied(ApplyReport apply, Long generation) {
         if (apply.degraded()) {
             return condition(APPLIED, FALSE, "WriteRefused", apply.degradedMessage(), generation);

@@ -24,6 +24,10 @@ class NodeConditionsTest {
         return new ApplyReport(mode, List.of(results), Map.of());
     }
 
+    private static KeyResult would(ConntrackKey key, String value) {
+        return new KeyResult(key, KeyOutcome.WouldChange, value, "262144", "262144", null, null);
+    }
+
     private static KeyResult applied(ConntrackKey key, String value) {
         return new KeyResult(key, KeyOutcome.Applied, value, "1", value, null, null);
     }
@@ -107,6 +111,22 @@ class NodeConditionsTest {
                 .extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "TableFullLogged");
         assertThat(NodeConditions.tableFull(DropRate.UNKNOWN, 1L))
                 .extracting(Condition::getStatus, Condition::getReason).containsExactly("Unknown", "DropsUnavailable");
+    }
+
+    @Test
+    void anAgentCappedToObserveOnlyHasNotAppliedAnEnforcingSpec() {
+        List<Condition> observed = NodeConditions.evaluate(report(Mode.ObserveOnly, would(ConntrackKey.MAX, "131072")),
+                OptionalDouble.of(10), DropRate.UNKNOWN, 80, 1L);
+
+        Condition applied = dev.conntrack.api.Conditions.find(
+                NodeConditions.cappedToObserveOnly(observed, report(Mode.ObserveOnly, would(ConntrackKey.MAX, "131072")), 1L), "Applied");
+
+        assertThat(applied.getStatus()).isEqualTo("False");
+        assertThat(applied.getReason()).isEqualTo("AgentObserveOnly");
+        assertThat(applied.getMessage()).contains("max=131072");
+        // Nothing pending: the live values already match, so the node has what the spec asks for.
+        List<Condition> same = NodeConditions.evaluate(report(Mode.ObserveOnly), OptionalDouble.of(10), DropRate.UNKNOWN, 80, 1L);
+        assertThat(NodeConditions.cappedToObserveOnly(same, report(Mode.ObserveOnly), 1L)).isEqualTo(same);
     }
 
     @Test
