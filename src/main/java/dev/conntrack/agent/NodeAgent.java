@@ -100,10 +100,18 @@ public class NodeAgent implements AutoCloseable {
     }
 
     public void start() {
-        kmsg.start();
-        spec.start();
+        startSignals();
         pollThread = daemon("conntrack-poll", this::pollLoop);
         reportThread = daemon("conntrack-report", this::reportLoop);
+    }
+
+    /**
+     * Starts only the watchers (spec, kernel log), for a driver that calls {@link #pollOnce()} and
+     * {@link #reportOnce()} itself, e.g. a fleet simulation running many agents on one scheduler.
+     */
+    public void startSignals() {
+        kmsg.start();
+        spec.start();
     }
 
     /** Wakes the poll loop now, e.g. when the spec changed. */
@@ -132,7 +140,7 @@ public class NodeAgent implements AutoCloseable {
     }
 
     /** One poll: enforce, read, evaluate, publish. Returns the interval until the next one. */
-    Duration pollOnce() {
+    public synchronized Duration pollOnce() {
         Optional<ConntrackNodeState> state = spec.current();
         ConntrackNodeStateSpec desired = state.map(ConntrackNodeState::getSpec).orElse(null);
         Long generation = state.map(s -> s.getMetadata().getGeneration()).orElse(null);
@@ -276,24 +284,30 @@ public class NodeAgent implements AutoCloseable {
         metrics.settings(report.current());
     }
 
-    /** Writes the newest status (when it changed or a heartbeat is due) and sends queued Events. */
     private void reportLoop() {
         while (running) {
             try {
                 Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
-                while (event != null) {
+                if (event != null) {
                     event.run();
-                    event = outbox.poll();
                 }
-                ConntrackNodeStateStatus status = newest.get();
-                if (status != null && reporter.offer(status)) {
-                    metrics.statusWritten();
-                }
+                reportOnce();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "reporting failed; retrying", e);
             }
+        }
+    }
+
+    /** Sends the queued Events and writes the newest status when it changed or a heartbeat is due. */
+    public void reportOnce() {
+        for (Runnable event = outbox.poll(); event != null; event = outbox.poll()) {
+            event.run();
+        }
+        ConntrackNodeStateStatus status = newest.get();
+        if (status != null && reporter.offer(status)) {
+            metrics.statusWritten();
         }
     }
 
