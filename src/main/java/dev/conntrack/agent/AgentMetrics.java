@@ -27,6 +27,7 @@ public class AgentMetrics {
     private final Gauge lastApply;
     private final Counter statusWrites;
     private final Summary pollSeconds;
+    private final Counter autoRaises;
 
     public AgentMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -59,6 +60,8 @@ public class AgentMetrics {
                 .help("When the agent last wrote a setting to the kernel (Unix time).").register(registry);
         statusWrites = Counter.builder().name("conntrack_agent_status_writes_total")
                 .help("Writes of this node's ConntrackNodeState status.").register(registry);
+        autoRaises = Counter.builder().name("conntrack_auto_raises_total")
+                .help("Times the agent raised nf_conntrack_max by itself (conntrack.autoscale).").register(registry);
         pollSeconds = Summary.builder().name("conntrack_agent_poll_duration_seconds")
                 .help("Time one poll takes (reading the table, the counters, applying).").register(registry);
     }
@@ -91,6 +94,10 @@ public class AgentMetrics {
 
     public void statusWritten() {
         statusWrites.inc();
+    }
+
+    public void autoRaised() {
+        autoRaises.inc();
     }
 
     public void pollTook(long nanos) {

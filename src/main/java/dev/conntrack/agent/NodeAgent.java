@@ -1,6 +1,7 @@
 package dev.conntrack.agent;
 
 import dev.conntrack.agent.core.ApplyReport;
+import dev.conntrack.agent.core.AutoRaisePlanner;
 import dev.conntrack.agent.core.DropRate;
 import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
@@ -11,11 +12,13 @@ import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.DropCounters;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.TableUsage;
 import dev.conntrack.kernel.CommandRunner;
+import dev.conntrack.kernel.ConntrackKey;
 import dev.conntrack.kernel.ConntrackStats;
 import dev.conntrack.kernel.ConntrackStatsReader;
 import dev.conntrack.kernel.Durations;
@@ -72,6 +75,12 @@ public class NodeAgent implements AutoCloseable {
     private final BlockingQueue<Boolean> wake = new ArrayBlockingQueue<>(1);
     private final BlockingQueue<Runnable> outbox = new ArrayBlockingQueue<>(256);
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
+    private final AutoRaiser autoRaiser;
+    private final TableCountWatcher countWatcher;
+    private volatile long knownMax;
+    private volatile long knownBuckets;
+    private volatile Mode effectiveMode = Mode.ObserveOnly;
+    private volatile DriftPolicy effectiveDrift = DriftPolicy.Reapply;
 
     private volatile boolean running = true;
     private Thread pollThread;
@@ -94,6 +103,11 @@ public class NodeAgent implements AutoCloseable {
         this.stats = new ConntrackStatsReader(paths, CommandRunner.processes());
         this.kmsg = new KmsgWatcher(paths, clock);
         this.objectSize = SlabInfo.conntrackObjectSize(paths);
+        this.autoRaiser = new AutoRaiser(applier, clock);
+        this.countWatcher = new TableCountWatcher(paths.conntrackCount(), () -> knownMax, () -> {
+            var autoscale = autoRaiser.spec();
+            return autoscale == null ? 0 : AutoRaisePlanner.watermark(autoscale);
+        }, this::countSeen);
         for (String problem : originals.loadProblems()) {
             LOG.warning("originals file " + originals.file() + ": " + problem);
         }
@@ -112,6 +126,32 @@ public class NodeAgent implements AutoCloseable {
     public void startSignals() {
         kmsg.start();
         spec.start();
+        countWatcher.start();
+    }
+
+    /** From the fast watcher: raise at once when usage crosses the watermark between polls. */
+    private void countSeen(long count) {
+        var autoscale = autoRaiser.spec();
+        if (autoscale != null && AutoRaisePlanner.aboveWatermark(autoscale, count, knownMax)) {
+            raiseNow(count, false);
+        }
+    }
+
+    private synchronized void raiseNow(long count, boolean dropping) {
+        long before = knownMax;
+        autoRaiser.raiseIfNeeded(count, knownMax, knownBuckets, dropping, objectSizeOrDefault(), effectiveMode, effectiveDrift)
+                .ifPresent(decision -> {
+                    knownMax = decision.newMax();
+                    knownBuckets = decision.newBuckets();
+                    metrics.autoRaised();
+                    LOG.info("auto-raise: " + decision.message());
+                    String message = decision.message() + " (" + count + " entries, max was " + before + ")";
+                    queue(() -> events.normal(NodeEventRecorder.AUTO_RAISED, message));
+                });
+    }
+
+    private long objectSizeOrDefault() {
+        return objectSize.isPresent() ? objectSize.getAsInt() : TableMemory.DEFAULT_OBJECT_SIZE;
     }
 
     /** Wakes the poll loop now, e.g. when the spec changed. */
@@ -144,9 +184,12 @@ public class NodeAgent implements AutoCloseable {
         Optional<ConntrackNodeState> state = spec.current();
         ConntrackNodeStateSpec desired = state.map(ConntrackNodeState::getSpec).orElse(null);
         Long generation = state.map(s -> s.getMetadata().getGeneration()).orElse(null);
-        ApplyReport report = enforce(desired);
+        TableSnapshot before = tables.read();
+        ApplyReport report = enforce(desired, before);
 
         TableSnapshot table = tables.read();
+        table.max().ifPresent(m -> knownMax = m);
+        table.buckets().ifPresent(b -> knownBuckets = b);
         StatsReading reading = stats.read();
         KmsgSnapshot log = kmsg.snapshot();
         PollSample sample = new PollSample(System.nanoTime(), reading.stats(), table,
@@ -156,6 +199,8 @@ public class NodeAgent implements AutoCloseable {
         Instant now = clock.instant();
         if (rate.tableFull()) {
             lastTableFull = now;
+            // Drops are the other trigger of auto-raise (the fast watcher only sees usage).
+            raiseNow(table.count().orElse(0), true);
         }
         log.lastTableFull().ifPresent(t -> {
             if (lastTableFull == null || t.isAfter(lastTableFull)) {
@@ -168,6 +213,7 @@ public class NodeAgent implements AutoCloseable {
         if (config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly) {
             fresh = NodeConditions.cappedToObserveOnly(fresh, report, generation);
         }
+        fresh = withAutoRaiseLimit(fresh, sample, generation);
         List<Condition> merged = Conditions.merge(conditions, fresh, now);
         announceTransitions(conditions, merged, report, sample, rate);
         announceKeyResults(report);
@@ -179,15 +225,35 @@ public class NodeAgent implements AutoCloseable {
         return pollInterval(desired);
     }
 
-    private ApplyReport enforce(ConntrackNodeStateSpec desired) {
+    private ApplyReport enforce(ConntrackNodeStateSpec desired, TableSnapshot live) {
         if (desired == null) {
             // Spec unknown (API server not reached yet, or no state yet): observe and restore nothing.
+            effectiveMode = Mode.ObserveOnly;
             return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
         }
         Mode mode = config.forceObserveOnly() ? Mode.ObserveOnly
                 : desired.getMode() == null ? Mode.Enforce : desired.getMode();
         DriftPolicy drift = desired.getDriftPolicy() == null ? DriftPolicy.Reapply : desired.getDriftPolicy();
-        return applier.reconcile(desired.getConntrack(), mode, drift);
+        effectiveMode = mode;
+        effectiveDrift = drift;
+        ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
+                originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
+        return applier.reconcile(settings, mode, drift);
+    }
+
+    /** Pressure names the bound when auto-raise can go no further and usage is above the warning. */
+    private List<Condition> withAutoRaiseLimit(List<Condition> fresh, PollSample sample, Long generation) {
+        AutoRaisePlanner.Limit limit = autoRaiser.limitedBy();
+        if (limit == AutoRaisePlanner.Limit.None || !Conditions.isTrue(fresh, NodeConditions.PRESSURE)) {
+            return fresh;
+        }
+        String reason = limit == AutoRaisePlanner.Limit.Ceiling ? "CeilingReached" : "MemoryBudgetReached";
+        var status = autoRaiser.status();
+        String message = "auto-raise stopped: " + (status == null ? reason : status.getMessage());
+        return fresh.stream()
+                .map(c -> NodeConditions.PRESSURE.equals(c.getType())
+                        ? Conditions.of(NodeConditions.PRESSURE, true, reason, message, generation) : c)
+                .toList();
     }
 
     private ConntrackNodeStateStatus status(Long generation, List<Condition> merged, ApplyReport report,
@@ -222,6 +288,7 @@ public class NodeAgent implements AutoCloseable {
         kmsg.unavailable().ifPresent(unavailable::add);
         status.setUnavailableSignals(unavailable.isEmpty() ? null : unavailable);
         status.setLastTableFullTime(lastTableFull == null ? null : lastTableFull.truncatedTo(ChronoUnit.SECONDS).toString());
+        status.setAutoRaise(autoRaiser.status());
         status.setAgentVersion(config.version());
         return status;
     }
@@ -368,6 +435,7 @@ public class NodeAgent implements AutoCloseable {
         if (reportThread != null) {
             reportThread.interrupt();
         }
+        countWatcher.close();
         kmsg.close();
         spec.close();
     }

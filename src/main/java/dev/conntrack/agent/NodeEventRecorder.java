@@ -27,6 +27,7 @@ public class NodeEventRecorder {
     public static final String EXTERNAL_OVERRIDE = "ConntrackExternalOverride";
     public static final String RESTORED = "ConntrackRestored";
     public static final String APPLY_FAILED = "ConntrackApplyFailed";
+    public static final String AUTO_RAISED = "ConntrackAutoRaised";
 
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";

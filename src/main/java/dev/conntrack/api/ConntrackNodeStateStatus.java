@@ -31,6 +31,9 @@ public class ConntrackNodeStateStatus {
     @JsonPropertyDescription("ObserveOnly: settings that differ from the spec and would be written in Enforce mode (field -> desired value).")
     private Map<String, String> pending;
 
+    @JsonPropertyDescription("Limits the agent raised by itself (conntrack.autoscale), and whether a ceiling or memory budget holds further raises back.")
+    private AutoRaiseStatus autoRaise;
+
     @JsonPropertyDescription("Signals the agent cannot read on this node, e.g. /dev/kmsg without CAP_SYSLOG.")
     private List<String> unavailableSignals;
 
@@ -57,6 +60,8 @@ public class ConntrackNodeStateStatus {
     public void setOriginals(Map<String, String> originals) { this.originals = originals; }
     public Map<String, String> getPending() { return pending; }
     public void setPending(Map<String, String> pending) { this.pending = pending; }
+    public AutoRaiseStatus getAutoRaise() { return autoRaise; }
+    public void setAutoRaise(AutoRaiseStatus autoRaise) { this.autoRaise = autoRaise; }
     public List<String> getUnavailableSignals() { return unavailableSignals; }
     public void setUnavailableSignals(List<String> unavailableSignals) { this.unavailableSignals = unavailableSignals; }
     public String getLastTableFullTime() { return lastTableFullTime; }

@@ -16,6 +16,8 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "conntrack.max and conntrack.maxPerCore are mutually exclusive: set an absolute max or a per-core size")
 @ValidationRule(value = "!has(self.min) || has(self.maxPerCore)",
         message = "conntrack.min only applies together with conntrack.maxPerCore")
+@ValidationRule(value = "!has(self.autoscale) || !has(self.autoscale.ceiling) || !has(self.max) || self.autoscale.ceiling >= self.max",
+        message = "conntrack.autoscale.ceiling must be at least conntrack.max")
 public class ConntrackSettings {
     /** Go-style duration, whole range the kernel's jiffies-based sysctls accept at HZ=1000 (about 24.8 days). */
     static final String DURATION_RULE = "self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('596h')";
@@ -91,6 +93,9 @@ public class ConntrackSettings {
     @JsonPropertyDescription("net.netfilter.nf_conntrack_tcp_be_liberal: accept out-of-window TCP packets instead of marking them INVALID (helps with some cloud load balancers).")
     private Boolean tcpBeLiberal;
 
+    @JsonPropertyDescription("Let the agent raise max (and buckets) by itself when usage crosses a watermark or drops appear, within a ceiling and a memory budget. Raised values are reported in the node state and restored like any applied value.")
+    private AutoscaleSpec autoscale;
+
     @JsonPropertyDescription("net.netfilter.nf_conntrack_tcp_loose: pick up already established TCP connections (kernel default true).")
     private Boolean tcpLoose;
 
@@ -122,6 +127,8 @@ public class ConntrackSettings {
     public void setGeneric(String generic) { this.generic = generic; }
     public Boolean getTcpBeLiberal() { return tcpBeLiberal; }
     public void setTcpBeLiberal(Boolean tcpBeLiberal) { this.tcpBeLiberal = tcpBeLiberal; }
+    public AutoscaleSpec getAutoscale() { return autoscale; }
+    public void setAutoscale(AutoscaleSpec autoscale) { this.autoscale = autoscale; }
     public Boolean getTcpLoose() { return tcpLoose; }
     public void setTcpLoose(Boolean tcpLoose) { this.tcpLoose = tcpLoose; }
 }

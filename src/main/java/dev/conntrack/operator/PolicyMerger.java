@@ -1,5 +1,6 @@
 package dev.conntrack.operator;
 
+import dev.conntrack.api.AutoscaleSpec;
 import dev.conntrack.api.ConflictNote;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
@@ -59,6 +60,8 @@ public class PolicyMerger {
             conntrack("generic", ConntrackSettings::getGeneric, (s, v) -> s.setGeneric((String) v), true),
             conntrack("tcpBeLiberal", ConntrackSettings::getTcpBeLiberal, (s, v) -> s.setTcpBeLiberal((Boolean) v), false),
             conntrack("tcpLoose", ConntrackSettings::getTcpLoose, (s, v) -> s.setTcpLoose((Boolean) v), false),
+            // Taken whole from one policy: a ceiling from one and a budget from another would be a bound nobody wrote.
+            conntrack("autoscale", ConntrackSettings::getAutoscale, (s, v) -> s.setAutoscale((AutoscaleSpec) v), false),
             new Field("monitoring.usageWarningPercent",
                     c -> c.monitoring() == null ? null : c.monitoring().getUsageWarningPercent(),
                     (s, v) -> s.monitoring.setUsageWarningPercent((Integer) v), false),

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conntrack.api.Conditions;
-import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
@@ -13,26 +12,13 @@ import dev.conntrack.api.MonitoringSpec;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.kernel.ConntrackKey;
 import dev.conntrack.kernel.FakeHost;
+import dev.conntrack.testing.FakeNodeRig;
 import dev.conntrack.testing.RoleProcess;
-import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -48,45 +34,27 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentReportingApiServerTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
-    private static final String NODE = "fake-" + RUN;
-    private static final String POLICY = "fake-" + RUN;
+    private static String run;
+    private static String node;
+    private static String policyName;
 
+    private static FakeNodeRig rig;
     private static KubernetesClient client;
     private static FakeHost host;
-    private static RoleProcess operator;
     private static RoleProcess agent;
-    private static int metricsPort;
 
     @BeforeAll
-    static void start() throws Exception {
-        Path dir = Files.createTempDirectory("agent-fake");
-        host = FakeHost.withConntrack(dir.resolve("host"));
-        FakeHost.write(host.paths().conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.idle.txt"));
-        FakeHost.write(host.paths().slabinfo(), FakeHost.fixture("proc-slabinfo.nf_conntrack.txt"));
-        FakeHost.write(host.paths().uptime(), "100.00 150.00\n");
-        FakeHost.write(host.paths().devKmsg(), "");
-
-        client = TestApiServer.newClient();
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata()
-                .build()).create();
-        operator = RoleProcess.start("operator", "operator-reporting", Map.of(
-                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
-                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
-        metricsPort = freePort();
-        agent = RoleProcess.start("agent", "agent-reporting", Map.of(
-                "NODE_NAME", NODE,
-                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
-                "CONNTRACK_HOST_ROOT", host.root().toString(),
-                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
-                "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m");
-
+    static void start() {
+        rig = new FakeNodeRig("fake");
+        client = rig.client;
+        host = rig.host;
+        agent = rig.agent;
+        node = rig.node;
+        policyName = rig.node;
+        run = rig.run;
         ConntrackPolicy policy = new ConntrackPolicy();
-        policy.getMetadata().setName(POLICY);
-        policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        policy.getMetadata().setName(policyName);
+        policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", run), null));
         ConntrackSettings settings = new ConntrackSettings();
         settings.setMax(262144);
         settings.setTcpTimeWait("30s");
@@ -99,15 +67,8 @@ class AgentReportingApiServerTest {
 
     @AfterAll
     static void stop() {
-        if (agent != null) {
-            agent.close();
-        }
-        if (operator != null) {
-            operator.close();
-        }
-        client.resources(ConntrackPolicy.class).withName(POLICY).delete();
-        client.nodes().withName(NODE).delete();
-        client.close();
+        client.resources(ConntrackPolicy.class).withName(policyName).delete();
+        rig.close();
     }
 
     @Test
@@ -146,7 +107,7 @@ class AgentReportingApiServerTest {
             assertThat(eventReasons()).contains("ConntrackPressure");
         });
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(client.resources(ConntrackPolicy.class).withName(POLICY).get().getStatus().getNodes().getUnderPressure())
+                assertThat(client.resources(ConntrackPolicy.class).withName(policyName).get().getStatus().getNodes().getUnderPressure())
                         .isEqualTo(1));
     }
 
@@ -169,12 +130,12 @@ class AgentReportingApiServerTest {
         assertThat(status.getLastTableFullTime()).isNotNull();
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(eventReasons()).contains("ConntrackTableFull");
-            ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+            ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(policyName).get();
             Condition degraded = Conditions.find(policy.getStatus().getConditions(), "Degraded");
             assertThat(degraded.getStatus()).isEqualTo("True");
             assertThat(degraded.getReason()).isEqualTo("NodesDropping");
             assertThat(policy.getStatus().getNodes().getDropping()).isEqualTo(1);
-            assertThat(policy.getStatus().getWorstNodes()).extracting("name").containsExactly(NODE);
+            assertThat(policy.getStatus().getWorstNodes()).extracting("name").containsExactly(node);
         });
         // The counters stop rising: the next poll clears TableFull.
         await().atMost(WAIT).untilAsserted(() ->
@@ -184,7 +145,7 @@ class AgentReportingApiServerTest {
     @Test
     @Order(5)
     void observeOnlyReportsWhatWouldChangeAndWritesNothing() {
-        ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+        ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(policyName).get();
         policy.getSpec().setMode(Mode.ObserveOnly);
         policy.getSpec().getConntrack().setTcpTimeWait("45s");
         client.resource(policy).update();
@@ -199,28 +160,14 @@ class AgentReportingApiServerTest {
     }
 
     private static ConntrackNodeStateStatus status() {
-        ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(NODE).get();
-        return state == null ? null : state.getStatus();
+        return rig.status();
     }
 
     private static List<String> eventReasons() {
-        return client.v1().events().inNamespace("default").list().getItems().stream()
-                .filter(e -> NODE.equals(e.getInvolvedObject().getName()))
-                .map(Event::getReason)
-                .toList();
+        return rig.eventReasons();
     }
 
-    private static double metric(String name) throws IOException, InterruptedException {
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " ([0-9.eE+-]+)$").matcher(body);
-        assertThat(m.find()).as(name + " in\n" + body).isTrue();
-        return Double.parseDouble(m.group(1));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    private static double metric(String name) {
+        return rig.metric(name);
     }
 }

@@ -73,6 +73,14 @@ class ConntrackPolicyValidationApiServerTest {
                         "spec.nodeSelector.matchExpressions[0]", "absent for Exists and DoesNotExist"),
                 Arguments.of("nodeSelector: {matchExpressions: [{key: zone, operator: Like, values: [a]}]}",
                         "spec.nodeSelector.matchExpressions[0].operator", "Unsupported value: \"Like\""),
+                Arguments.of("conntrack: {autoscale: {enabled: true}}",
+                        "spec.conntrack.autoscale", "needs a ceiling or a memoryBudget when enabled"),
+                Arguments.of("conntrack: {autoscale: {enabled: true, memoryBudget: lots}}",
+                        "spec.conntrack.autoscale.memoryBudget", "must be a positive quantity such as \"256Mi\""),
+                Arguments.of("conntrack: {max: 100000, autoscale: {enabled: true, ceiling: 5000}}",
+                        "spec.conntrack", "conntrack.autoscale.ceiling must be at least conntrack.max"),
+                Arguments.of("conntrack: {autoscale: {enabled: true, ceiling: 5000, step: 0.5}}",
+                        "spec.conntrack.autoscale.step", "should be greater than or equal to 1.1"),
                 Arguments.of("nodeSelector: {matchExpressions: [{key: \"bad key!\", operator: Exists}]}",
                         "spec.nodeSelector.matchExpressions[0].key", "should match"));
     }

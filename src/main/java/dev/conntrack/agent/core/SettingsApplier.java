@@ -44,7 +44,7 @@ import java.util.Set;
  *     This memory lives in the process: after a restart the first pass simply applies.</li>
  * <li>One refused key never stops the others: every key gets its own result.</li>
  * </ul>
- * Not thread-safe: one applier per agent, called from one thread.
+ * Not thread-safe: one applier per agent; callers serialize passes and {@link #applyKey} calls.
  */
 public final class SettingsApplier {
     /** What the kernel held after our last verified write, and which desired value that was for. */
@@ -95,6 +95,14 @@ public final class SettingsApplier {
         }
         lastWritten.keySet().retainAll(inSpec);
         return new ApplyReport(m, results, originals.all());
+    }
+
+    /**
+     * Applies one key outside a full pass (the auto-raise path, which must not wait for the next
+     * poll), with the same rules: original recorded first, verified write, remembered as ours.
+     */
+    public KeyResult applyKey(ConntrackKey key, String want, Mode mode, DriftPolicy driftPolicy) {
+        return apply(key, want, mode == null ? Mode.Enforce : mode, driftPolicy == null ? DriftPolicy.Reapply : driftPolicy);
     }
 
     private KeyResult apply(ConntrackKey key, String want, Mode mode, DriftPolicy drift) {

@@ -1,0 +1,124 @@
+package dev.conntrack.agent;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Reads nf_conntrack_count between polls while auto-raise is on, because a NAT node under a
+ * connection storm fills its table in tens of milliseconds: raising after the first drops is
+ * already late. The interval adapts to usage (50 ms when the table is mostly empty, 10 ms when it
+ * fills, 2 ms near the watermark), and each read is one positional read on a file kept open,
+ * so an idle node pays little for it.
+ */
+final class TableCountWatcher implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(TableCountWatcher.class.getName());
+    private final Path countFile;
+    private final LongSupplier max;
+    private final LongSupplier watermarkPercent;
+    private final LongConsumer onCount;
+    private final ByteBuffer buffer = ByteBuffer.allocate(32);
+    private volatile boolean running = true;
+    private FileChannel channel;
+    private Thread thread;
+
+    /**
+     * @param watermarkPercent 0 while auto-raise is off (the watcher then idles)
+     * @param onCount          called with every count read; it decides whether to raise
+     */
+    TableCountWatcher(Path countFile, LongSupplier max, LongSupplier watermarkPercent, LongConsumer onCount) {
+        this.countFile = countFile;
+        this.max = max;
+        this.watermarkPercent = watermarkPercent;
+        this.onCount = onCount;
+    }
+
+    void start() {
+        thread = new Thread(this::run, "conntrack-count-watch");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void run() {
+        while (running) {
+            long watermark = watermarkPercent.getAsLong();
+            long sleepMillis = 200;
+            if (watermark > 0) {
+                try {
+                    long count = readCount();
+                    long limit = max.getAsLong();
+                    if (count >= 0 && limit > 0) {
+                        onCount.accept(count);
+                        sleepMillis = intervalMillis(count, limit, watermark);
+                    }
+                } catch (RuntimeException e) {
+                    // The regular poll still enforces and raises on drops; keep watching.
+                    LOG.log(Level.WARNING, "count watch failed", e);
+                }
+            }
+            LockSupport.parkNanos(sleepMillis * 1_000_000);
+        }
+    }
+
+    static long intervalMillis(long count, long max, long watermarkPercent) {
+        long usage = count * 100 / max;
+        if (usage < 25) {
+            return 50;
+        }
+        return usage < watermarkPercent - 15 ? 10 : 2;
+    }
+
+    /** The count, or -1 when the file cannot be read (module not loaded): the regular poll reports that. */
+    long readCount() {
+        try {
+            if (channel == null) {
+                channel = FileChannel.open(countFile, StandardOpenOption.READ);
+            }
+            buffer.clear();
+            // /proc/sys answers only reads that start at offset 0: a positional read at 0 each time.
+            int n = channel.read(buffer, 0);
+            long value = 0;
+            boolean digits = false;
+            for (int i = 0; i < n; i++) {
+                byte b = buffer.get(i);
+                if (b >= '0' && b <= '9') {
+                    value = value * 10 + (b - '0');
+                    digits = true;
+                } else if (digits) {
+                    break;
+                }
+            }
+            return digits ? value : -1;
+        } catch (IOException e) {
+            closeChannel();
+            return -1;
+        }
+    }
+
+    private void closeChannel() {
+        try {
+            if (channel != null) {
+                channel.close();
+            }
+        } catch (IOException ignored) {
+            // reopened on the next read
+        }
+        channel = null;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (thread != null) {
+            LockSupport.unpark(thread);
+        }
+        closeChannel();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.conntrack.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.kernel.FakeHost;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One simulated node for API-server tier tests: a Node object, a fake kernel tree built from the
+ * captured kernel files, the operator and an agent (over that tree) as processes, both running as
+ * the chart's service accounts.
+ */
+public final class FakeNodeRig implements AutoCloseable {
+    public final String run = UUID.randomUUID().toString().substring(0, 8);
+    public final String node;
+    public final KubernetesClient client;
+    public final FakeHost host;
+    public final RoleProcess operator;
+    public final RoleProcess agent;
+    public final int metricsPort;
+
+    public FakeNodeRig(String prefix) {
+        try {
+            node = prefix + "-" + run;
+            Path dir = Files.createTempDirectory(prefix);
+            host = FakeHost.withConntrack(dir.resolve("host"));
+            FakeHost.write(host.paths().conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.idle.txt"));
+            FakeHost.write(host.paths().slabinfo(), FakeHost.fixture("proc-slabinfo.nf_conntrack.txt"));
+            FakeHost.write(host.paths().uptime(), "100.00 150.00\n");
+            FakeHost.write(host.paths().devKmsg(), "");
+            client = TestApiServer.newClient();
+            client.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).addToLabels("run", run).endMetadata()
+                    .build()).create();
+            Path kubeconfig = TestApiServer.kubeConfigFile(dir);
+            operator = RoleProcess.start("operator", "operator-" + prefix, Map.of(
+                    "KUBECONFIG", kubeconfig.toString(),
+                    "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                    "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
+                    "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+            metricsPort = freePort();
+            agent = RoleProcess.start("agent", "agent-" + prefix, Map.of(
+                    "NODE_NAME", node,
+                    "KUBECONFIG", kubeconfig.toString(),
+                    "CONNTRACK_HOST_ROOT", host.root().toString(),
+                    "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
+                    "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
+                    "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public ConntrackNodeStateStatus status() {
+        ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(node).get();
+        return state == null ? null : state.getStatus();
+    }
+
+    public List<String> eventReasons() {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> node.equals(e.getInvolvedObject().getName()))
+                .map(Event::getReason)
+                .toList();
+    }
+
+    public double metric(String name) {
+        try {
+            String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " ([0-9.eE+-]+)$").matcher(body);
+            assertThat(m.find()).as(name + " in\n" + body).isTrue();
+            return Double.parseDouble(m.group(1));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        agent.close();
+        operator.close();
+        client.nodes().withName(node).delete();
+        client.close();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
