@@ -25,8 +25,12 @@ final class TableCountWatcher implements AutoCloseable {
     private final LongSupplier watermarkPercent;
     private final LongConsumer onCount;
     private final ByteBuffer buffer = ByteBuffer.allocate(32);
+    private final ByteBuffer statBuffer = ByteBuffer.allocate(512);
     private volatile boolean running = true;
     private FileChannel channel;
+    private volatile Path hotStats;
+    private Path openHotStats;
+    private FileChannel hotChannel;
     private Thread thread;
 
     /**
@@ -67,6 +71,22 @@ final class TableCountWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * The stats file (/proc/PID/net/stat/nf_conntrack) of the network namespace with the most
+     * entries, found by the namespace scan: each namespace has its own table under the one global
+     * max, so a pod or a NAT namespace can fill while the node's own namespace is empty.
+     */
+    void watchNamespace(Path statsFile) {
+        hotStats = statsFile;
+    }
+
+    /** The larger of the initial namespace's count and the hottest namespace's entries. */
+    long readCount() {
+        long count = readInitialCount();
+        long hot = readHotEntries();
+        return Math.max(count, hot);
+    }
+
     static long intervalMillis(long count, long max, long watermarkPercent) {
         long usage = count * 100 / max;
         if (usage < 25) {
@@ -76,7 +96,7 @@ final class TableCountWatcher implements AutoCloseable {
     }
 
     /** The count, or -1 when the file cannot be read (module not loaded): the regular poll reports that. */
-    long readCount() {
+    long readInitialCount() {
         try {
             if (channel == null) {
                 channel = FileChannel.open(countFile, StandardOpenOption.READ);
@@ -102,6 +122,57 @@ final class TableCountWatcher implements AutoCloseable {
         }
     }
 
+    /** entries of the hottest namespace: the first (hex) column of the first CPU line; -1 when unknown. */
+    long readHotEntries() {
+        Path wanted = hotStats;
+        try {
+            if (wanted == null) {
+                closeHot();
+                return -1;
+            }
+            if (!wanted.equals(openHotStats)) {
+                closeHot();
+                hotChannel = FileChannel.open(wanted, StandardOpenOption.READ);
+                openHotStats = wanted;
+            }
+            statBuffer.clear();
+            int n = hotChannel.read(statBuffer, 0);
+            int i = 0;
+            while (i < n && statBuffer.get(i) != '\n') {
+                i++;
+            }
+            long value = 0;
+            boolean digits = false;
+            for (i++; i < n; i++) {
+                int d = Character.digit(statBuffer.get(i), 16);
+                if (d >= 0) {
+                    value = value * 16 + d;
+                    digits = true;
+                } else if (digits) {
+                    break;
+                }
+            }
+            return digits ? value : -1;
+        } catch (IOException e) {
+            // The namespace went away (pod deleted): the next scan names another.
+            closeHot();
+            hotStats = null;
+            return -1;
+        }
+    }
+
+    private void closeHot() {
+        try {
+            if (hotChannel != null) {
+                hotChannel.close();
+            }
+        } catch (IOException ignored) {
+            // reopened on demand
+        }
+        hotChannel = null;
+        openHotStats = null;
+    }
+
     private void closeChannel() {
         try {
             if (channel != null) {
@@ -120,5 +191,6 @@ final class TableCountWatcher implements AutoCloseable {
             LockSupport.unpark(thread);
         }
         closeChannel();
+        closeHot();
     }
 }

@@ -1,0 +1,191 @@
+package dev.conntrack.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.NodeSelector;
+import dev.conntrack.testing.RoleProcess;
+import dev.conntrack.testing.Sysctls;
+import dev.conntrack.testing.TestApiServer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The classic case end to end on this machine: nginx behind DNAT in lab namespaces
+ * (hack/natlab.sh), a policy with max 1000 applied by the agent to the real kernel, ApacheBench
+ * fills the router's table, conntrack-operator reports it (TableFull, Degraded, Event, counters),
+ * a policy fix brings every request back, and deleting the policy restores the host.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class NatTableFullE2ETest {
+    private static final Duration WAIT = Duration.ofSeconds(45);
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+    private static final String NODE = "nat-" + RUN;
+    private static final String POLICY = "nat-" + RUN;
+    private static final String MAX = "nf_conntrack_max";
+    private static final String TIME_WAIT = "nf_conntrack_tcp_timeout_time_wait";
+
+    private static final Sysctls HOST = new Sysctls();
+    private static NatLab lab;
+    private static KubernetesClient client;
+    private static RoleProcess operator;
+    private static RoleProcess agent;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(Sysctls.available() && NatLab.available(), "needs root, nf_conntrack and iproute2 (CI has them)");
+        assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
+                .as("this machine's own namespace must track (almost) nothing before max is lowered")
+                .isLessThan(200);
+        HOST.save(MAX, TIME_WAIT);
+        lab = NatLab.up();
+
+        client = TestApiServer.newClient();
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata()
+                .build()).create();
+        var node = client.nodes().withName(NODE).get();
+        node.setStatus(new NodeStatusBuilder().addToCapacity("cpu", new Quantity("2")).build());
+        client.nodes().resource(node).updateStatus();
+        Path dir = Files.createTempDirectory("nat-e2e");
+        Path kubeconfig = TestApiServer.kubeConfigFile(dir);
+        operator = RoleProcess.start("operator", "operator-nat", Map.of(
+                "KUBECONFIG", kubeconfig.toString(),
+                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
+                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+        agent = RoleProcess.start("agent", "agent-nat", Map.of(
+                "NODE_NAME", NODE,
+                "KUBECONFIG", kubeconfig.toString(),
+                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
+                "CONNTRACK_METRICS_PORT", "0",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m", "-XX:+UseSerialGC");
+    }
+
+    @AfterAll
+    static void stop() {
+        try {
+            if (agent != null) {
+                agent.close();
+            }
+            if (operator != null) {
+                operator.close();
+            }
+            if (client != null) {
+                client.resources(ConntrackPolicy.class).withName(POLICY).delete();
+                client.nodes().withName(NODE).delete();
+                client.close();
+            }
+        } finally {
+            if (lab != null) {
+                lab.close();
+            }
+            HOST.restore();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aPolicyWithMax1000IsAppliedToTheKernel() {
+        ConntrackPolicy policy = new ConntrackPolicy();
+        policy.getMetadata().setName(POLICY);
+        policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        ConntrackSettings settings = new ConntrackSettings();
+        settings.setMax(1000);
+        policy.getSpec().setConntrack(settings);
+        client.resource(policy).create();
+
+        await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
+            assertThat(Sysctls.read(MAX)).as(agent.logTail(20)).isEqualTo("1000");
+            assertThat(Conditions.isTrue(status().getConditions(), "Applied")).isTrue();
+        });
+    }
+
+    @Test
+    @Order(2)
+    void theLoadFillsTheRouterTableAndEveryoneSaysSo() throws Exception {
+        long dropsBefore = status().getCounters() == null || status().getCounters().getDrop() == null ? 0 : status().getCounters().getDrop();
+        DetectionClock detection = DetectionClock.start(lab, () -> Conditions.isTrue(status().getConditions(), "TableFull"));
+
+        NatLab.LoadResult result = lab.load(5000, 10000, 5, 25);
+
+        assertThat(result.failedOrAborted()).as(result.output()).isTrue();
+        await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
+            ConntrackNodeStateStatus status = status();
+            assertThat(status.getCounters().getDrop()).as("drops seen across namespaces").isGreaterThan(dropsBefore);
+            assertThat(status.getLastTableFullTime()).isNotNull();
+            assertThat(eventReasons()).contains("ConntrackTableFull");
+        });
+        DetectionClock.Result latency = detection.await(WAIT);
+        System.out.println("detection: first kernel drop -> TableFull in the node state: " + latency.millis() + " ms");
+        assertThat(latency.detected()).as("TableFull was reported in the node state").isTrue();
+        await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
+            ConntrackPolicy rolled = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+            Condition degraded = Conditions.find(rolled.getStatus().getConditions(), "Degraded");
+            // TableFull may already have cleared after the load; the drops are remembered in worst nodes.
+            assertThat(degraded.getStatus().equals("True") || rolled.getStatus().getWorstNodes() != null).isTrue();
+        });
+    }
+
+    @Test
+    @Order(3)
+    void raisingMaxByPolicyBringsEveryRequestBack() {
+        ConntrackPolicy policy = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+        policy.getSpec().getConntrack().setMax(131072);
+        client.resource(policy).update();
+        await().atMost(WAIT).ignoreExceptions().until(() -> Sysctls.read(MAX).equals("131072"));
+        lab.flushRouterTable();
+        long dropsBefore = lab.routerDrops();
+
+        NatLab.LoadResult result = lab.load(5000, 10000, 30, 60);
+
+        assertThat(result.completeRequests()).as(result.output()).isEqualTo(10000);
+        assertThat(result.failedRequests()).isZero();
+        assertThat(lab.routerDrops()).isEqualTo(dropsBefore);
+        await().atMost(WAIT).ignoreExceptions().untilAsserted(() ->
+                assertThat(Conditions.isTrue(status().getConditions(), "TableFull")).isFalse());
+    }
+
+    @Test
+    @Order(4)
+    void deletingThePolicyPutsTheHostBack() {
+        client.resources(ConntrackPolicy.class).withName(POLICY).delete();
+        await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
+            assertThat(Sysctls.read(MAX)).isEqualTo(HOST.original(MAX));
+            assertThat(Sysctls.read(TIME_WAIT)).isEqualTo(HOST.original(TIME_WAIT));
+        });
+    }
+
+    private static ConntrackNodeStateStatus status() {
+        ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(NODE).get();
+        return state == null || state.getStatus() == null ? new ConntrackNodeStateStatus() : state.getStatus();
+    }
+
+    private static List<String> eventReasons() {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> NODE.equals(e.getInvolvedObject().getName()))
+                .map(Event::getReason)
+                .toList();
+    }
+}
