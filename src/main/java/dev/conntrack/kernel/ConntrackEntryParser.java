@@ -101,6 +101,11 @@ final class ConntrackEntryParser {
                 if (tuples == 1) {
                     srcOff = i + 4;
                     srcLen = len - 4;
+                } else {
+                    // The reply tuple: nothing in it counts, and what follows it that does is a
+                    // [FLAG]. Look only for '[' from here on (half the line, one compare a byte).
+                    scanFlags(buf, tokEnd, end);
+                    break;
                 }
             } else if (tuples == 1 && first == 'd' && len > 4 && buf[i + 1] == 's' && buf[i + 2] == 't' && buf[i + 3] == '=') {
                 if (dstLen == 0) {
@@ -135,20 +140,35 @@ final class ConntrackEntryParser {
         return true;
     }
 
+    private void scanFlags(byte[] buf, int i, int end) {
+        for (; i < end; i++) {
+            if (buf[i] == '[') {
+                int close = tokenEnd(buf, i, end);
+                if (equalsAscii(buf, i, close, "[ASSURED]")) {
+                    assured = true;
+                } else if (equalsAscii(buf, i, close, "[UNREPLIED]")) {
+                    unreplied = true;
+                }
+                i = close;
+            }
+        }
+    }
+
     private boolean fail(String why) {
         problem = why;
         return false;
     }
 
+    /** Separators are spaces (tabs and a stray \r too): every byte up to ' ' is one, one compare a byte. */
     private static int skipSpaces(byte[] buf, int i, int end) {
-        while (i < end && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r')) {
+        while (i < end && buf[i] <= ' ' && buf[i] >= 0) {
             i++;
         }
         return i;
     }
 
     private static int tokenEnd(byte[] buf, int i, int end) {
-        while (i < end && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r') {
+        while (i < end && (buf[i] > ' ' || buf[i] < 0)) {
             i++;
         }
         return i;
