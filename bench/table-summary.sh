@@ -137,13 +137,21 @@ check() {
 }
 check "TCP states" states state 100
 check "l4 protocols" l4 l4 100
-# Top lists: compare the entries whose count is above every tie at the cut (the peer's order among
-# equal counts is sort's, ours is by key): top sources with more than 1000 entries, ports above 100.
-ours_top() { sed -n "s/^$1=//p" "$WORK/ours.out" | tr ',' '\n' | awk -F: -v min="$2" '$2 + 0 > min {print $1 ":" $2}' | sort; }
-peer_top() { awk -v k="$1" -v min="$2" '$2 == k && $1 > min {print $3 ":" $1}' "$WORK/peer.out" | sort; }
+# Top lists: every item of ours above the ties (count > MIN) must have the same count in the
+# peer's output, and the peer's largest counts must be those same counts (none missed).
+ours_top() { sed -n "s/^$1=//p" "$WORK/ours.out" | tr ',' '\n' | awk -F: -v min="$2" '$2 + 0 > min {print $1 " " $2}'; }
 for spec in "top_sources src 1000" "top_dports dport 100" "top_destinations dst 1000"; do
   read -r ok pk min <<< "$spec"
-  if [[ "$(ours_top "$ok" "$min")" != "$(peer_top "$pk" "$min")" ]]; then agree=no; echo "[bench] MISMATCH in $ok" >&2; fi
+  mine=$(ours_top "$ok" "$min")
+  k=$(printf '%s\n' "$mine" | sed '/^$/d' | wc -l)
+  while read -r key count; do
+    [[ -z "$key" ]] && continue
+    theirs=$(awk -v k="$pk" -v key="$key" '$2 == k && $3 == key {print $1}' "$WORK/peer.out")
+    [[ "$theirs" == "$count" ]] || { agree=no; echo "[bench] MISMATCH in $ok: $key ours $count, peer ${theirs:-none}" >&2; }
+  done <<< "$mine"
+  peer_counts=$(awk -v k="$pk" '$2 == k {print $1}' "$WORK/peer.out" | sort -rn | head -n "$k")
+  our_counts=$(printf '%s\n' "$mine" | sed '/^$/d' | awk '{print $2}' | sort -rn)
+  [[ "$peer_counts" == "$our_counts" ]] || { agree=no; echo "[bench] MISMATCH in $ok: largest counts differ" >&2; }
 done
 ASSURED_PEER=$(awk '$2 == "flag" && $3 == "ASSURED" {print $1}' "$WORK/peer.out")
 UNREPLIED_PEER=$(awk '$2 == "flag" && $3 == "UNREPLIED" {print $1}' "$WORK/peer.out")
@@ -184,14 +192,8 @@ $SUMMARY. Agreement is checked on TCP states, protocols, ASSURED/UNREPLIED count
 source, destination and port above the ties.
 EOF
 )
+. "$ROOT/bench/results-section.sh"
+write_section "Table summary vs conntrack -L | awk" "$SECTION"
 RESULTS=bench/RESULTS.md
-if [[ -f "$RESULTS" ]] && grep -q '^## Table summary vs conntrack -L | awk' "$RESULTS"; then
-  # Replace our section (up to the next "## " heading), keep the others' sections as they are.
-  awk -v section="$SECTION" '
-    /^## / { if (skip) skip = 0; if ($0 == "## Table summary vs conntrack -L | awk") { print section; print ""; skip = 1; next } }
-    !skip { print }' "$RESULTS" > "$WORK/results" && cat "$WORK/results" > "$RESULTS"
-else
-  { [[ -f "$RESULTS" ]] || echo "# Benchmark results"; echo; echo "$SECTION"; } >> "$RESULTS"
-fi
 echo "[bench] wrote $RESULTS" >&2
 [[ $agree == yes ]]
