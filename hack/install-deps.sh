@@ -5,6 +5,11 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v ip >/dev/null || need+=(iproute2)
+# Kernel tests and bench/: lab namespaces track only with an nftables rule; conntrack -L/-C is
+# the peer and the netlink fallback; flock serialises global sysctl changes between runs.
+command -v nft >/dev/null || need+=(nftables)
+command -v conntrack >/dev/null || need+=(conntrack)
+command -v flock >/dev/null || need+=(util-linux)
 command -v go >/dev/null || need+=(golang-go)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 if ((${#need[@]})); then

@@ -1,20 +1,27 @@
 package dev.conntrack.kernel;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /** Runs an external command; injectable so unit tests never start a process. */
 public interface CommandRunner {
 
     /** Exit code and standard output of a finished command. */
     record Result(int exitCode, String stdout) {
+    }
+
+    /** Exit code and what an {@link OutputReader} made of the command's stdout. */
+    record Streamed<T>(int exitCode, T value) {
+    }
+
+    /** Consumes a command's stdout as it is produced; may stop before its end. */
+    @FunctionalInterface
+    interface OutputReader<T> {
+        T read(InputStream stdout) throws IOException;
     }
 
     /**
@@ -24,40 +31,27 @@ public interface CommandRunner {
     Result run(List<String> command, Duration timeout) throws IOException;
 
     /**
-     * The real thing. Stdout is drained on its own thread so that neither a chatty nor a hung
-     * command can block the poll past TIMEOUT; stderr is discarded.
+     * Runs COMMAND and hands its stdout to READER as a stream, for output too large to hold (a
+     * conntrack table listing). When READER returns before the end, the command is stopped (its
+     * stdout is closed, then it is killed) and the exit code says so (not 0): callers that stopped
+     * on purpose ignore it.
+     *
+     * <p>This default buffers {@link #run}'s output, which is what test fakes provide; the real
+     * runner ({@link #processes()}) streams.
+     *
+     * @throws IOException as {@link #run}, or what READER threw
+     */
+    default <T> Streamed<T> stream(List<String> command, Duration timeout, OutputReader<T> reader) throws IOException {
+        Result result = run(command, timeout);
+        T value = reader.read(new ByteArrayInputStream(result.stdout().getBytes(StandardCharsets.UTF_8)));
+        return new Streamed<>(result.exitCode(), value);
+    }
+
+    /**
+     * The real thing: stdout is drained on its own thread (run) or by the reader (stream), so that
+     * neither a chatty nor a hung command can block past TIMEOUT; stderr is discarded.
      */
     static CommandRunner processes() {
-        return (command, timeout) -> {
-            Process process = new ProcessBuilder(command)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return process.getInputStream().readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, task -> {
-                Thread t = new Thread(task, "command-stdout");
-                t.setDaemon(true);
-                t.start();
-            });
-            String name = String.join(" ", command);
-            try {
-                if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new IOException(name + " did not finish within " + timeout);
-                }
-                byte[] out = stdout.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException(name + " interrupted", e);
-            } catch (ExecutionException | TimeoutException e) {
-                throw new IOException(name + ": cannot read its output", e);
-            } finally {
-                process.destroyForcibly();
-            }
-        };
+        return new ProcessCommandRunner();
     }
 }

@@ -68,6 +68,57 @@ public final class HostPaths {
         return root.resolve("proc").resolve(Long.toString(pid)).resolve("net/stat/nf_conntrack");
     }
 
+    /** The table listing of the reading process's namespace (absent when CONFIG_NF_CONNTRACK_PROCFS is off). */
+    public Path conntrackTable() {
+        return root.resolve("proc/net/nf_conntrack");
+    }
+
+    /** The table listing of the network namespace PID lives in, read without entering it. */
+    public Path conntrackTable(long pid) {
+        return pidDir(pid).resolve("net/nf_conntrack");
+    }
+
+    /** /proc: one directory per pid. */
+    public Path proc() {
+        return root.resolve("proc");
+    }
+
+    /** The nsfs link naming PID's network namespace ("net:[INODE]"). */
+    public Path netNamespace(long pid) {
+        return pidDir(pid).resolve("ns/net");
+    }
+
+    /** The reading process's own network namespace link (/proc/self/ns/net). */
+    public Path ownNetNamespace() {
+        return root.resolve("proc/self/ns/net");
+    }
+
+    /** PID's cgroup membership, one line per hierarchy. */
+    public Path cgroup(long pid) {
+        return pidDir(pid).resolve("cgroup");
+    }
+
+    /** PID's command name (comm), e.g. "kthreadd". */
+    public Path comm(long pid) {
+        return pidDir(pid).resolve("comm");
+    }
+
+    /** Pids of PID's children (CONFIG_PROC_CHILDREN), space separated. */
+    public Path children(long pid) {
+        return pidDir(pid).resolve("task").resolve(Long.toString(pid)).resolve("children");
+    }
+
+    public Path meminfo() {
+        return root.resolve("proc/meminfo");
+    }
+
+    private Path pidDir(long pid) {
+        if (pid <= 0) {
+            throw new IllegalArgumentException("pid must be positive: " + pid);
+        }
+        return root.resolve("proc").resolve(Long.toString(pid));
+    }
+
     public Path devKmsg() {
         return root.resolve("dev/kmsg");
     }

@@ -1,0 +1,315 @@
+package dev.conntrack.kernel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * Finds every network namespace on the node through /proc and reads each one's conntrack table
+ * size and drops, so that a pod whose own table is full is seen (an agent that reads only the
+ * initial namespace misses those drops: every namespace has its own table under the same global
+ * max).
+ *
+ * <p>Per pass: one readlink of /proc/PID/ns/net per process ("net:[INODE]"), one representative
+ * pid per inode, then one read of /proc/PID/net/stat/nf_conntrack per namespace (its entries
+ * column and drop counter, without entering the namespace). Kernel threads are skipped without a
+ * syscall each: they are kthreadd's children (/proc/2/task/2/children, one read per pass) and all
+ * live in the initial namespace. The previous pass's representatives are checked first (with at
+ * most half the pid budget), so known namespaces keep their drop history even when a pass stops at
+ * its pid cap; the next pass then starts after the last pid looked at, so every process is reached
+ * over successive passes. The cap is a safety bound (default 32768 processes, far above a normal
+ * node): a capped pass may miss namespaces, and one not read in a pass has no drop delta when it is
+ * read again.
+ *
+ * <p>Initial namespace: the inode of /proc/1/ns/net, or, when pid 1 cannot be inspected (some
+ * sandboxes deny it), the agent's own namespace (/proc/self/ns/net: a hostNetwork pod's).
+ *
+ * <p>A namespace without any process (kept alive by a bind mount only, such as `ip netns add` with
+ * nothing started in it) cannot be found this way; pods always have their sandbox process.
+ * Not thread-safe: one instance, one polling thread.
+ */
+public final class NetnsScanner {
+    /**
+     * @param maxPidsPerPass processes looked at per pass at most (each costs one readlink, a few µs)
+     * @param topK           length of the top lists
+     */
+    public record Limits(int maxPidsPerPass, int topK) {
+        public static final Limits DEFAULT = new Limits(32_768, 10);
+
+        public Limits {
+            if (maxPidsPerPass < 1) {
+                throw new IllegalArgumentException("maxPidsPerPass must be positive: " + maxPidsPerPass);
+            }
+            if (topK < 1) {
+                throw new IllegalArgumentException("topK must be positive: " + topK);
+            }
+        }
+    }
+
+    private static final long KTHREADD = 2;
+    private static final int MAX_UNAVAILABLE_LINES = 10;
+
+    private final HostPaths paths;
+    private final ConntrackStatsReader stats;
+    private final PodResolver pods;
+    private final Limits limits;
+    private final LongSupplier nanoTime;
+    private final ProcReader reader = new ProcReader(4096);
+
+    /** inode -> pid of the last pass. */
+    private Map<Long, Long> representatives = new LinkedHashMap<>();
+    /** inode -> drop counter of the last pass. */
+    private Map<Long, Long> previousDrops = new HashMap<>();
+    /** inode -> the pod of its representative, resolved once per (inode, pid). */
+    private Map<Long, ResolvedPod> podCache = new HashMap<>();
+    private boolean previousPassComplete;
+    private long resumeAfterPid;
+
+    private record ResolvedPod(long pid, Optional<PodResolver.PodRef> pod) {
+    }
+
+    public NetnsScanner(HostPaths paths, Limits limits) {
+        this(paths, limits, System::nanoTime);
+    }
+
+    public NetnsScanner(HostPaths paths, Limits limits, LongSupplier nanoTime) {
+        this.paths = Objects.requireNonNull(paths, "paths");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        // read(pid) never falls back to a command: per-namespace counters come from procfs only.
+        this.stats = new ConntrackStatsReader(paths, CommandRunner.processes());
+        this.pods = new PodResolver(paths);
+    }
+
+    public NetnsScan scan() {
+        long start = nanoTime.getAsLong();
+        OptionalLong initial = readInode(paths.netNamespace(1));
+        if (initial.isEmpty()) {
+            initial = readInode(paths.ownNetNamespace());
+        }
+        Set<Long> kernelThreads = kernelThreads();
+        Map<Long, Long> found = new LinkedHashMap<>();
+        Set<Long> foundPids = new HashSet<>();
+        int scanned = 0;
+        int cap = limits.maxPidsPerPass();
+
+        // Known namespaces first, but with at most half the budget: the rest must find new ones.
+        int revalidationBudget = Math.max(1, cap / 2);
+        for (Map.Entry<Long, Long> rep : representatives.entrySet()) {
+            if (scanned >= revalidationBudget) {
+                break;
+            }
+            scanned++;
+            OptionalLong inode = readInode(paths.netNamespace(rep.getValue()));
+            if (inode.isPresent() && inode.getAsLong() == rep.getKey()) {
+                found.put(rep.getKey(), rep.getValue());
+                foundPids.add(rep.getValue());
+            }
+        }
+
+        long[] pids = listPids();
+        int first = 0;
+        if (resumeAfterPid > 0) {
+            int at = Arrays.binarySearch(pids, resumeAfterPid);
+            first = at >= 0 ? at + 1 : -at - 1;
+        }
+        int skippedThreads = 0;
+        boolean capped = false;
+        long lastLooked = 0;
+        for (int k = 0; k < pids.length; k++) {
+            long pid = pids[(first + k) % pids.length];
+            if (kernelThreads.contains(pid)) {
+                skippedThreads++;
+                continue;
+            }
+            if (foundPids.contains(pid)) {
+                continue;
+            }
+            if (scanned >= cap) {
+                capped = true;
+                break;
+            }
+            scanned++;
+            lastLooked = pid;
+            OptionalLong inode = readInode(paths.netNamespace(pid));
+            if (inode.isPresent()) {
+                found.putIfAbsent(inode.getAsLong(), pid);
+            }
+        }
+
+        List<NamespaceUsage> namespaces = new ArrayList<>(found.size());
+        List<String> unavailable = new ArrayList<>();
+        int unreadable = 0;
+        Map<Long, Long> drops = new HashMap<>();
+        Map<Long, ResolvedPod> podsNow = new HashMap<>();
+        for (Map.Entry<Long, Long> e : found.entrySet()) {
+            long inode = e.getKey();
+            long pid = e.getValue();
+            boolean isInitial = initial.isPresent() && initial.getAsLong() == inode;
+            StatsReading reading = stats.read(pid);
+            OptionalLong entries = OptionalLong.empty();
+            OptionalLong dropTotal = OptionalLong.empty();
+            if (reading.stats().isPresent()) {
+                entries = reading.stats().get().entries();
+                dropTotal = reading.stats().get().drop();
+            } else if (++unreadable <= MAX_UNAVAILABLE_LINES) {
+                unavailable.addAll(reading.unavailable());
+            }
+            OptionalLong delta = OptionalLong.empty();
+            if (dropTotal.isPresent()) {
+                long now = dropTotal.getAsLong();
+                drops.put(inode, now);
+                Long before = previousDrops.get(inode);
+                if (before != null) {
+                    delta = now >= before ? OptionalLong.of(now - before) : OptionalLong.empty();
+                } else if (previousPassComplete && !representatives.containsKey(inode)) {
+                    // Not there at the last complete pass: created since, and its counters
+                    // started at zero then, so every drop it has happened in this interval.
+                    delta = OptionalLong.of(now);
+                }
+            }
+            Optional<PodResolver.PodRef> pod = Optional.empty();
+            if (!isInitial) {
+                ResolvedPod cached = podCache.get(inode);
+                if (cached == null || cached.pid() != pid) {
+                    cached = new ResolvedPod(pid, pods.resolve(pid));
+                }
+                podsNow.put(inode, cached);
+                pod = cached.pod();
+            }
+            namespaces.add(new NamespaceUsage(inode, pid, isInitial, entries, delta, dropTotal,
+                    pod.map(PodResolver.PodRef::podUid), pod.flatMap(PodResolver.PodRef::containerId)));
+        }
+        if (unreadable > MAX_UNAVAILABLE_LINES) {
+            unavailable.add("stats of " + (unreadable - MAX_UNAVAILABLE_LINES) + " more namespaces unreadable");
+        }
+
+        representatives = found;
+        previousDrops = drops;
+        podCache = podsNow;
+        previousPassComplete = !capped;
+        resumeAfterPid = capped ? lastLooked : 0;
+
+        Comparator<NamespaceUsage> byEntries = Comparator.comparingLong((NamespaceUsage n) -> n.entries().orElse(-1)).reversed()
+                .thenComparingLong(NamespaceUsage::inode);
+        namespaces.sort(Comparator.comparing((NamespaceUsage n) -> !n.isInitial()).thenComparing(byEntries));
+        List<NamespaceUsage> topByEntries = namespaces.stream().filter(n -> n.entries().isPresent())
+                .sorted(byEntries).limit(limits.topK()).toList();
+        List<NamespaceUsage> topByDrops = namespaces.stream().filter(n -> n.dropsDelta().orElse(0) > 0)
+                .sorted(Comparator.comparingLong((NamespaceUsage n) -> n.dropsDelta().getAsLong()).reversed()
+                        .thenComparingLong(NamespaceUsage::inode))
+                .limit(limits.topK()).toList();
+        return new NetnsScan(namespaces, topByEntries, topByDrops, initial, scanned, skippedThreads, capped,
+                Duration.ofNanos(nanoTime.getAsLong() - start), unavailable);
+    }
+
+    /** Pids under /proc, ascending. */
+    private long[] listPids() {
+        String[] names = paths.proc().toFile().list();
+        if (names == null) {
+            return new long[0];
+        }
+        long[] pids = new long[names.length];
+        int n = 0;
+        for (String name : names) {
+            long pid = parsePid(name);
+            if (pid > 0) {
+                pids[n++] = pid;
+            }
+        }
+        long[] out = Arrays.copyOf(pids, n);
+        Arrays.sort(out);
+        return out;
+    }
+
+    /**
+     * kthreadd and its children. Only trusted when pid 2 is really kthreadd: in a pid namespace
+     * (an agent without hostPID) pid 2 is some ordinary process and skipping its children would
+     * hide real ones.
+     */
+    private Set<Long> kernelThreads() {
+        try {
+            reader.load(paths.comm(KTHREADD));
+            if (!new String(reader.buffer(), 0, reader.length(), StandardCharsets.US_ASCII).trim().equals("kthreadd")) {
+                return Set.of();
+            }
+            reader.load(paths.children(KTHREADD));
+        } catch (IOException e) {
+            return Set.of(); // no CONFIG_PROC_CHILDREN: they are looked at like any process
+        }
+        Set<Long> threads = new HashSet<>();
+        threads.add(KTHREADD);
+        byte[] buf = reader.buffer();
+        long value = 0;
+        boolean inNumber = false;
+        for (int i = 0; i < reader.length(); i++) {
+            byte b = buf[i];
+            if (b >= '0' && b <= '9') {
+                value = value * 10 + (b - '0');
+                inNumber = true;
+            } else if (inNumber) {
+                threads.add(value);
+                value = 0;
+                inNumber = false;
+            }
+        }
+        if (inNumber) {
+            threads.add(value);
+        }
+        return threads;
+    }
+
+    /** The inode in the nsfs link at LINK ("net:[4026531840]"); empty when the process is gone or hidden. */
+    static OptionalLong readInode(Path link) {
+        String target;
+        try {
+            target = Files.readSymbolicLink(link).toString();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return OptionalLong.empty();
+        }
+        return parseInode(target);
+    }
+
+    static OptionalLong parseInode(String target) {
+        int open = target.indexOf('[');
+        int close = target.indexOf(']', open + 1);
+        if (!target.startsWith("net:") || open < 0 || close < 0) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(Long.parseLong(target.substring(open + 1, close)));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    private static long parsePid(String name) {
+        if (name.isEmpty() || name.length() > 10) {
+            return -1;
+        }
+        long pid = 0;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            pid = pid * 10 + (c - '0');
+        }
+        return pid;
+    }
+}
