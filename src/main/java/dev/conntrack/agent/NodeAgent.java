@@ -81,6 +81,8 @@ public class NodeAgent implements AutoCloseable {
     private volatile long knownBuckets;
     private volatile Mode effectiveMode = Mode.ObserveOnly;
     private volatile DriftPolicy effectiveDrift = DriftPolicy.Reapply;
+    private final HostPaths paths;
+    private final NamespaceWatch namespaces;
 
     private volatile boolean running = true;
     private Thread pollThread;
@@ -103,11 +105,13 @@ public class NodeAgent implements AutoCloseable {
         this.stats = new ConntrackStatsReader(paths, CommandRunner.processes());
         this.kmsg = new KmsgWatcher(paths, clock);
         this.objectSize = SlabInfo.conntrackObjectSize(paths);
+        this.paths = paths;
+        this.namespaces = new NamespaceWatch(paths, stats);
         this.autoRaiser = new AutoRaiser(applier, clock);
-        this.countWatcher = new TableCountWatcher(paths.conntrackCount(), () -> knownMax, () -> {
+        this.countWatcher = new TableCountWatcher(paths.conntrackCount(), paths.conntrackSlabObjects(), () -> knownMax, () -> {
             var autoscale = autoRaiser.spec();
             return autoscale == null ? 0 : AutoRaisePlanner.watermark(autoscale);
-        }, this::countSeen);
+        }, this::countSeen, total -> rescanNamespaces());
         for (String problem : originals.loadProblems()) {
             LOG.warning("originals file " + originals.file() + ": " + problem);
         }
@@ -134,6 +138,13 @@ public class NodeAgent implements AutoCloseable {
         var autoscale = autoRaiser.spec();
         if (autoscale != null && AutoRaisePlanner.aboveWatermark(autoscale, count, knownMax)) {
             raiseNow(count, false);
+        }
+    }
+
+    /** Another namespace fills while none we watch does: find it now (rate limited) and watch it. */
+    private synchronized void rescanNamespaces() {
+        if (namespaces.rescanIfDue(System.nanoTime())) {
+            countWatcher.watchNamespace(namespaces.hotStatsFile());
         }
     }
 
@@ -194,8 +205,13 @@ public class NodeAgent implements AutoCloseable {
         KmsgSnapshot log = kmsg.snapshot();
         PollSample sample = new PollSample(System.nanoTime(), reading.stats(), table,
                 OptionalLong.of(log.tableFullIncludingSuppressed()));
-        DropRate rate = previous == null ? DropRate.UNKNOWN : DropRate.between(previous, sample);
+        DropRate initialRate = previous == null ? DropRate.UNKNOWN : DropRate.between(previous, sample);
         previous = sample;
+        if (namespaces.poll(System.nanoTime())) {
+            countWatcher.watchNamespace(namespaces.hotStatsFile());
+        }
+        // Drops anywhere on the node (pods, NAT namespaces) count, not only the node's own table.
+        DropRate rate = namespaces.nodeWide(initialRate);
         Instant now = clock.instant();
         if (rate.tableFull()) {
             lastTableFull = now;
@@ -214,6 +230,7 @@ public class NodeAgent implements AutoCloseable {
             fresh = NodeConditions.cappedToObserveOnly(fresh, report, generation);
         }
         fresh = withAutoRaiseLimit(fresh, sample, generation);
+        fresh = namespaces.nameTheDroppingNamespace(fresh, generation);
         List<Condition> merged = Conditions.merge(conditions, fresh, now);
         announceTransitions(conditions, merged, report, sample, rate);
         announceKeyResults(report);
@@ -278,6 +295,8 @@ public class NodeAgent implements AutoCloseable {
             s.invalid().ifPresent(counters::setInvalid);
         });
         counters.setTableFullLogLines(log.tableFullIncludingSuppressed());
+        namespaces.dropsAllNamespaces(counters.getDrop()).ifPresent(counters::setDropAllNamespaces);
+        status.setNamespaces(namespaces.summaries());
         rate.dropsPerSecond().ifPresent(r -> counters.setDropsPerSecond(Math.round(r * 10) / 10.0));
         status.setCounters(counters);
         status.setCurrent(report.current().isEmpty() ? null : report.current());
@@ -297,7 +316,8 @@ public class NodeAgent implements AutoCloseable {
             PollSample sample, DropRate rate) {
         if (flippedToTrue(before, after, NodeConditions.TABLE_FULL)) {
             String message = "conntrack table full, dropping packets: " + rate.dropsDelta().orElse(0)
-                    + " drops in the last " + rate.interval().toMillis() + " ms" + tableText(sample);
+                    + " drops in the last " + rate.interval().toMillis() + " ms" + tableText(sample)
+                    + namespaces.droppingText();
             queue(() -> events.warning(NodeEventRecorder.TABLE_FULL, message));
         }
         if (flippedToTrue(before, after, NodeConditions.PRESSURE)) {

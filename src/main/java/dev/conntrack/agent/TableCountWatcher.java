@@ -24,6 +24,9 @@ final class TableCountWatcher implements AutoCloseable {
     private final LongSupplier max;
     private final LongSupplier watermarkPercent;
     private final LongConsumer onCount;
+    private final Path slabObjects;
+    private final LongConsumer onUnattributed;
+    private FileChannel slabChannel;
     private final ByteBuffer buffer = ByteBuffer.allocate(32);
     private final ByteBuffer statBuffer = ByteBuffer.allocate(512);
     private volatile boolean running = true;
@@ -38,10 +41,22 @@ final class TableCountWatcher implements AutoCloseable {
      * @param onCount          called with every count read; it decides whether to raise
      */
     TableCountWatcher(Path countFile, LongSupplier max, LongSupplier watermarkPercent, LongConsumer onCount) {
+        this(countFile, null, max, watermarkPercent, onCount, total -> { });
+    }
+
+    /**
+     * @param slabObjects    conntrack objects of all namespaces together (may be null): when they
+     *                       pass the watermark while no watched table does, some other namespace
+     *                       is filling and {@code onUnattributed} gets the total (the agent rescans)
+     */
+    TableCountWatcher(Path countFile, Path slabObjects, LongSupplier max, LongSupplier watermarkPercent,
+            LongConsumer onCount, LongConsumer onUnattributed) {
         this.countFile = countFile;
+        this.slabObjects = slabObjects;
         this.max = max;
         this.watermarkPercent = watermarkPercent;
         this.onCount = onCount;
+        this.onUnattributed = onUnattributed;
     }
 
     void start() {
@@ -60,7 +75,11 @@ final class TableCountWatcher implements AutoCloseable {
                     long limit = max.getAsLong();
                     if (count >= 0 && limit > 0) {
                         onCount.accept(count);
-                        sleepMillis = intervalMillis(count, limit, watermark);
+                        long total = readSlabObjects();
+                        if (total * 100 >= watermark * limit && count * 100 < watermark * limit) {
+                            onUnattributed.accept(total);
+                        }
+                        sleepMillis = intervalMillis(Math.max(count, total), limit, watermark);
                     }
                 } catch (RuntimeException e) {
                     // The regular poll still enforces and raises on drops; keep watching.
@@ -118,6 +137,34 @@ final class TableCountWatcher implements AutoCloseable {
             return digits ? value : -1;
         } catch (IOException e) {
             closeChannel();
+            return -1;
+        }
+    }
+
+    /** Allocated conntrack objects of every namespace together; -1 when the file is absent (no SLUB sysfs). */
+    long readSlabObjects() {
+        if (slabObjects == null) {
+            return -1;
+        }
+        try {
+            if (slabChannel == null) {
+                slabChannel = FileChannel.open(slabObjects, StandardOpenOption.READ);
+            }
+            buffer.clear();
+            int n = slabChannel.read(buffer, 0);
+            long value = 0;
+            boolean digits = false;
+            for (int i = 0; i < n; i++) {
+                byte b = buffer.get(i);
+                if (b >= '0' && b <= '9') {
+                    value = value * 10 + (b - '0');
+                    digits = true;
+                } else if (digits) {
+                    break;
+                }
+            }
+            return digits ? value : -1;
+        } catch (IOException e) {
             return -1;
         }
     }

@@ -34,6 +34,9 @@ public class ConntrackNodeStateStatus {
     @JsonPropertyDescription("Limits the agent raised by itself (conntrack.autoscale), and whether a ceiling or memory budget holds further raises back.")
     private AutoRaiseStatus autoRaise;
 
+    @JsonPropertyDescription("The node's network namespaces with the largest tables and the most drops (at most 5), pods included.")
+    private List<NamespaceSummary> namespaces;
+
     @JsonPropertyDescription("Signals the agent cannot read on this node, e.g. /dev/kmsg without CAP_SYSLOG.")
     private List<String> unavailableSignals;
 
@@ -62,6 +65,8 @@ public class ConntrackNodeStateStatus {
     public void setPending(Map<String, String> pending) { this.pending = pending; }
     public AutoRaiseStatus getAutoRaise() { return autoRaise; }
     public void setAutoRaise(AutoRaiseStatus autoRaise) { this.autoRaise = autoRaise; }
+    public List<NamespaceSummary> getNamespaces() { return namespaces; }
+    public void setNamespaces(List<NamespaceSummary> namespaces) { this.namespaces = namespaces; }
     public List<String> getUnavailableSignals() { return unavailableSignals; }
     public void setUnavailableSignals(List<String> unavailableSignals) { this.unavailableSignals = unavailableSignals; }
     public String getLastTableFullTime() { return lastTableFullTime; }

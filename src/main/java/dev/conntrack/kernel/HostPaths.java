@@ -127,6 +127,11 @@ public final class HostPaths {
         return root.resolve("proc/slabinfo");
     }
 
+    /** Conntrack objects allocated across every network namespace (SLUB): an upper bound of any one table. */
+    public Path conntrackSlabObjects() {
+        return root.resolve("sys/kernel/slab/nf_conntrack/objects");
+    }
+
     public Path uptime() {
         return root.resolve("proc/uptime");
     }

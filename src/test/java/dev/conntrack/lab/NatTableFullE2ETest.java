@@ -125,7 +125,7 @@ class NatTableFullE2ETest {
     @Test
     @Order(2)
     void theLoadFillsTheRouterTableAndEveryoneSaysSo() throws Exception {
-        long dropsBefore = status().getCounters() == null || status().getCounters().getDrop() == null ? 0 : status().getCounters().getDrop();
+        long dropsBefore = allNamespaceDrops();
         DetectionClock detection = DetectionClock.start(lab, () -> Conditions.isTrue(status().getConditions(), "TableFull"));
 
         NatLab.LoadResult result = lab.load(5000, 10000, 5, 25);
@@ -133,7 +133,9 @@ class NatTableFullE2ETest {
         assertThat(result.failedOrAborted()).as(result.output()).isTrue();
         await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
             ConntrackNodeStateStatus status = status();
-            assertThat(status.getCounters().getDrop()).as("drops seen across namespaces").isGreaterThan(dropsBefore);
+            assertThat(allNamespaceDrops()).as("drops seen across namespaces").isGreaterThan(dropsBefore);
+            assertThat(status.getNamespaces()).as("the router namespace is listed")
+                    .anySatisfy(n -> assertThat(n.getPid()).isEqualTo(lab.routerPid()));
             assertThat(status.getLastTableFullTime()).isNotNull();
             assertThat(eventReasons()).contains("ConntrackTableFull");
         });
@@ -180,6 +182,12 @@ class NatTableFullE2ETest {
     private static ConntrackNodeStateStatus status() {
         ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(NODE).get();
         return state == null || state.getStatus() == null ? new ConntrackNodeStateStatus() : state.getStatus();
+    }
+
+    private static long allNamespaceDrops() {
+        ConntrackNodeStateStatus status = status();
+        return status.getCounters() == null || status.getCounters().getDropAllNamespaces() == null
+                ? 0 : status.getCounters().getDropAllNamespaces();
     }
 
     private static List<String> eventReasons() {

@@ -1,0 +1,200 @@
+package dev.conntrack.agent;
+
+import dev.conntrack.agent.core.DropRate;
+import dev.conntrack.agent.core.NodeConditions;
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.NamespaceSummary;
+import dev.conntrack.kernel.ConntrackStats;
+import dev.conntrack.kernel.ConntrackStatsReader;
+import dev.conntrack.kernel.HostPaths;
+import dev.conntrack.kernel.NamespaceUsage;
+import dev.conntrack.kernel.NetnsScan;
+import dev.conntrack.kernel.NetnsScanner;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+
+/**
+ * The node's other network namespaces (pods, NAT namespaces): each has its own table under the
+ * one global max, so the node's own counters miss their drops. A full scan (about a millisecond
+ * per 50 namespaces) runs every few seconds, or at once when the fast watcher sees conntrack
+ * objects pile up somewhere it does not look; in between, only the hottest namespace's counters
+ * are read on each poll. Called from the agent's poll thread, under its lock.
+ */
+final class NamespaceWatch {
+    static final Duration SCAN_EVERY = Duration.ofSeconds(5);
+    static final Duration RESCAN_AT_MOST_EVERY = Duration.ofMillis(250);
+    static final int LISTED = 5;
+
+    private final NetnsScanner scanner;
+    private final ConntrackStatsReader stats;
+    private final HostPaths paths;
+    private NetnsScan last;
+    private long lastScanAt;
+    private boolean scanned;
+    private NamespaceUsage hot;
+    private long hotPreviousDrops = -1;
+    private long hotDrops = -1;
+    private long otherDropsDelta;
+    private NamespaceUsage dropping;
+
+    NamespaceWatch(HostPaths paths, ConntrackStatsReader stats) {
+        this(new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT), stats, paths);
+    }
+
+    NamespaceWatch(NetnsScanner scanner, ConntrackStatsReader stats, HostPaths paths) {
+        this.scanner = scanner;
+        this.stats = stats;
+        this.paths = paths;
+    }
+
+    /** One poll: a full scan when due, then the hottest namespace's drops. True when the hottest changed. */
+    boolean poll(long nowNanos) {
+        boolean changed = false;
+        long others = 0;
+        if (!scanned || nowNanos - lastScanAt >= SCAN_EVERY.toNanos()) {
+            changed = scan(nowNanos);
+            for (NamespaceUsage n : last.namespaces()) {
+                if (!n.isInitial() && (hot == null || n.inode() != hot.inode())) {
+                    others += n.dropsDelta().orElse(0);
+                }
+            }
+        }
+        long hotDelta = 0;
+        if (hot != null) {
+            OptionalLong drops = stats.read(hot.pid()).stats().map(ConntrackStats::drop).orElse(OptionalLong.empty());
+            if (drops.isPresent()) {
+                long d = drops.getAsLong();
+                if (hotPreviousDrops >= 0 && d > hotPreviousDrops) {
+                    hotDelta = d - hotPreviousDrops;
+                }
+                hotPreviousDrops = d;
+                hotDrops = d;
+            }
+        }
+        otherDropsDelta = hotDelta + others;
+        dropping = hotDelta > 0 ? hot
+                : others > 0 ? last.topByDrops().stream().filter(n -> !n.isInitial()).findFirst().orElse(null)
+                : null;
+        return changed;
+    }
+
+    /** A scan now, unless one ran within the last RESCAN_AT_MOST_EVERY. True when the hottest changed. */
+    boolean rescanIfDue(long nowNanos) {
+        return scanned && nowNanos - lastScanAt >= RESCAN_AT_MOST_EVERY.toNanos() && scan(nowNanos);
+    }
+
+    private boolean scan(long nowNanos) {
+        last = scanner.scan();
+        lastScanAt = nowNanos;
+        scanned = true;
+        NamespaceUsage next = last.namespaces().stream()
+                .filter(n -> !n.isInitial())
+                .filter(n -> n.dropsDelta().orElse(0) > 0 || n.entries().orElse(0) > 0)
+                .max(Comparator.<NamespaceUsage>comparingLong(n -> n.dropsDelta().orElse(0))
+                        .thenComparingLong(n -> n.entries().orElse(0)))
+                .orElse(null);
+        boolean changed = next == null ? hot != null : hot == null || hot.inode() != next.inode();
+        if (changed) {
+            hot = next;
+            hotPreviousDrops = next == null ? -1 : next.dropsTotal().orElse(-1);
+            hotDrops = hotPreviousDrops;
+        }
+        return changed;
+    }
+
+    /** The stats file of the namespace to watch between polls, or null. */
+    Path hotStatsFile() {
+        return hot == null ? null : paths.conntrackStats(hot.pid());
+    }
+
+    /** The node's own drop rate plus the drops of every other namespace in the same interval. */
+    DropRate nodeWide(DropRate initial) {
+        if (otherDropsDelta == 0) {
+            return initial;
+        }
+        long delta = initial.dropsDelta().orElse(0) + otherDropsDelta;
+        Duration interval = initial.interval().isZero() ? Duration.ofSeconds(1) : initial.interval();
+        return new DropRate(interval, OptionalLong.of(delta), OptionalDouble.of(delta * 1e9 / interval.toNanos()),
+                initial.tableFullLogLinesDelta());
+    }
+
+    /** Drops of every namespace together, with the freshest figures for the node's own and the hottest. */
+    Optional<Long> dropsAllNamespaces(Long initialDrops) {
+        if (last == null) {
+            return Optional.ofNullable(initialDrops);
+        }
+        long sum = 0;
+        for (NamespaceUsage n : last.namespaces()) {
+            if (n.isInitial() && initialDrops != null) {
+                sum += initialDrops;
+            } else if (hot != null && n.inode() == hot.inode() && hotDrops >= 0) {
+                sum += hotDrops;
+            } else {
+                sum += n.dropsTotal().orElse(0);
+            }
+        }
+        return Optional.of(sum);
+    }
+
+    /** The largest tables and the namespaces that dropped, at most LISTED, from the last scan. */
+    List<NamespaceSummary> summaries() {
+        if (last == null) {
+            return null;
+        }
+        Map<Long, NamespaceUsage> listed = new LinkedHashMap<>();
+        for (NamespaceUsage n : last.topByDrops()) {
+            listed.putIfAbsent(n.inode(), n);
+        }
+        for (NamespaceUsage n : last.topByEntries()) {
+            if (n.entries().orElse(0) > 0) {
+                listed.putIfAbsent(n.inode(), n);
+            }
+        }
+        List<NamespaceSummary> out = new ArrayList<>();
+        for (NamespaceUsage n : listed.values()) {
+            if (out.size() == LISTED) {
+                break;
+            }
+            NamespaceSummary s = new NamespaceSummary();
+            s.setInode(n.inode());
+            s.setPid(n.pid());
+            s.setInitial(n.isInitial() ? Boolean.TRUE : null);
+            s.setPodUid(n.podUid().orElse(null));
+            n.entries().ifPresent(s::setEntries);
+            s.setDrops(hot != null && n.inode() == hot.inode() && hotDrops >= 0 ? Long.valueOf(hotDrops)
+                    : n.dropsTotal().isPresent() ? Long.valueOf(n.dropsTotal().getAsLong()) : null);
+            out.add(s);
+        }
+        return out.isEmpty() ? null : out;
+    }
+
+    /** TableFull names the namespace that drops, when it is not the node's own. */
+    List<Condition> nameTheDroppingNamespace(List<Condition> conditions, Long generation) {
+        if (dropping == null || !Conditions.isTrue(conditions, NodeConditions.TABLE_FULL)) {
+            return conditions;
+        }
+        Condition tableFull = Conditions.find(conditions, NodeConditions.TABLE_FULL);
+        String message = "packets dropped because a conntrack table is full" + droppingText();
+        return conditions.stream()
+                .map(c -> c == tableFull ? Conditions.of(NodeConditions.TABLE_FULL, true, tableFull.getReason(), message, generation) : c)
+                .toList();
+    }
+
+    /** " in network namespace net:[INODE] (pid P, pod U)", or "" when the node's own table drops. */
+    String droppingText() {
+        if (dropping == null) {
+            return "";
+        }
+        return " in network namespace net:[" + dropping.inode() + "] (pid " + dropping.pid()
+                + dropping.podUid().map(uid -> ", pod " + uid).orElse("") + ")";
+    }
+}
