@@ -111,6 +111,16 @@ final class NamespaceWatch {
         return changed;
     }
 
+    /** Whose table a listing should explain: pid null means the node's own. */
+    record Target(Long pid, String name) {
+    }
+
+    /** The namespace that drops, else the busiest other one, else the node's own table. */
+    Target explainTarget() {
+        NamespaceUsage n = dropping != null ? dropping : hot;
+        return n == null || n.isInitial() ? new Target(null, "initial") : new Target(n.pid(), "net:[" + n.inode() + "]");
+    }
+
     /** The stats file of the namespace to watch between polls, or null. */
     Path hotStatsFile() {
         return hot == null ? null : paths.conntrackStats(hot.pid());

@@ -7,6 +7,8 @@ import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
 import dev.conntrack.agent.core.NodeConditions;
 import dev.conntrack.agent.core.PollSample;
+import dev.conntrack.agent.core.PressureRecommendations;
+import dev.conntrack.agent.core.SnapshotLimiter;
 import dev.conntrack.agent.core.SettingsApplier;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
@@ -18,6 +20,8 @@ import dev.conntrack.api.DropCounters;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.TableUsage;
 import dev.conntrack.kernel.CommandRunner;
+import dev.conntrack.kernel.ConntrackTableSummarizer;
+import dev.conntrack.kernel.MemInfo;
 import dev.conntrack.kernel.ConntrackKey;
 import dev.conntrack.kernel.ConntrackStats;
 import dev.conntrack.kernel.ConntrackStatsReader;
@@ -83,6 +87,10 @@ public class NodeAgent implements AutoCloseable {
     private volatile DriftPolicy effectiveDrift = DriftPolicy.Reapply;
     private final HostPaths paths;
     private final NamespaceWatch namespaces;
+    private final PressureExplainer explainer;
+    private String explainAsked;
+    /** Annotation on the node state that asks for a table listing now (any new value). */
+    static final String EXPLAIN_ANNOTATION = "conntrack.dev/explain";
 
     private volatile boolean running = true;
     private Thread pollThread;
@@ -107,6 +115,8 @@ public class NodeAgent implements AutoCloseable {
         this.objectSize = SlabInfo.conntrackObjectSize(paths);
         this.paths = paths;
         this.namespaces = new NamespaceWatch(paths, stats);
+        this.explainer = new PressureExplainer(new ConntrackTableSummarizer(paths, CommandRunner.processes(),
+                ConntrackTableSummarizer.Limits.DEFAULT), new SnapshotLimiter(), clock);
         this.autoRaiser = new AutoRaiser(applier, clock);
         this.countWatcher = new TableCountWatcher(paths.conntrackCount(), paths.conntrackSlabObjects(), () -> knownMax, () -> {
             var autoscale = autoRaiser.spec();
@@ -236,6 +246,7 @@ public class NodeAgent implements AutoCloseable {
         announceKeyResults(report);
         conditions = merged;
 
+        explainIfAsked(state.orElse(null), merged, sample, rate, report);
         ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
         newest.set(status);
         publishMetrics(report, table, reading.stats(), log);
@@ -256,6 +267,27 @@ public class NodeAgent implements AutoCloseable {
         ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
                 originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
         return applier.reconcile(settings, mode, drift);
+    }
+
+    /** A table listing on pressure (rate limited) or when the node state's annotation asks for one. */
+    private void explainIfAsked(ConntrackNodeState state, List<Condition> conditions, PollSample sample, DropRate rate,
+            ApplyReport report) {
+        String asked = state == null || state.getMetadata().getAnnotations() == null ? null
+                : state.getMetadata().getAnnotations().get(EXPLAIN_ANNOTATION);
+        if (asked != null && !asked.equals(explainAsked)) {
+            explainer.requestManual();
+        }
+        explainAsked = asked;
+        boolean pressure = Conditions.isTrue(conditions, NodeConditions.PRESSURE) || Conditions.isTrue(conditions, NodeConditions.TABLE_FULL);
+        Optional<java.time.Duration> timeWait = Optional.ofNullable(report.current().get("tcpTimeWait"))
+                .map(v -> java.time.Duration.ofSeconds(Long.parseLong(v)));
+        var context = PressureRecommendations.Context.of(sample, rate, objectSize, timeWait, MemInfo.memAvailable(paths));
+        NamespaceWatch.Target target = namespaces.explainTarget();
+        explainer.maybeExplain(pressure, target.pid(), target.name(), context, explanation -> {
+            String advice = explanation.getRecommendations() == null ? "no advice" : String.join("; ", explanation.getRecommendations());
+            queue(() -> events.normal(NodeEventRecorder.EXPLAINED, explanation.getEntries() + " entries listed in "
+                    + explanation.getNamespace() + ": " + advice));
+        });
     }
 
     /** Pressure names the bound when auto-raise can go no further and usage is above the warning. */
@@ -308,6 +340,7 @@ public class NodeAgent implements AutoCloseable {
         status.setUnavailableSignals(unavailable.isEmpty() ? null : unavailable);
         status.setLastTableFullTime(lastTableFull == null ? null : lastTableFull.truncatedTo(ChronoUnit.SECONDS).toString());
         status.setAutoRaise(autoRaiser.status());
+        status.setExplanation(explainer.latest());
         status.setAgentVersion(config.version());
         return status;
     }
@@ -456,6 +489,7 @@ public class NodeAgent implements AutoCloseable {
             reportThread.interrupt();
         }
         countWatcher.close();
+        explainer.close();
         kmsg.close();
         spec.close();
     }

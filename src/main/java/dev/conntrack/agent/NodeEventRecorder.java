@@ -28,6 +28,7 @@ public class NodeEventRecorder {
     public static final String RESTORED = "ConntrackRestored";
     public static final String APPLY_FAILED = "ConntrackApplyFailed";
     public static final String AUTO_RAISED = "ConntrackAutoRaised";
+    public static final String EXPLAINED = "ConntrackPressureExplained";
 
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";

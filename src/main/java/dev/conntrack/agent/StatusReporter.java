@@ -117,6 +117,8 @@ public class StatusReporter {
         key.set("pending", JSON.valueToTree(status.getPending()));
         key.set("unavailable", JSON.valueToTree(status.getUnavailableSignals()));
         key.put("lastTableFull", status.getLastTableFullTime());
+        key.put("explained", status.getExplanation() == null ? null : status.getExplanation().getTime());
+        key.put("raises", status.getAutoRaise() == null ? null : status.getAutoRaise().getRaises());
         return key;
     }
 

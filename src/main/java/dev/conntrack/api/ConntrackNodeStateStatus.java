@@ -37,6 +37,9 @@ public class ConntrackNodeStateStatus {
     @JsonPropertyDescription("The node's network namespaces with the largest tables and the most drops (at most 5), pods included.")
     private List<NamespaceSummary> namespaces;
 
+    @JsonPropertyDescription("The last listing of the table taken on pressure or on request (annotation conntrack.dev/explain), with advice.")
+    private TableExplanation explanation;
+
     @JsonPropertyDescription("Signals the agent cannot read on this node, e.g. /dev/kmsg without CAP_SYSLOG.")
     private List<String> unavailableSignals;
 
@@ -67,6 +70,8 @@ public class ConntrackNodeStateStatus {
     public void setAutoRaise(AutoRaiseStatus autoRaise) { this.autoRaise = autoRaise; }
     public List<NamespaceSummary> getNamespaces() { return namespaces; }
     public void setNamespaces(List<NamespaceSummary> namespaces) { this.namespaces = namespaces; }
+    public TableExplanation getExplanation() { return explanation; }
+    public void setExplanation(TableExplanation explanation) { this.explanation = explanation; }
     public List<String> getUnavailableSignals() { return unavailableSignals; }
     public void setUnavailableSignals(List<String> unavailableSignals) { this.unavailableSignals = unavailableSignals; }
     public String getLastTableFullTime() { return lastTableFullTime; }

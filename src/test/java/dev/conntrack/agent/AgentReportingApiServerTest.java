@@ -97,7 +97,8 @@ class AgentReportingApiServerTest {
 
     @Test
     @Order(3)
-    void usageAboveTheWarningIsPressure() {
+    void usageAboveTheWarningIsPressureAndTheTableIsExplained() {
+        FakeHost.write(host.paths().conntrackTable(), FakeHost.fixture("proc-net-nf_conntrack.table-full.txt"));
         FakeHost.write(host.paths().conntrackCount(), "230000\n");
 
         await().atMost(WAIT).untilAsserted(() -> {
@@ -105,6 +106,17 @@ class AgentReportingApiServerTest {
             assertThat(pressure.getStatus()).isEqualTo("True");
             assertThat(pressure.getReason()).isEqualTo("UsageAboveWarning");
             assertThat(eventReasons()).contains("ConntrackPressure");
+        });
+        // One listing on pressure: the captured table is TIME_WAIT from one client.
+        await().atMost(WAIT).untilAsserted(() -> {
+            var explanation = status().getExplanation();
+            assertThat(explanation).isNotNull();
+            assertThat(explanation.getEntries()).isEqualTo(1000L);
+            assertThat(explanation.getNamespace()).isEqualTo("initial");
+            assertThat(explanation.getByTcpState()).containsKey("TIME_WAIT");
+            assertThat(explanation.getTopSources()).first().asString().startsWith("10.200.1.2=");
+            assertThat(explanation.getRecommendations()).anySatisfy(r -> assertThat(r).contains("tcpTimeWait"));
+            assertThat(eventReasons()).contains("ConntrackPressureExplained");
         });
         await().atMost(WAIT).untilAsserted(() ->
                 assertThat(client.resources(ConntrackPolicy.class).withName(policyName).get().getStatus().getNodes().getUnderPressure())
