@@ -209,7 +209,7 @@ class HelmChartRenderApiServerTest {
         Deployment d = one(allOptions, Deployment.class, "ct-conntrack-operator");
         Map<String, String> env = Chart.env(d);
         assertThat(env).contains(
-                entry("JDK_JAVA_OPTIONS", "-Xmx160m -XX:+UseSerialGC -Dconntrack.chart.test=all-options"),
+                entry("JDK_JAVA_OPTIONS", "-Xmx160m -XX:+UseSerialGC -Dct.chart.test=all-options"),
                 entry("CONNTRACK_AGENT_NAMESPACE", ALL_NS),
                 entry("CONNTRACK_AGENT_IMAGE", "registry.example.org/conntrack-agent:9.9.9-agent"),
                 entry("CONNTRACK_AGENT_IMAGE_PULL_POLICY", "Always"),
@@ -220,7 +220,7 @@ class HelmChartRenderApiServerTest {
                 entry("CONNTRACK_AGENT_CPU_REQUEST", "20m"),
                 entry("CONNTRACK_AGENT_MEMORY_REQUEST", "64Mi"),
                 entry("CONNTRACK_AGENT_MEMORY_LIMIT", "128Mi"),
-                entry("CONNTRACK_AGENT_JAVA_OPTS", "-Xmx40m -Dconntrack.chart.test=agent"));
+                entry("CONNTRACK_AGENT_JAVA_OPTS", "-Xmx40m -Dct.chart.test=agent"));
         assertThat(List.of(Serialization.unmarshal(env.get("CONNTRACK_AGENT_TOLERATIONS_JSON"), Toleration[].class))).containsExactly(
                 new TolerationBuilder().withKey("dedicated").withOperator("Equal").withValue("ingress").withEffect("NoSchedule").build(),
                 new TolerationBuilder().withKey("node.kubernetes.io/not-ready").withOperator("Exists").withEffect("NoExecute")
