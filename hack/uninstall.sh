@@ -4,7 +4,8 @@
 #      then lets them go),
 #   2. waits until no policy is left and every ConntrackNodeState has an empty status.originals
 #      (each agent has written the kernel's original values back),
-#   3. only then runs helm uninstall (which removes the operator and, through it, the agents).
+#   3. only then runs helm uninstall, and deletes the agent DaemonSet the operator had created
+#      (it is not part of the Helm release).
 # Operator and agents must still be running for steps 1 and 2: that is why this cannot be a Helm
 # pre-delete hook. If some node does not restore in time, nothing is uninstalled and the script
 # names the nodes.
@@ -82,6 +83,10 @@ else
 fi
 
 log "helm uninstall $RELEASE -n $NAMESPACE"
-"$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" >&2
+# --wait: the operator must be gone before its agent DaemonSet is deleted, or it would put it back.
+"$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout 5m >&2
+# The operator created the agent DaemonSet itself, so it is not part of the Helm release.
+log "deleting the agent DaemonSet the operator created"
+"$KUBECTL" delete daemonset conntrack-agent --namespace "$NAMESPACE" --ignore-not-found >&2
 log "done. The CRDs (and with them the ConntrackNodeStates) stay; remove them with:"
 log "  $KUBECTL delete crd conntrackpolicies.conntrack.dev conntracknodestates.conntrack.dev"

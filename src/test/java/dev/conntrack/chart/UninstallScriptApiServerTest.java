@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.operator.AgentDaemonSetFactory;
+import dev.conntrack.operator.AgentDaemonSetSettings;
 import dev.conntrack.testing.Chart;
 import dev.conntrack.testing.KubeApiTestCluster;
 import dev.conntrack.testing.UninstallScript;
@@ -96,6 +98,9 @@ class UninstallScriptApiServerTest {
     @Order(3)
     void uninstallsOnceEveryNodeHasRestored() throws Exception {
         policy("baseline");
+        // What the operator creates next to the release, outside of it.
+        client.apps().daemonSets().inNamespace(NS).resource(new AgentDaemonSetFactory()
+                .create(AgentDaemonSetSettings.builder(NS, "conntrack-operator:0.1.0").build())).create();
         try (UninstallScript script = UninstallScript.start(kubeconfig, "-n", NS, "-r", RELEASE, "-t", "60")) {
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> client.resources(ConntrackPolicy.class).withName("baseline").get() == null);
@@ -116,6 +121,7 @@ class UninstallScriptApiServerTest {
         assertThat(client.apps().deployments().inNamespace(NS).withName(RELEASE).get()).isNull();
         assertThat(client.serviceAccounts().inNamespace(NS).withName("conntrack-agent").get()).isNull();
         assertThat(client.rbac().clusterRoles().withName("conntrack-operator").get()).isNull();
+        assertThat(client.apps().daemonSets().inNamespace(NS).withName(AgentDaemonSetFactory.NAME).get()).isNull();
     }
 
     private static ConntrackPolicy policy(String name) {

@@ -51,8 +51,15 @@ public final class Chart {
      * fixture installed the same files (GeneratedCrdsApiServerTest keeps the chart's copies equal).
      */
     public static void install(Path kubeconfig, String release, String namespace, String... extraArgs) {
+        List<String> args = new ArrayList<>(List.of("--skip-crds"));
+        args.addAll(List.of(extraArgs));
+        installWithCrds(kubeconfig, release, namespace, args.toArray(String[]::new));
+    }
+
+    /** helm install as a user does it: the chart's crds/ first, then the templates. */
+    public static void installWithCrds(Path kubeconfig, String release, String namespace, String... extraArgs) {
         List<String> args = new ArrayList<>(List.of("install", release, dir().toString(), "--namespace", namespace,
-                "--create-namespace", "--skip-crds", "--kubeconfig", kubeconfig.toString()));
+                "--create-namespace", "--kubeconfig", kubeconfig.toString()));
         args.addAll(List.of(extraArgs));
         TestApiServer.helm(args.toArray(String[]::new));
     }
