@@ -64,6 +64,9 @@ class AgentDaemonSetFactoryTest {
         assertThat(agent.getImage()).isEqualTo("registry.example/conntrack:1.2.3");
         assertThat(agent.getImagePullPolicy()).isNull();
         assertThat(agent.getSecurityContext().getPrivileged()).isTrue();
+        // The image runs as a non-root user by default (for the operator); the agent needs root.
+        assertThat(agent.getSecurityContext().getRunAsUser()).isZero();
+        assertThat(agent.getSecurityContext().getRunAsNonRoot()).isFalse();
         assertThat(agent.getResources().getRequests()).containsOnly(
                 entry("cpu", new Quantity("10m")), entry("memory", new Quantity("48Mi")));
         assertThat(agent.getResources().getLimits()).containsOnly(entry("memory", new Quantity("96Mi")));

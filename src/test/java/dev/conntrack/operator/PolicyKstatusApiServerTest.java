@@ -1,0 +1,216 @@
+package dev.conntrack.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.NodeSelector;
+import dev.conntrack.testing.KstatusReader;
+import dev.conntrack.testing.KstatusReader.Status;
+import dev.conntrack.testing.RoleProcess;
+import dev.conntrack.testing.TestApiServer;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * What a GitOps tool sees of a ConntrackPolicy while the operator process runs: a fresh policy is
+ * InProgress until its node reports Applied, then Current, and stays Current without further
+ * status writes; the operator never changes the spec (generation stays put); a spec edit is
+ * InProgress again until the node reports the new generation; a node that refuses the settings
+ * makes it Failed. The agent is simulated by patching the node state's status, as the agent does.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PolicyKstatusApiServerTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+    private static final String NODE = "kstatus-" + RUN;
+    private static final String POLICY = "kstatus-" + RUN;
+
+    private static KubernetesClient client;
+    private static RoleProcess operator;
+
+    /** One sample of the policy as a GitOps tool would poll it. */
+    private record Sample(Instant at, KstatusReader.Result result, String resourceVersion, Long generation, Object spec) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        client = TestApiServer.newClient();
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata().build())
+                .create();
+        operator = RoleProcess.start("operator", "operator-kstatus", Map.of(
+                "KUBECONFIG", TestApiServer.kubeConfigFile(Files.createTempDirectory("kstatus")).toString(),
+                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
+                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(state()).as(operator.logTail(30)).isNotNull());
+    }
+
+    @AfterAll
+    static void stop() {
+        client.resources(ConntrackPolicy.class).withName(POLICY).delete();
+        await().atMost(WAIT).until(() -> client.resources(ConntrackPolicy.class).withName(POLICY).get() == null);
+        operator.close();
+        client.resources(ConntrackNodeState.class).withName(NODE).delete();
+        client.nodes().withName(NODE).delete();
+        client.close();
+    }
+
+    @Test
+    @Order(1)
+    void freshPolicyGoesInProgressThenCurrentAndStaysThere() throws Exception {
+        List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
+        ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
+        poller.scheduleWithFixedDelay(() -> {
+            GenericKubernetesResource p = policy();
+            if (p != null) {
+                samples.add(new Sample(Instant.now(), KstatusReader.read(map(p)),
+                        p.getMetadata().getResourceVersion(), p.getMetadata().getGeneration(), p.getAdditionalProperties().get("spec")));
+            }
+        }, 0, 100, TimeUnit.MILLISECONDS);
+        try {
+            createPolicy();
+            Object writtenSpec = await().atMost(WAIT).until(() -> policy(), p -> p != null).getAdditionalProperties().get("spec");
+
+            // The operator has rolled the policy up (observedGeneration 1) but the node has not applied it.
+            await().atMost(WAIT).untilAsserted(() -> {
+                GenericKubernetesResource p = policy();
+                assertThat(p.getAdditionalProperties()).containsKey("status");
+                assertThat(KstatusReader.read(map(p))).as(operator.logTail(20))
+                        .isEqualTo(new KstatusReader.Result(Status.InProgress, "1 of 1 nodes are applying generation 1"));
+                // kstatus' generic rules alone would already call it Current: nothing sets Reconciling.
+                assertThat(KstatusReader.kstatus(map(p)).status()).isEqualTo(Status.Current);
+            });
+            Thread.sleep(2000);
+            assertThat(KstatusReader.read(map(policy())).status()).as("still waiting for the node").isEqualTo(Status.InProgress);
+
+            Instant applied = Instant.now();
+            reportNode(true, false);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())))
+                    .isEqualTo(new KstatusReader.Result(Status.Current, "All 1 selected nodes applied generation 1")));
+
+            // Settled: no more status writes, no flapping, and the operator never touched the spec.
+            String settledVersion = policy().getMetadata().getResourceVersion();
+            Thread.sleep(5000);
+            poller.shutdown();
+            poller.awaitTermination(5, TimeUnit.SECONDS);
+            assertThat(policy().getMetadata().getResourceVersion()).isEqualTo(settledVersion);
+            List<Status> sequence = distinctRuns(samples);
+            assertThat(sequence).containsExactly(Status.InProgress, Status.Current);
+            assertThat(samples).allSatisfy(s -> {
+                assertThat(s.generation()).isEqualTo(1L);
+                assertThat(s.spec()).isEqualTo(writtenSpec);
+                if (s.at().isBefore(applied)) {
+                    assertThat(s.result().status()).isEqualTo(Status.InProgress);
+                }
+            });
+        } finally {
+            poller.shutdownNow();
+        }
+    }
+
+    @Test
+    @Order(2)
+    void specEditIsInProgressUntilTheNodeReportsItAndARefusingNodeIsFailed() {
+        await().atMost(WAIT).until(() -> policy() != null);
+        reportNode(true, false);
+        await().atMost(WAIT).until(() -> KstatusReader.read(map(policy())).status() == Status.Current);
+
+        ConntrackPolicy edited = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+        edited.getSpec().getConntrack().setTcpTimeWait("45s");
+        client.resource(edited).update();
+        await().atMost(WAIT).untilAsserted(() -> {
+            GenericKubernetesResource p = policy();
+            assertThat(p.getMetadata().getGeneration()).isEqualTo(2L);
+            assertThat(KstatusReader.read(map(p)).status()).isEqualTo(Status.InProgress);
+            assertThat(state().getSpec().getPolicyGenerations()).containsEntry(POLICY, 2L);
+        });
+
+        reportNode(false, true);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())))
+                .isEqualTo(new KstatusReader.Result(Status.Failed, "1 of 1 nodes failed: " + NODE)));
+
+        reportNode(true, false);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())))
+                .isEqualTo(new KstatusReader.Result(Status.Current, "All 1 selected nodes applied generation 2")));
+    }
+
+    private static void createPolicy() {
+        if (client.resources(ConntrackPolicy.class).withName(POLICY).get() != null) {
+            return;
+        }
+        ConntrackPolicy policy = new ConntrackPolicy();
+        policy.getMetadata().setName(POLICY);
+        policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        ConntrackSettings settings = new ConntrackSettings();
+        settings.setTcpTimeWait("30s");
+        policy.getSpec().setConntrack(settings);
+        client.resource(policy).create();
+    }
+
+    /** What the node's agent writes: Applied (or a refused write) for the node state's current generation. */
+    private static void reportNode(boolean applied, boolean degraded) {
+        createPolicy();
+        await().atMost(WAIT).untilAsserted(() -> {
+            ConntrackNodeState state = state();
+            assertThat(state.getSpec().getPolicies()).contains(POLICY);
+            Long generation = state.getMetadata().getGeneration();
+            ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
+            status.setObservedGeneration(generation);
+            status.setHeartbeatTime(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+            status.setConditions(Conditions.merge(List.of(), List.of(
+                    Conditions.of("Applied", applied, applied ? "SettingsApplied" : "WriteRefused", "", generation),
+                    Conditions.of("Degraded", degraded, degraded ? "WriteRefused" : "AsExpected", "", generation),
+                    Conditions.of("TableFull", false, "NoDrops", "", generation),
+                    Conditions.of("Pressure", false, "UsageNormal", "", generation)), Instant.now()));
+            state.setStatus(status);
+            client.resource(state).updateStatus();
+        });
+    }
+
+    private static List<Status> distinctRuns(List<Sample> samples) {
+        List<Status> runs = new ArrayList<>();
+        synchronized (samples) {
+            for (Sample s : samples) {
+                if (runs.isEmpty() || runs.get(runs.size() - 1) != s.result().status()) {
+                    runs.add(s.result().status());
+                }
+            }
+        }
+        return runs;
+    }
+
+    private static Map<String, Object> map(GenericKubernetesResource p) {
+        return client.getKubernetesSerialization().convertValue(p, Map.class);
+    }
+
+    private static GenericKubernetesResource policy() {
+        return client.genericKubernetesResources("conntrack.dev/v1alpha1", "ConntrackPolicy").withName(POLICY).get();
+    }
+
+    private static ConntrackNodeState state() {
+        return client.resources(ConntrackNodeState.class).withName(NODE).get();
+    }
+}

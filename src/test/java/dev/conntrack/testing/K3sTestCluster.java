@@ -1,0 +1,80 @@
+package dev.conntrack.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.Container.ExecResult;
+import org.testcontainers.images.builder.ImageFromDockerfile;
+import org.testcontainers.k3s.K3sContainer;
+import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.MountableFile;
+
+/**
+ * k3s in a container (Testcontainers; needs a Docker engine): a real kubelet, so the chart's
+ * Deployment and the agent DaemonSet really run as pods, from the image the repository's
+ * Dockerfile builds. Only the opt-in k3s profile uses it.
+ */
+public final class K3sTestCluster implements TestCluster {
+    /** k3s image; override with -Dconntrack.k3s.image (the chart needs Kubernetes 1.30+). */
+    public static final String K3S_IMAGE = System.getProperty("conntrack.k3s.image", "rancher/k3s:v1.31.4-k3s1");
+
+    private final K3sContainer k3s;
+
+    private K3sTestCluster(K3sContainer k3s) {
+        this.k3s = k3s;
+    }
+
+    public static K3sTestCluster start() {
+        K3sContainer k3s = new K3sContainer(DockerImageName.parse(K3S_IMAGE));
+        k3s.start();
+        return new K3sTestCluster(k3s);
+    }
+
+    /**
+     * Builds the project's Dockerfile (target/quarkus-app must exist: this tier runs after
+     * package) and imports the image into k3s' containerd, so pods use it with pullPolicy Never.
+     *
+     * @return the image reference to put into the chart's values
+     */
+    public String buildAndLoadProjectImage(String name) {
+        Path dockerfile = TestApiServer.projectDir().resolve("Dockerfile");
+        String image = new ImageFromDockerfile(name, false).withDockerfile(dockerfile).get();
+        try {
+            Path tar = Files.createTempFile("conntrack-image", ".tar");
+            try (InputStream saved = DockerClientFactory.instance().client().saveImageCmd(image).exec()) {
+                Files.copy(saved, tar, StandardCopyOption.REPLACE_EXISTING);
+            }
+            k3s.copyFileToContainer(MountableFile.forHostPath(tar), "/tmp/conntrack-image.tar");
+            ExecResult imported = k3s.execInContainer("ctr", "-n", "k8s.io", "images", "import", "/tmp/conntrack-image.tar");
+            if (imported.getExitCode() != 0) {
+                throw new IllegalStateException("importing " + image + " into k3s failed: " + imported.getStderr());
+            }
+            Files.delete(tar);
+            return image;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public String kubeConfigYaml() {
+        return k3s.getKubeConfigYaml();
+    }
+
+    @Override
+    public boolean runsPods() {
+        return true;
+    }
+
+    @Override
+    public void close() {
+        k3s.stop();
+    }
+}
