@@ -31,7 +31,7 @@ public class AgentMetrics {
 
     public AgentMetrics(PrometheusRegistry registry) {
         this.registry = registry;
-        gauge("conntrack_table_entries", "Entries in the conntrack table (nf_conntrack_count).", s -> s.entries());
+        gauge("conntrack_table_entries", "Entries in the busiest conntrack table of the node (nf_conntrack_count, or a fuller pod or NAT namespace table).", s -> s.entries());
         gauge("conntrack_table_limit", "Maximum entries of the conntrack table (nf_conntrack_max).", s -> s.max());
         gauge("conntrack_table_buckets", "Hash buckets of the conntrack table (nf_conntrack_buckets).", s -> s.buckets());
         gauge("conntrack_table_memory_estimate_bytes",

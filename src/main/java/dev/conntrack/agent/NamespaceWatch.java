@@ -10,6 +10,7 @@ import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.kernel.NamespaceUsage;
 import dev.conntrack.kernel.NetnsScan;
 import dev.conntrack.kernel.NetnsScanner;
+import dev.conntrack.kernel.TableSnapshot;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +44,7 @@ final class NamespaceWatch {
     private NamespaceUsage hot;
     private long hotPreviousDrops = -1;
     private long hotDrops = -1;
+    private long hotEntries = -1;
     private long otherDropsDelta;
     private NamespaceUsage dropping;
 
@@ -69,8 +71,12 @@ final class NamespaceWatch {
             }
         }
         long hotDelta = 0;
+        hotEntries = -1;
         if (hot != null) {
-            OptionalLong drops = stats.read(hot.pid()).stats().map(ConntrackStats::drop).orElse(OptionalLong.empty());
+            Optional<ConntrackStats> read = stats.read(hot.pid()).stats();
+            read.flatMap(s -> s.entries().isPresent() ? Optional.of(s.entries().getAsLong()) : Optional.empty())
+                    .ifPresent(e -> hotEntries = e);
+            OptionalLong drops = read.map(ConntrackStats::drop).orElse(OptionalLong.empty());
             if (drops.isPresent()) {
                 long d = drops.getAsLong();
                 if (hotPreviousDrops >= 0 && d > hotPreviousDrops) {
@@ -85,6 +91,14 @@ final class NamespaceWatch {
                 : others > 0 ? last.topByDrops().stream().filter(n -> !n.isInitial()).findFirst().orElse(null)
                 : null;
         return changed;
+    }
+
+    /** The node's table snapshot, with the count of the busiest other table when that one is larger. */
+    TableSnapshot busiest(TableSnapshot initial) {
+        if (hotEntries < 0 || (initial.count().isPresent() && initial.count().getAsLong() >= hotEntries)) {
+            return initial;
+        }
+        return new TableSnapshot(OptionalLong.of(hotEntries), initial.max(), initial.buckets(), initial.unavailable());
     }
 
     /** A scan now, unless one ran within the last RESCAN_AT_MOST_EVERY. True when the hottest changed. */

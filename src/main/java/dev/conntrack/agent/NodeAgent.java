@@ -208,7 +208,11 @@ public class NodeAgent implements AutoCloseable {
         TableSnapshot before = tables.read();
         ApplyReport report = enforce(desired, before);
 
-        TableSnapshot table = tables.read();
+        if (namespaces.poll(System.nanoTime())) {
+            countWatcher.watchNamespace(namespaces.hotStatsFile());
+        }
+        // Usage is the busiest table's: a pod's or a NAT namespace's fills under the same global max.
+        TableSnapshot table = namespaces.busiest(tables.read());
         table.max().ifPresent(m -> knownMax = m);
         table.buckets().ifPresent(b -> knownBuckets = b);
         StatsReading reading = stats.read();
@@ -217,9 +221,6 @@ public class NodeAgent implements AutoCloseable {
                 OptionalLong.of(log.tableFullIncludingSuppressed()));
         DropRate initialRate = previous == null ? DropRate.UNKNOWN : DropRate.between(previous, sample);
         previous = sample;
-        if (namespaces.poll(System.nanoTime())) {
-            countWatcher.watchNamespace(namespaces.hotStatsFile());
-        }
         // Drops anywhere on the node (pods, NAT namespaces) count, not only the node's own table.
         DropRate rate = namespaces.nodeWide(initialRate);
         Instant now = clock.instant();

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 /** The conntrack table as the agent read it on its last poll. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TableUsage {
-    @JsonPropertyDescription("nf_conntrack_count of the node's initial network namespace.")
+    @JsonPropertyDescription("Entries in the busiest conntrack table of the node: its own (nf_conntrack_count) or, when fuller, a pod or NAT namespace's (each namespace has its own table under the one global max).")
     private Long entries;
 
     @JsonPropertyDescription("nf_conntrack_max.")

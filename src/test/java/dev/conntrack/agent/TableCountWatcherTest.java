@@ -36,8 +36,8 @@ class TableCountWatcherTest {
 
     @Test
     void pollsFasterAsTheTableFills() {
-        assertThat(TableCountWatcher.intervalMillis(100, 1000, 80)).isEqualTo(50);
-        assertThat(TableCountWatcher.intervalMillis(400, 1000, 80)).isEqualTo(10);
-        assertThat(TableCountWatcher.intervalMillis(700, 1000, 80)).isEqualTo(2);
+        assertThat(TableCountWatcher.intervalMillis(100, 1000, 80)).isEqualTo(10);
+        assertThat(TableCountWatcher.intervalMillis(400, 1000, 80)).isEqualTo(2);
+        assertThat(TableCountWatcher.intervalMillis(100, 1000, 30)).isEqualTo(2);
     }
 }
