@@ -38,6 +38,6 @@ class TableCountWatcherTest {
     void pollsFasterAsTheTableFills() {
         assertThat(TableCountWatcher.intervalMillis(100, 1000, 80)).isEqualTo(10);
         assertThat(TableCountWatcher.intervalMillis(400, 1000, 80)).isEqualTo(2);
-        assertThat(TableCountWatcher.intervalMillis(100, 1000, 30)).isEqualTo(2);
+        assertThat(TableCountWatcher.intervalMillis(200, 1000, 30)).isEqualTo(2);
     }
 }
