@@ -217,12 +217,14 @@ public final class NetnsLab implements AutoCloseable {
             lock = channel.lock();
             Process child = null;
             try {
-                child = new ProcessBuilder("flock", GLOBAL_KERNEL_LOCK.toString(), "sh", "-c", "echo locked; exec cat >/dev/null")
+                // Bounded: a run wrapped in `flock` by hand (bench scripts do that) must fail, not hang.
+                child = new ProcessBuilder("flock", "-w", "300", GLOBAL_KERNEL_LOCK.toString(), "sh", "-c", "echo locked; exec cat >/dev/null")
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
                 byte[] line = new byte[7];
                 int n = child.getInputStream().readNBytes(line, 0, line.length);
                 if (n != line.length || !new String(line, StandardCharsets.US_ASCII).equals("locked\n")) {
-                    throw new IOException("flock " + GLOBAL_KERNEL_LOCK + " did not lock (is util-linux installed?)");
+                    throw new IOException("flock " + GLOBAL_KERNEL_LOCK + " did not lock within 300 s (held by another run"
+                            + " of a kernel test or bench script? is util-linux installed?)");
                 }
             } catch (IOException | RuntimeException e) {
                 if (child != null) {
