@@ -44,7 +44,7 @@ import org.jboss.logging.Logger;
         // Not generation-aware: the resume annotation must get through; PolicyUpdateFilter keeps
         // our own status writes out instead.
         generationAwareEventProcessing = false,
-        informer = @Informer(onUpdateFilter = PolicyUpdateFilter.class))
+        informer = @Informer(onUpdateFilter = PolicyUpdateFilter.class, itemStore = PrunedItemStore.Policies.class))
 @RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
     public static final String NAME = "conntrackpolicy";
@@ -67,10 +67,14 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
                 .withName("nodestates")
                 // A node state change concerns the policies that select that node.
                 .withSecondaryToPrimaryMapper(state -> policiesSelecting(context, nodeOf(state.getMetadata().getName())))
+                .withOnUpdateFilter(ChangeFilters::moreThanHeartbeatChanged)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::nodeStateForRollUp))
                 .build(), context);
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackPolicy.class)
                 .withName("nodes")
                 .withSecondaryToPrimaryMapper(node -> policiesSelecting(context, node))
+                .withOnUpdateFilter(new NodeUpdateFilter())
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::node))
                 .build(), context);
         return List.of(states, nodes);
     }

@@ -6,6 +6,7 @@ import dev.conntrack.api.ConntrackPolicy;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -32,7 +33,8 @@ import org.jboss.logging.Logger;
  * nodes through the {@link RolloutGate}, whose admissions re-reconcile exactly those nodes.
  * Status-only updates (of policies and of node states) do not reach this reconciler.
  */
-@ControllerConfiguration(name = NodeReconciler.NAME)
+@ControllerConfiguration(name = NodeReconciler.NAME,
+        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = NodeUpdateFilter.class))
 public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
@@ -55,6 +57,7 @@ public class NodeReconciler implements Reconciler<Node> {
                         .map(ResourceID::fromResource).collect(Collectors.toSet()))
                 // Status writes (once a second per policy during a rollout) and annotations change no node.
                 .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::withoutManagedFields))
                 .build(), context);
         states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, Node.class)
                 .withName("nodestates")
@@ -62,6 +65,7 @@ public class NodeReconciler implements Reconciler<Node> {
                 .withSecondaryToPrimaryMapper(state -> Set.of(new ResourceID(state.getMetadata().getName())))
                 // The agents' status writes (heartbeats) must not re-run the merge.
                 .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::nodeStateSpec))
                 .build(), context);
         SimpleInboundEventSource<Node> admissions = new SimpleInboundEventSource<>("rollout-admissions");
         gate.onAdmit(node -> admissions.propagateEvent(new ResourceID(node)));

@@ -91,7 +91,9 @@ public final class RolloutPlanner {
         int budget = maxUnavailable(rollout, nodes.size());
 
         Set<String> admit = new LinkedHashSet<>();
-        if (!paused) {
+        // Unbatched ("100%"): the node reconciler advances every node by itself; admissions would
+        // only re-run it for nodes whose new spec the cache does not show yet.
+        if (!paused && !unbatched(rollout)) {
             for (String name : pending) {
                 if (inFlight + admit.size() >= budget) {
                     break;
@@ -105,8 +107,9 @@ public final class RolloutPlanner {
         status.setMaxUnavailable(budget);
         status.setUpdatedNodes(updated);
         status.setFailedNodes(failed);
-        status.setInFlightNodes(inFlight + admit.size());
-        status.setPendingNodes(pending.size() - admit.size());
+        int advancing = unbatched(rollout) && !paused ? pending.size() : admit.size();
+        status.setInFlightNodes(inFlight + advancing);
+        status.setPendingNodes(pending.size() - advancing);
         if (paused) {
             status.setPaused(true);
             List<String> names = !troubled.isEmpty() ? firstNames(troubled)

@@ -32,6 +32,28 @@ class ChangeFiltersTest {
     }
 
     @Test
+    void aHeartbeatThatCarriesNothingNewCausesNoRollUp() {
+        ConntrackNodeState before = state(3L);
+        before.setStatus(new ConntrackNodeStateStatus());
+        before.getStatus().setObservedGeneration(3L);
+        before.getStatus().setHeartbeatTime("2026-03-01T10:00:00Z");
+        ConntrackNodeState heartbeat = copy(before);
+        heartbeat.getStatus().setHeartbeatTime("2026-03-01T10:01:00Z");
+        assertThat(ChangeFilters.moreThanHeartbeatChanged(heartbeat, before)).isFalse();
+
+        ConntrackNodeState applied = copy(heartbeat);
+        applied.getStatus().setConditions(List.of(dev.conntrack.api.Conditions.of("Applied", true, "SettingsApplied", "", 3L)));
+        assertThat(ChangeFilters.moreThanHeartbeatChanged(applied, before)).isTrue();
+        ConntrackNodeState usage = copy(heartbeat);
+        usage.getStatus().setUsage(new dev.conntrack.api.TableUsage());
+        usage.getStatus().getUsage().setUsagePercent(91.0);
+        assertThat(ChangeFilters.moreThanHeartbeatChanged(usage, before)).isTrue();
+        ConntrackNodeState respecced = copy(heartbeat);
+        respecced.getMetadata().setGeneration(4L);
+        assertThat(ChangeFilters.moreThanHeartbeatChanged(respecced, before)).isTrue();
+    }
+
+    @Test
     void thePolicyReconcilerSkipsItsOwnStatusWritesButNotTheResumeAnnotation() {
         PolicyUpdateFilter filter = new PolicyUpdateFilter();
         ConntrackPolicy before = PolicyStatusAggregatorTest.policy("p", 2);

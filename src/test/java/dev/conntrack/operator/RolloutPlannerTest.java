@@ -203,6 +203,18 @@ class RolloutPlannerTest {
     }
 
     @Test
+    void withBatchingOffTheNodeReconcilerAdvancesEveryNodeByItself() {
+        List<RolloutNode> nodes = List.of(done("a", 1), atOld("b", 1), atOld("c", 1));
+
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout("100%")), nodes, Set.of(), NOW);
+
+        assertThat(plan.admit()).isEmpty();
+        assertThat(plan.status().getMaxUnavailable()).isEqualTo(3);
+        assertThat(plan.status().getInFlightNodes()).isEqualTo(3);
+        assertThat(plan.status().getPendingNodes()).isZero();
+    }
+
+    @Test
     void nothingPendingMeansNothingToAdmit() {
         RolloutPlanner.Plan plan = planner.plan(policy(4, null), List.of(done("a", 4), done("b", 4)), Set.of(), NOW);
         assertThat(plan.admit()).isEmpty();
