@@ -52,9 +52,19 @@ public class NodeSpecWatch implements AutoCloseable {
         });
     }
 
+    /**
+     * For a subclass that gets the node state elsewhere and overrides {@link #current()}, e.g. a
+     * fleet simulation that runs many agents in one process over one shared informer.
+     */
+    protected NodeSpecWatch() {
+        informer = null;
+    }
+
     /** Starts watching without waiting: the API server may be unreachable right now. */
     public void start() {
-        informer.start();
+        if (informer != null) {
+            informer.start();
+        }
     }
 
     /** The newest node state seen, empty until the first one arrives. */
@@ -64,6 +74,8 @@ public class NodeSpecWatch implements AutoCloseable {
 
     @Override
     public void close() {
-        informer.close();
+        if (informer != null) {
+            informer.close();
+        }
     }
 }

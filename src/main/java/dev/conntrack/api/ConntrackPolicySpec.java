@@ -37,6 +37,9 @@ public class ConntrackPolicySpec {
     @JsonPropertyDescription("How the agents watch the table on the selected nodes.")
     private MonitoringSpec monitoring;
 
+    @JsonPropertyDescription("How a new generation of this policy reaches the selected nodes: in batches of at most maxUnavailable nodes, pausing when a node of the batch turns Degraded or starts dropping. Absent means maxUnavailable 10% and pauseOnDegraded true.")
+    private RolloutSpec rollout;
+
     public NodeSelector getNodeSelector() { return nodeSelector; }
     public void setNodeSelector(NodeSelector nodeSelector) { this.nodeSelector = nodeSelector; }
     public Integer getPriority() { return priority; }
@@ -49,4 +52,6 @@ public class ConntrackPolicySpec {
     public void setConntrack(ConntrackSettings conntrack) { this.conntrack = conntrack; }
     public MonitoringSpec getMonitoring() { return monitoring; }
     public void setMonitoring(MonitoringSpec monitoring) { this.monitoring = monitoring; }
+    public RolloutSpec getRollout() { return rollout; }
+    public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
 }

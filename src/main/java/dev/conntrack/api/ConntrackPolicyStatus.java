@@ -21,6 +21,12 @@ public class ConntrackPolicyStatus {
     @JsonPropertyDescription("The few worst nodes (at most 5) by drops, then usage.")
     private List<NodeSummary> worstNodes;
 
+    @JsonPropertyDescription("Progress of the batched rollout of the current generation.")
+    private RolloutStatus rollout;
+
+    @JsonPropertyDescription("ObserveOnly policies only: how many nodes Enforce would change and the spread of their current values.")
+    private FleetAudit audit;
+
     public Long getObservedGeneration() { return observedGeneration; }
     public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
     public List<Condition> getConditions() { return conditions; }
@@ -29,4 +35,8 @@ public class ConntrackPolicyStatus {
     public void setNodes(NodeCounts nodes) { this.nodes = nodes; }
     public List<NodeSummary> getWorstNodes() { return worstNodes; }
     public void setWorstNodes(List<NodeSummary> worstNodes) { this.worstNodes = worstNodes; }
+    public RolloutStatus getRollout() { return rollout; }
+    public void setRollout(RolloutStatus rollout) { this.rollout = rollout; }
+    public FleetAudit getAudit() { return audit; }
+    public void setAudit(FleetAudit audit) { this.audit = audit; }
 }

@@ -6,6 +6,7 @@ import dev.conntrack.api.ConntrackPolicy;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -14,7 +15,10 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import jakarta.inject.Inject;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,17 +27,25 @@ import org.jboss.logging.Logger;
 
 /**
  * One reconcile per Node: merges every policy that selects it into the spec of the node's
- * ConntrackNodeState (named after the Node) and writes it only when it changed. Any policy change
- * re-reconciles every node; the merge itself runs on informer caches, so that is cheap.
+ * ConntrackNodeState (named after the Node) and writes it only when it changed. Any policy spec
+ * change re-reconciles every node; the merge itself runs on informer caches, so that is cheap.
+ * Which version of each policy the node gets is {@link RolloutHold}'s choice: the rollout admits
+ * nodes through the {@link RolloutGate}, whose admissions re-reconcile exactly those nodes.
+ * Status-only updates (of policies and of node states) do not reach this reconciler.
  */
-@ControllerConfiguration(name = NodeReconciler.NAME)
+@ControllerConfiguration(name = NodeReconciler.NAME,
+        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = NodeUpdateFilter.class))
 public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
     static final String FIELD_MANAGER = "conntrack-operator";
 
     private final PolicyMerger merger = new PolicyMerger();
+    private final Clock clock = Clock.systemUTC();
     private InformerEventSource<ConntrackPolicy, Node> policies;
+
+    @Inject
+    RolloutGate gate;
     private InformerEventSource<ConntrackNodeState, Node> states;
 
     @Override
@@ -43,20 +55,31 @@ public class NodeReconciler implements Reconciler<Node> {
                 // A policy can move any node in or out of its selector: every node is affected.
                 .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
                         .map(ResourceID::fromResource).collect(Collectors.toSet()))
+                // Status writes (once a second per policy during a rollout) and annotations change no node.
+                .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::withoutManagedFields))
                 .build(), context);
         states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, Node.class)
                 .withName("nodestates")
                 // Someone editing or deleting a node state brings it back to the merged spec.
                 .withSecondaryToPrimaryMapper(state -> Set.of(new ResourceID(state.getMetadata().getName())))
+                // The agents' status writes (heartbeats) must not re-run the merge.
+                .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::nodeStateSpec))
                 .build(), context);
-        return List.of(policies, states);
+        SimpleInboundEventSource<Node> admissions = new SimpleInboundEventSource<>("rollout-admissions");
+        gate.onAdmit(node -> admissions.propagateEvent(new ResourceID(node)));
+        return List.of(policies, states, admissions);
     }
 
     @Override
     public UpdateControl<Node> reconcile(Node node, Context<Node> context) {
-        ConntrackNodeStateSpec desired = merger.resolve(node, policies.list(p -> true).toList());
         String name = node.getMetadata().getName();
         ConntrackNodeState existing = states.get(new ResourceID(name)).orElse(null);
+        RolloutHold.Result chosen = RolloutHold.choose(node, policies.list(p -> true).toList(),
+                existing == null ? null : existing.getSpec(), gate::mayAdvance, clock.instant());
+        ConntrackNodeStateSpec desired = merger.resolve(node, chosen.policies());
+        desired.setPolicySnapshots(chosen.snapshots());
         if (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired)) {
             return UpdateControl.noUpdate();
         }
@@ -78,6 +101,9 @@ public class NodeReconciler implements Reconciler<Node> {
         }
         if (spec.getSources() != null && spec.getSources().isEmpty()) {
             spec.setSources(null);
+        }
+        if (spec.getPolicySnapshots() != null && spec.getPolicySnapshots().isEmpty()) {
+            spec.setPolicySnapshots(null);
         }
         return spec;
     }

@@ -2,6 +2,7 @@ package dev.conntrack.operator;
 
 import dev.conntrack.api.ConntrackNodeState;
 import io.fabric8.kubernetes.api.model.Node;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -19,7 +20,8 @@ import java.util.Set;
  * garbage collector do the same; this covers clusters or moments where it has not (yet), and
  * needs no finalizer on Nodes.
  */
-@ControllerConfiguration(name = NodeStateGarbageCollector.NAME)
+@ControllerConfiguration(name = NodeStateGarbageCollector.NAME,
+        informer = @Informer(itemStore = PrunedItemStore.NodeStateSpecs.class))
 public class NodeStateGarbageCollector implements Reconciler<ConntrackNodeState> {
     public static final String NAME = "nodestate-gc";
 
@@ -30,6 +32,9 @@ public class NodeStateGarbageCollector implements Reconciler<ConntrackNodeState>
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackNodeState.class)
                 .withName("nodes")
                 .withSecondaryToPrimaryMapper(node -> Set.of(new ResourceID(node.getMetadata().getName())))
+                // Only a Node's disappearance matters here.
+                .withOnUpdateFilter((newNode, oldNode) -> false)
+                .withItemStore(new PrunedItemStore<>(PrunedItemStore::node))
                 .build(), context);
         return List.of(nodes);
     }

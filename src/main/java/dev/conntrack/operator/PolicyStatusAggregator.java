@@ -9,6 +9,7 @@ import dev.conntrack.api.ConntrackPolicyStatus;
 import dev.conntrack.api.DropCounters;
 import dev.conntrack.api.NodeCounts;
 import dev.conntrack.api.NodeSummary;
+import dev.conntrack.api.RolloutStatus;
 import dev.conntrack.api.TableUsage;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Duration;
@@ -48,6 +49,7 @@ public class PolicyStatusAggregator {
     public static final String REASON_HEALTHY = "Healthy";
     public static final String REASON_EQUAL_PRIORITY_CONFLICT = "EqualPriorityConflict";
     public static final String REASON_NO_CONFLICT = "NoConflict";
+    public static final String REASON_ROLLOUT_PAUSED = "RolloutPaused";
 
     // Node state condition types the agent writes, reused as NodeSummary reasons.
     public static final String NODE_APPLIED = "Applied";
@@ -65,6 +67,8 @@ public class PolicyStatusAggregator {
     private static final int NAMES_IN_MESSAGE = 3;
     private static final int CONFLICT_MENTIONS = 5;
 
+    private final FleetAuditor auditor = new FleetAuditor();
+
     /**
      * The new status for {@code policy}, or empty when it equals {@code policy.getStatus()}.
      *
@@ -73,6 +77,16 @@ public class PolicyStatusAggregator {
      */
     public Optional<ConntrackPolicyStatus> aggregate(ConntrackPolicy policy, Collection<ConntrackNodeState> statesSelectingIt,
             Instant now) {
+        return aggregate(policy, statesSelectingIt, now, null);
+    }
+
+    /**
+     * As above, with the rollout's progress from {@link RolloutPlanner}: stored in the status, and a
+     * paused rollout turns Progressing False with reason {@value #REASON_ROLLOUT_PAUSED}. ObserveOnly
+     * policies also get the {@link FleetAuditor} audit.
+     */
+    public Optional<ConntrackPolicyStatus> aggregate(ConntrackPolicy policy, Collection<ConntrackNodeState> statesSelectingIt,
+            Instant now, RolloutStatus rollout) {
         Long generation = policy.getMetadata() == null ? null : policy.getMetadata().getGeneration();
         String policyName = PolicyMerger.name(policy);
 
@@ -111,7 +125,7 @@ public class PolicyStatusAggregator {
 
         List<Condition> fresh = List.of(
                 ready(counts, failedNames, generation),
-                progressing(counts, waiting, generation),
+                progressing(counts, waiting, generation, rollout),
                 degraded(counts, failedNames, droppingNames, generation),
                 conflicts.condition(generation));
 
@@ -121,6 +135,8 @@ public class PolicyStatusAggregator {
         status.setConditions(Conditions.merge(previous == null ? null : previous.getConditions(), fresh, now));
         status.setNodes(counts);
         status.setWorstNodes(worst(listed));
+        status.setRollout(rollout);
+        status.setAudit(auditor.audit(policy, statesSelectingIt));
 
         return unchanged(previous, status) ? Optional.empty() : Optional.of(status);
     }
@@ -130,7 +146,9 @@ public class PolicyStatusAggregator {
                 && Objects.equals(previous.getObservedGeneration(), next.getObservedGeneration())
                 && Conditions.same(previous.getConditions(), next.getConditions())
                 && JsonTrees.same(previous.getNodes(), next.getNodes())
-                && JsonTrees.same(previous.getWorstNodes(), next.getWorstNodes());
+                && JsonTrees.same(previous.getWorstNodes(), next.getWorstNodes())
+                && JsonTrees.same(previous.getRollout(), next.getRollout())
+                && JsonTrees.same(previous.getAudit(), next.getAudit());
     }
 
     private static Condition ready(NodeCounts c, List<String> failedNames, Long generation) {
@@ -152,7 +170,24 @@ public class PolicyStatusAggregator {
                 "All " + c.getSelected() + " selected nodes applied " + generationText(generation), generation);
     }
 
-    private static Condition progressing(NodeCounts c, int waiting, Long generation) {
+    private static Condition progressing(NodeCounts c, int waiting, Long generation, RolloutStatus rollout) {
+        if (rollout != null && rollout.isPaused()) {
+            List<String> names = rollout.getPausedNodes() == null ? List.of() : rollout.getPausedNodes();
+            return Conditions.of(PROGRESSING, false, REASON_ROLLOUT_PAUSED,
+                    cap("Rollout of " + generationText(generation) + " paused: "
+                            + (names.isEmpty() ? "a node" : String.join(", ", names))
+                            + " turned Degraded or started dropping packets after taking it; "
+                            + rollout.getUpdatedNodes() + " of " + c.getSelected() + " nodes updated, "
+                            + rollout.getPendingNodes() + " waiting. Set the annotation "
+                            + RolloutPlanner.RESUME_ANNOTATION + " to a new value to resume"), generation);
+        }
+        if (rollout != null && rollout.getPendingNodes() + rollout.getInFlightNodes() > 0) {
+            return Conditions.of(PROGRESSING, true, REASON_APPLYING_SETTINGS,
+                    "Rolling out " + generationText(generation) + ": " + rollout.getUpdatedNodes() + " of " + c.getSelected()
+                            + " nodes updated, " + rollout.getInFlightNodes() + " in flight (at most "
+                            + rollout.getMaxUnavailable() + " at a time), " + rollout.getPendingNodes() + " waiting",
+                    generation);
+        }
         if (waiting > 0) {
             return Conditions.of(PROGRESSING, true, REASON_APPLYING_SETTINGS,
                     waiting + " of " + c.getSelected() + " nodes are applying " + generationText(generation), generation);

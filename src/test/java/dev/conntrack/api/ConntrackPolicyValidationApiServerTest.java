@@ -82,7 +82,17 @@ class ConntrackPolicyValidationApiServerTest {
                 Arguments.of("conntrack: {autoscale: {enabled: true, ceiling: 5000, step: 0.5}}",
                         "spec.conntrack.autoscale.step", "should be greater than or equal to 1.1"),
                 Arguments.of("nodeSelector: {matchExpressions: [{key: \"bad key!\", operator: Exists}]}",
-                        "spec.nodeSelector.matchExpressions[0].key", "should match"));
+                        "spec.nodeSelector.matchExpressions[0].key", "should match"),
+                Arguments.of("rollout: {maxUnavailable: 0}",
+                        "spec.rollout.maxUnavailable", RolloutSpec.MAX_UNAVAILABLE_MESSAGE),
+                Arguments.of("rollout: {maxUnavailable: \"0%\"}",
+                        "spec.rollout.maxUnavailable", RolloutSpec.MAX_UNAVAILABLE_MESSAGE),
+                Arguments.of("rollout: {maxUnavailable: \"150%\"}",
+                        "spec.rollout.maxUnavailable", RolloutSpec.MAX_UNAVAILABLE_MESSAGE),
+                Arguments.of("rollout: {maxUnavailable: ten}",
+                        "spec.rollout.maxUnavailable", RolloutSpec.MAX_UNAVAILABLE_MESSAGE),
+                Arguments.of("rollout: {pauseOnDegraded: sometimes}",
+                        "spec.rollout.pauseOnDegraded", "boolean"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -133,8 +143,31 @@ class ConntrackPolicyValidationApiServerTest {
         assertThat(spec.getConntrack().getTcpBeLiberal()).isTrue();
         assertThat(spec.getNodeSelector().getMatchExpressions().get(0).getOperator()).isEqualTo(NodeSelectorOperator.In);
         assertThat(read.getMetadata().getGeneration()).isEqualTo(1L);
+        // No rollout block: nothing is defaulted (the operator reads absent as 10% and pause on).
+        assertThat(spec.getRollout()).isNull();
 
         client.resource(read).delete();
+    }
+
+    @Test
+    void rolloutAcceptsANumberOrAPercentAndDefaultsWhatIsLeftOut() {
+        String name = "rollout-" + COUNTER.incrementAndGet();
+        client.resource(policy(name, "rollout: {}")).create();
+        RolloutSpec defaulted = client.resources(ConntrackPolicy.class).withName(name).get().getSpec().getRollout();
+        assertThat(defaulted.getMaxUnavailable().getStrVal()).isEqualTo("10%");
+        assertThat(defaulted.getPauseOnDegraded()).isTrue();
+        client.resources(ConntrackPolicy.class).withName(name).delete();
+
+        Map<String, Object> accepted = Map.of("1", 1, "250", 250, "\"1%\"", "1%", "\"100%\"", "100%");
+        for (Map.Entry<String, Object> value : accepted.entrySet()) {
+            String each = "rollout-" + COUNTER.incrementAndGet();
+            client.resource(policy(each, "rollout: {maxUnavailable: " + value.getKey() + ", pauseOnDegraded: false}")).create();
+            RolloutSpec read = client.resources(ConntrackPolicy.class).withName(each).get().getSpec().getRollout();
+            Object stored = read.getMaxUnavailable().getIntVal() != null ? read.getMaxUnavailable().getIntVal() : read.getMaxUnavailable().getStrVal();
+            assertThat(stored).as(value.getKey()).isEqualTo(value.getValue());
+            assertThat(read.getPauseOnDegraded()).isFalse();
+            client.resources(ConntrackPolicy.class).withName(each).delete();
+        }
     }
 
     @Test

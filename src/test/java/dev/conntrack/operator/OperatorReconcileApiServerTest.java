@@ -200,7 +200,10 @@ class OperatorReconcileApiServerTest {
                 assertThat(c.getPolicies()).containsExactly("ingress-" + RUN, "zz-ingress-" + RUN);
             });
             for (String name : List.of("ingress-" + RUN, "zz-ingress-" + RUN)) {
+                // The roll-up runs at most once a second per policy: the status may not be there yet.
+                assertThat(policy(name).getStatus()).as(name + " status").isNotNull();
                 Condition conflict = Conditions.find(policy(name).getStatus().getConditions(), "Conflict");
+                assertThat(conflict).as(name + " Conflict condition").isNotNull();
                 assertThat(conflict.getStatus()).as(name).isEqualTo("True");
                 assertThat(conflict.getReason()).isEqualTo("EqualPriorityConflict");
                 assertThat(conflict.getMessage()).contains("conntrack.max");
@@ -273,6 +276,10 @@ class OperatorReconcileApiServerTest {
         ConntrackSettings ct = new ConntrackSettings();
         settings.accept(ct);
         policy.getSpec().setConntrack(ct);
+        // This test checks merging, not batching (FleetRolloutApiServerTest does): every node at once.
+        dev.conntrack.api.RolloutSpec rollout = new dev.conntrack.api.RolloutSpec();
+        rollout.setMaxUnavailable(new io.fabric8.kubernetes.api.model.IntOrString("100%"));
+        policy.getSpec().setRollout(rollout);
         client.resource(policy).create();
     }
 

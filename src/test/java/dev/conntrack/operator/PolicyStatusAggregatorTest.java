@@ -282,6 +282,39 @@ class PolicyStatusAggregatorTest {
         assertThat(status.getConditions()).allSatisfy(c -> assertThat(c.getMessage().length()).isLessThanOrEqualTo(1024));
     }
 
+    @Test
+    void aPausedRolloutIsNotProgressingAndNamesTheNodesAndHowToResume() {
+        dev.conntrack.api.RolloutStatus rollout = new dev.conntrack.api.RolloutStatus();
+        rollout.setGeneration(2L);
+        rollout.setMaxUnavailable(2);
+        rollout.setUpdatedNodes(1);
+        rollout.setPendingNodes(7);
+        rollout.setPaused(true);
+        rollout.setPausedNodes(List.of("n2"));
+        ConntrackPolicy p = policy("p", 2);
+
+        ConntrackPolicyStatus status = aggregator.aggregate(p, builtFrom(p, List.of(applied("n1"), state("n2", 2, 2, "Degraded"))),
+                T0, rollout).orElseThrow();
+
+        Condition progressing = assertCondition(status, PROGRESSING, "False", PolicyStatusAggregator.REASON_ROLLOUT_PAUSED);
+        assertThat(progressing.getMessage()).contains("n2").contains(RolloutPlanner.RESUME_ANNOTATION).contains("7 waiting");
+        assertThat(status.getRollout().getPausedNodes()).containsExactly("n2");
+
+        // The same rollout status again is no change; a resumed one is.
+        p.setStatus(status);
+        assertThat(aggregator.aggregate(p, builtFrom(p, List.of(applied("n1"), state("n2", 2, 2, "Degraded"))), T1, rollout)).isEmpty();
+        dev.conntrack.api.RolloutStatus resumed = new dev.conntrack.api.RolloutStatus();
+        resumed.setGeneration(2L);
+        resumed.setMaxUnavailable(2);
+        resumed.setInFlightNodes(2);
+        resumed.setPendingNodes(5);
+        ConntrackPolicyStatus moving = aggregator.aggregate(p, builtFrom(p, List.of(applied("n1"), state("n2", 2, 2, "Degraded"))),
+                T1, resumed).orElseThrow();
+        Condition again = assertCondition(moving, PROGRESSING, "True", "ApplyingSettings");
+        assertThat(again.getMessage()).contains("2 in flight (at most 2 at a time), 5 waiting");
+        assertThat(again.getLastTransitionTime()).isEqualTo("2026-03-01T10:05:00Z");
+    }
+
     private ConntrackPolicyStatus aggregate(ConntrackPolicy p, List<ConntrackNodeState> states, Instant now) {
         return aggregator.aggregate(p, builtFrom(p, states), now).orElseThrow();
     }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Fleet scale benchmark: N simulated nodes on a real kube-apiserver, the operator as a process.
+#
+#   bench/fleet.sh                 N = 1000 and 5000 (FLEET_SIZES="200 1000" to choose)
+#
+# For each N: a fresh embedded cluster (hack/cluster.sh on its own ports), the built operator jar
+# started like the chart does (-Xmx192m -XX:+UseSerialGC, OPERATOR_JAVA_OPTS to change), and
+# dev.conntrack.fleet.FleetSimulator: N Node objects, N simulated agents in one JVM (the real
+# NodeAgent code over per-node fake kernel trees, one shared client and informer), a policy edit
+# with batching off and one with 10% batches. Prints one table and writes the "Fleet scale"
+# section of bench/RESULTS.md. Everything it starts is stopped on exit (trap), the cluster removed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CONNTRACK_CLUSTER_DIR="${CONNTRACK_CLUSTER_DIR:-/tmp/fleet-cluster}"
+export CONNTRACK_API_PORT="${CONNTRACK_API_PORT:-56443}"
+export CONNTRACK_ETCD_PORT="${CONNTRACK_ETCD_PORT:-63790}"
+SIZES="${FLEET_SIZES:-1000 5000}"
+WORK="${FLEET_WORK_DIR:-/tmp/fleet-bench}"
+OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS:--Xmx192m -XX:+UseSerialGC}"
+SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xmx3g -XX:+UseParallelGC}"
+IDLE_SECONDS="${FLEET_IDLE_SECONDS:-60}"
+RUN_TIMEOUT="${FLEET_RUN_TIMEOUT:-2400}"   # seconds per size, simulator included
+RESULTS="$ROOT/bench/RESULTS.md"
+TSV="$WORK/results.tsv"
+
+log() { echo "[fleet] $*" >&2; }
+
+OPERATOR_PID=""
+SIM_PID=""
+cleanup() {
+  local rc=$?
+  [[ -n "$SIM_PID" ]] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null || true
+  if [[ -n "$OPERATOR_PID" ]]; then
+    kill "$OPERATOR_PID" 2>/dev/null || true
+    wait "$OPERATOR_PID" 2>/dev/null || true
+  fi
+  "$ROOT/hack/cluster.sh" down >/dev/null 2>&1 || true
+  rm -rf "$WORK/hosts"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$WORK"
+rm -f "$TSV"
+log "building the jar and the test classes"
+./mvnw -B -q -o package -DskipTests
+./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test >/dev/null
+CLASSPATH_SIM="target/test-classes:target/classes:$(cat target/classpath.txt)"
+KUBECTL="$("$ROOT/hack/build-test-binaries.sh" | tail -n 1)/kubectl"
+export KUBECONFIG="$CONNTRACK_CLUSTER_DIR/kubeconfig"
+
+for N in $SIZES; do
+  log "=== $N nodes ==="
+  "$ROOT/hack/cluster.sh" down >/dev/null 2>&1 || true
+  "$ROOT/hack/cluster.sh" up
+  "$KUBECTL" apply --server-side -f crds/ >/dev/null
+  "$KUBECTL" wait --for condition=Established crd --all --timeout=60s >/dev/null
+
+  # Like the chart: JVM options from JDK_JAVA_OPTIONS; the DaemonSet is not needed (no kubelet).
+  JDK_JAVA_OPTIONS="$OPERATOR_JAVA_OPTS" CONNTRACK_ROLE=operator CONNTRACK_AGENT_MANAGE_DAEMON_SET=false \
+    QUARKUS_HTTP_PORT=0 java -jar target/quarkus-app/quarkus-run.jar > "$WORK/operator-$N.log" 2>&1 &
+  OPERATOR_PID=$!
+  for _ in $(seq 1 120); do
+    grep -q "'conntrackpolicy' controller started" "$WORK/operator-$N.log" && break
+    kill -0 "$OPERATOR_PID" 2>/dev/null || { tail -30 "$WORK/operator-$N.log" >&2; exit 1; }
+    sleep 0.5
+  done
+
+  # Agents poll at the spec's interval but at most every MIN_POLL seconds (the simulator's CPU).
+  MIN_POLL=$(( N >= 5000 ? 10 : 5 ))
+  rm -rf "$WORK/hosts"
+  # shellcheck disable=SC2086
+  timeout "$RUN_TIMEOUT" java $SIM_JAVA_OPTS -cp "$CLASSPATH_SIM" dev.conntrack.fleet.FleetSimulator \
+    --nodes="$N" --operator-pid="$OPERATOR_PID" --apiserver-pid="$(cat "$CONNTRACK_CLUSTER_DIR/apiserver.pid")" \
+    --etcd-pid="$(cat "$CONNTRACK_CLUSTER_DIR/etcd.pid")" --dir="$WORK/hosts" --min-poll-seconds="$MIN_POLL" \
+    --idle-seconds="$IDLE_SECONDS" --threads=8 --out="$TSV" 2> "$WORK/simulator-$N.log" &
+  SIM_PID=$!
+  if ! wait "$SIM_PID"; then
+    SIM_PID=""
+    log "simulator for $N nodes failed; last lines:"; tail -20 "$WORK/simulator-$N.log" >&2
+    echo -e "nodes=$N\tphase=failed\tsee=$WORK/simulator-$N.log" >> "$TSV"
+  fi
+  SIM_PID=""
+  grep -E "OutOfMemory|Exception in thread" "$WORK/operator-$N.log" | head -3 >&2 || true
+  kill "$OPERATOR_PID" 2>/dev/null || true
+  wait "$OPERATOR_PID" 2>/dev/null || true
+  OPERATOR_PID=""
+  rm -rf "$WORK/hosts"
+done
+
+python3 "$ROOT/bench/fleet_table.py" "$TSV" "$RESULTS" "$OPERATOR_JAVA_OPTS" "$IDLE_SECONDS"
