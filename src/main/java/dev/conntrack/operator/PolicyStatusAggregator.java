@@ -36,6 +36,9 @@ public class PolicyStatusAggregator {
     // Policy condition types and reasons.
     public static final String READY = "Ready";
     public static final String PROGRESSING = "Progressing";
+    public static final String RECONCILING = "Reconciling";
+    public static final String STALLED = "Stalled";
+    public static final String REASON_NOT_STALLED = "NotStalled";
     public static final String DEGRADED = "Degraded";
     public static final String CONFLICT = "Conflict";
     public static final String REASON_ALL_NODES_APPLIED = "AllNodesApplied";
@@ -123,11 +126,15 @@ public class PolicyStatusAggregator {
             conflicts.add(state);
         }
 
+        Condition ready = ready(counts, failedNames, generation);
+        Condition progressing = progressing(counts, waiting, generation, rollout);
         List<Condition> fresh = List.of(
-                ready(counts, failedNames, generation),
-                progressing(counts, waiting, generation, rollout),
+                ready,
+                progressing,
                 degraded(counts, failedNames, droppingNames, generation),
-                conflicts.condition(generation));
+                conflicts.condition(generation),
+                reconciling(progressing, generation),
+                stalled(ready, progressing, generation));
 
         ConntrackPolicyStatus previous = policy.getStatus();
         ConntrackPolicyStatus status = new ConntrackPolicyStatus();
@@ -168,6 +175,26 @@ public class PolicyStatusAggregator {
         }
         return Conditions.of(READY, true, REASON_ALL_NODES_APPLIED,
                 "All " + c.getSelected() + " selected nodes applied " + generationText(generation), generation);
+    }
+
+    /**
+     * kstatus' own abnormal-true condition (Flux's default health check reads it, not Ready):
+     * True while settings are still being applied, so a fresh policy is InProgress, not Current.
+     */
+    private static Condition reconciling(Condition progressing, Long generation) {
+        boolean applying = Conditions.TRUE.equals(progressing.getStatus());
+        return Conditions.of(RECONCILING, applying, progressing.getReason(), progressing.getMessage(), generation);
+    }
+
+    /** kstatus' Stalled: True when it cannot finish without help (nodes refuse the settings, rollout paused). */
+    private static Condition stalled(Condition ready, Condition progressing, Long generation) {
+        if (REASON_ROLLOUT_PAUSED.equals(progressing.getReason())) {
+            return Conditions.of(STALLED, true, REASON_ROLLOUT_PAUSED, progressing.getMessage(), generation);
+        }
+        if (REASON_NODES_FAILED.equals(ready.getReason())) {
+            return Conditions.of(STALLED, true, REASON_NODES_FAILED, ready.getMessage(), generation);
+        }
+        return Conditions.of(STALLED, false, REASON_NOT_STALLED, "Nothing blocks the policy", generation);
     }
 
     private static Condition progressing(NodeCounts c, int waiting, Long generation, RolloutStatus rollout) {

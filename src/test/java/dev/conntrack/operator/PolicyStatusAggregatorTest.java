@@ -121,7 +121,20 @@ class PolicyStatusAggregatorTest {
         assertCondition(status, PROGRESSING, "False", "Complete");
         assertCondition(status, DEGRADED, "False", "Healthy");
         assertCondition(status, CONFLICT, "False", "NoConflict");
-        assertThat(status.getConditions()).extracting(Condition::getType).containsExactly(READY, PROGRESSING, DEGRADED, CONFLICT);
+        assertCondition(status, PolicyStatusAggregator.RECONCILING, "False", "Complete");
+        assertCondition(status, PolicyStatusAggregator.STALLED, "False", PolicyStatusAggregator.REASON_NOT_STALLED);
+        assertThat(status.getConditions()).extracting(Condition::getType).containsExactly(READY, PROGRESSING, DEGRADED, CONFLICT,
+                PolicyStatusAggregator.RECONCILING, PolicyStatusAggregator.STALLED);
+    }
+
+    @Test
+    void kstatusConditionsFollowProgressAndFailures() {
+        ConntrackPolicyStatus pending = aggregate(policy("p", 3), List.of(applied("a"), state("b", 2, 1, "Applied")), T0);
+        assertCondition(pending, PolicyStatusAggregator.RECONCILING, "True", "ApplyingSettings");
+        assertCondition(pending, PolicyStatusAggregator.STALLED, "False", PolicyStatusAggregator.REASON_NOT_STALLED);
+
+        ConntrackPolicyStatus failed = aggregate(policy("p", 3), List.of(applied("a"), state("b", 2, 2, "Degraded")), T0);
+        assertCondition(failed, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_NODES_FAILED);
     }
 
     @Test
