@@ -33,6 +33,7 @@ final class AutoRaiser {
     private Instant lastRaise;
     private Limit limitedBy = Limit.None;
     private String message;
+    private boolean firstPass = true;
 
     AutoRaiser(SettingsApplier applier, Clock clock) {
         this.applier = applier;
@@ -46,10 +47,15 @@ final class AutoRaiser {
 
     /**
      * What the applier should enforce: the spec, with max and buckets at least what the agent
-     * raised them to. After a restart the raise is found in the kernel: a live max above the spec's,
-     * within the ceiling, with an original already recorded (so the agent set it) is adopted.
+     * raised them to. After a restart the raise is found in the kernel: on the first pass only, a
+     * live max above the spec's, within the ceiling, with an original already recorded (so an
+     * agent set it) is adopted. Later, a larger live max is the previous spec's, not a raise.
      */
     synchronized ConntrackSettings effective(ConntrackSettings desired, boolean maxOriginalRecorded, long liveMax) {
+        boolean mayAdopt = firstPass;
+        if (desired != null) {
+            firstPass = false;
+        }
         AutoscaleSpec autoscale = desired == null ? null : desired.getAutoscale();
         if (!AutoRaisePlanner.enabled(autoscale)) {
             spec = null;
@@ -62,7 +68,7 @@ final class AutoRaiser {
         spec = autoscale;
         long specMax = desired.getMax() == null ? 0 : desired.getMax();
         long ceiling = autoscale.getCeiling() == null ? Integer.MAX_VALUE : autoscale.getCeiling();
-        if (raisedMax == null && maxOriginalRecorded && liveMax > specMax && liveMax <= ceiling) {
+        if (mayAdopt && raisedMax == null && maxOriginalRecorded && liveMax > specMax && liveMax <= ceiling) {
             raisedMax = liveMax;
         }
         if (raisedMax == null || raisedMax <= specMax) {
