@@ -138,6 +138,9 @@ public class NodeAgent implements AutoCloseable {
      * {@link #reportOnce()} itself, e.g. a fleet simulation running many agents on one scheduler.
      */
     public void startSignals() {
+        // A "table full" kernel line wakes the poll at once: TableFull is then reported within a
+        // status write instead of up to a poll interval later.
+        kmsg.onTableFull(this::wake);
         kmsg.start();
         spec.start();
         countWatcher.start();

@@ -73,6 +73,8 @@ public final class KmsgWatcher implements Closeable {
     private volatile RecordSource source;
     private Thread thread;
 
+    private volatile Runnable tableFullListener;
+
     public KmsgWatcher(HostPaths paths, Clock clock) {
         this(paths, clock, KmsgWatcher::openChannel, Duration.ofSeconds(1));
     }
@@ -245,11 +247,24 @@ public final class KmsgWatcher implements Closeable {
         publish();
     }
 
+    /**
+     * Called (on the watcher thread) when a new "table full" line arrives: the kernel log is the
+     * first to know, so the agent can poll at once instead of at its next interval.
+     */
+    public void onTableFull(Runnable listener) {
+        this.tableFullListener = listener;
+    }
+
     private void publish() {
+        long before = snapshot == null ? 0 : snapshot.tableFullLines();
         long last = parser.lastTableFullUsec();
         snapshot = new KmsgSnapshot(parser.tableFullLines(), parser.suppressedAttributed(), parser.suppressedTotal(),
                 lostRecords, brokenPipes,
                 last < 0 ? Optional.empty() : Optional.of(bootTime.plusNanos(last * 1000)));
+        Runnable listener = tableFullListener;
+        if (listener != null && snapshot.tableFullLines() > before) {
+            listener.run();
+        }
     }
 
     private void markUnavailable(IOException e) {

@@ -95,6 +95,21 @@ class KmsgWatcherTest {
     }
 
     @Test
+    void everyNewTableFullLineNotifiesTheListenerOtherLinesDoNot() {
+        FakeHost host = hostWithKmsg(List.of(), "0");
+        List<Object> reads = List.of(
+                "4,1,10,-;nf_conntrack: nf_conntrack: table full, dropping packet\n",
+                "4,2,11,-;net_ratelimit: 4 callbacks suppressed\n",
+                "6,3,12,-;eth0: link up\n",
+                "4,4,13,-;nf_conntrack: nf_conntrack: table full, dropping packet\n");
+        KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK, path -> new ScriptedSource(reads), Duration.ZERO);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        watcher.onTableFull(calls::incrementAndGet);
+        watcher.drainOnce();
+        assertThat(calls.get()).isEqualTo(2);
+    }
+
+    @Test
     void aRecordSplitAcrossReadsOfARegularFileIsReassembled() {
         FakeHost host = hostWithKmsg(List.of(), "0");
         List<Object> reads = List.of(
