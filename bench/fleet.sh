@@ -90,4 +90,5 @@ for N in $SIZES; do
   rm -rf "$WORK/hosts"
 done
 
+cp "$TSV" "$ROOT/bench/fleet-results.tsv"
 python3 "$ROOT/bench/fleet_table.py" "$TSV" "$RESULTS" "$OPERATOR_JAVA_OPTS" "$IDLE_SECONDS"
