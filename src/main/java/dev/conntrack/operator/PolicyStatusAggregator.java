@@ -188,7 +188,8 @@ public class PolicyStatusAggregator {
 
     /** kstatus' Stalled: True when it cannot finish without help (nodes refuse the settings, rollout paused). */
     private static Condition stalled(Condition ready, Condition progressing, Long generation) {
-        if (REASON_ROLLOUT_PAUSED.equals(progressing.getReason())) {
+        // A paused rollout with every node applied (the node recovered) has nothing left to block.
+        if (REASON_ROLLOUT_PAUSED.equals(progressing.getReason()) && !Conditions.TRUE.equals(ready.getStatus())) {
             return Conditions.of(STALLED, true, REASON_ROLLOUT_PAUSED, progressing.getMessage(), generation);
         }
         if (REASON_NODES_FAILED.equals(ready.getReason())) {
