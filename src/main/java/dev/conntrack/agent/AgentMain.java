@@ -95,7 +95,8 @@ public final class AgentMain {
                 .withRequestTimeout(5_000)
                 .withRequestRetryBackoffLimit(0)
                 .build();
-        return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
+        return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory())
+                .withKubernetesSerialization(AgentJson.SERIALIZATION).build();
     }
 
     private static HTTPServer startMetrics(AgentConfig config, AgentMetrics metrics) {

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,7 +29,7 @@ import java.util.logging.Logger;
  */
 public class StatusReporter {
     private static final Logger LOG = Logger.getLogger(StatusReporter.class.getName());
-    private static final ObjectMapper JSON = Serialization.jsonMapper();
+    private static final ObjectMapper JSON = AgentJson.MAPPER;
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(2);
 
     private final KubernetesClient client;
@@ -42,6 +41,9 @@ public class StatusReporter {
 
     private final ConntrackNodeState target;
     private JsonNode lastWrittenKey;
+    /** The reporting thread offers the same newest status several times per poll: its key is computed once. */
+    private ConntrackNodeStateStatus lastOffered;
+    private JsonNode lastOfferedKey;
     private Instant lastWrite = Instant.EPOCH;
     private Instant lastFailure = Instant.EPOCH;
 
@@ -57,7 +59,11 @@ public class StatusReporter {
     /** Offers the newest status; returns true when it was written now. */
     public synchronized boolean offer(ConntrackNodeStateStatus status) {
         Instant now = clock.instant();
-        JsonNode key = significant(status);
+        if (status != lastOffered) {
+            lastOfferedKey = significant(status);
+            lastOffered = status;
+        }
+        JsonNode key = lastOfferedKey;
         boolean changed = !key.equals(lastWrittenKey);
         boolean heartbeatDue = !now.isBefore(lastWrite.plus(heartbeat));
         if (!changed && !heartbeatDue) {

@@ -34,11 +34,14 @@ public class AgentDaemonSetFactory {
     public static final Map<String, String> SELECTOR_LABELS = Map.of(NAME_LABEL, NAME, COMPONENT_LABEL, CONTAINER);
 
     /**
-     * The agent role runs a few threads and small buffers on every node: a small fixed heap, the
-     * serial collector and C1 only keep its footprint near the 48Mi request.
+     * The agent role runs a few threads and small buffers on every node: a small heap that starts
+     * at 8m and grows only as far as its live data needs (starting at -Xmx keeps a young generation
+     * sized for 32m resident), the serial collector, C1 only with one compiler thread.
+     * bench/agent-footprint.sh measures these against the alternatives (bench/RESULTS.md).
      */
     public static final String DEFAULT_JAVA_OPTS =
-            "-Xmx32m -Xss256k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m";
+            "-Xmx32m -Xms8m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
+            + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m";
 
     static final String TEMPLATE = "/agent-daemonset.yaml";
     private static final String STATE_VOLUME = "state";
