@@ -2,7 +2,7 @@
 # Idle footprint of the node agent (CONNTRACK_ROLE=agent), measured against a real kube-apiserver.
 #
 #   bash bench/agent-footprint.sh [--window N] [--warmup N] [--variants] [--only a,b,...] [--list]
-#                                 [--no-nmt] [--no-results] [--auth token|kubeconfig]
+#                                 [--no-nmt] [--no-results] [--auth token|kubeconfig] [--label NAME]
 #
 # Starts its own local cluster (own directory and ports, see BENCH_* below), applies the CRDs,
 # registers one Node, starts the operator (which creates the Node's ConntrackNodeState) and applies
@@ -16,6 +16,7 @@
 #
 # --variants runs the JVM variants one after the other on the same cluster (bench/agent-jvm-variants.sh
 # is the same as --variants). --only picks variants by name (implies --variants); --list shows them.
+# --label NAME writes the results to a block of their own in RESULTS.md (e.g. a long warm-up run).
 #
 # Environment: BENCH_CLUSTER_DIR (/tmp/conntrack-bench-cluster), BENCH_API_PORT (26443),
 # BENCH_ETCD_PORT (33790), BENCH_METRICS_PORT (29402, first agent metrics port), JAVA17, JAVA25.
@@ -23,6 +24,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+COMMAND_LINE="bash bench/agent-footprint.sh${*:+ $*}"
 
 WINDOW=60
 WARMUP=20
@@ -32,6 +34,7 @@ NMT=true
 WRITE_RESULTS=true
 AUTH=token
 LIST=false
+LABEL=""
 while (($#)); do
   case "$1" in
     --window) WINDOW="$2"; shift 2 ;;
@@ -42,13 +45,15 @@ while (($#)); do
     --no-results) WRITE_RESULTS=false; shift ;;
     --auth) AUTH="$2"; shift 2 ;;
     --list) LIST=true; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --label) LABEL="$2"; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$WINDOW" =~ ^[0-9]+$ && "$WINDOW" -ge 5 ]] || { echo "--window needs a number of seconds >= 5" >&2; exit 2; }
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "--warmup needs a number of seconds" >&2; exit 2; }
 [[ "$AUTH" == token || "$AUTH" == kubeconfig ]] || { echo "--auth is token or kubeconfig" >&2; exit 2; }
+[[ "$LABEL" =~ ^[a-zA-Z0-9_-]*$ ]] || { echo "--label takes letters, digits, - and _" >&2; exit 2; }
 
 export CONNTRACK_CLUSTER_DIR="${BENCH_CLUSTER_DIR:-/tmp/conntrack-bench-cluster}"
 export CONNTRACK_API_PORT="${BENCH_API_PORT:-26443}"
@@ -89,7 +94,7 @@ daemonset_env() {
 DEFAULT_ENV="$(daemonset_env)"
 
 # Variants: name | JDK (17/25) | launch (jar: java -jar quarkus-run.jar as the image does; cp: plain
-# class path, no Quarkus RunnerClassLoader) | CDS (none/auto: a training run writes a dynamic
+# class path, no Quarkus RunnerClassLoader; idle: a main() that only sleeps, the JVM's own floor) | CDS (none/auto: a training run writes a dynamic
 # archive first) | extra environment (@DSENV@: the DaemonSet template's MALLOC_* variables; AUTH=kubeconfig: authenticate with the kubeconfig instead of a
 # service account token) | JVM options (@DEFAULT@ and @BEFORE@ are expanded).
 VARIANTS=(
@@ -107,6 +112,7 @@ VARIANTS=(
   "jdk25+coh|25|jar|none||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "jdk25+coh+cds|25|jar|auto||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "default+kubeconfig|17|jar|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
+  "jvm-floor|17|idle|none|@DSENV@|@DEFAULT@"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )
 if $LIST; then
@@ -253,6 +259,8 @@ log "operator up, node state $NODE exists (generation $GENERATION)"
 # ---------------------------------------------------------------- measuring helpers
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 pss_kb() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo ""; }
+# "anon file" kB of the RSS (RssAnon: heap, metaspace, malloc, stacks; RssFile: libjvm, CDS archive, other mapped files)
+rss_split_kb() { awk '/^RssAnon:/{a=$2} /^RssFile:/{f=$2} /^RssShmem:/{f+=$2} END{print a + 0, f + 0}' "/proc/$1/status" 2>/dev/null || echo "0 0"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # CPU ticks of the JIT compiler threads (C1/C2 CompilerThreadN), included in cpu_ticks.
 jit_ticks() {
@@ -295,6 +303,7 @@ start_agent() {
   fi
   local main=(-jar "$JAR")
   [[ "$launch" == cp ]] && main=(-cp "$APP/app/*:$APP/lib/main/*" dev.conntrack.Main)
+  [[ "$launch" == idle ]] && main=(-cp "$OUT/idle" Idle)
   mkdir -p "$state"
   env -u JAVA_TOOL_OPTIONS -u JDK_JAVA_OPTIONS -u _JAVA_OPTIONS "${auth_env[@]}" "${envs[@]}" \
     CONNTRACK_ROLE=agent NODE_NAME="$NODE" CONNTRACK_STATE_DIR="$state" CONNTRACK_METRICS_PORT="$port" \
@@ -350,12 +359,21 @@ measure() {
     else note="no archive written"; fi
   fi
 
+  if [[ "$launch" == idle && ! -f "$OUT/idle/Idle.class" ]]; then
+    mkdir -p "$OUT/idle"
+    printf 'public class Idle {\n  public static void main(String[] a) throws Exception { Thread.sleep(Long.MAX_VALUE); }\n}\n' >"$OUT/idle/Idle.java"
+    "$(dirname "$JAVA17")/javac" --release 17 -d "$OUT/idle" "$OUT/idle/Idle.java"
+  fi
   log "[$name] JDK $jdk, $launch, ${envs:+$envs }$opts"
   local pid started
   started=$(date +%s)
   start_agent "$name" "$java" "$launch" "$port" "$dir/state" "$dir/agent.log" "${env_arr[@]}" -- "${jvm_opts[@]}"
   pid="$AGENT_PID"
-  if ! wait_ready "$pid" "$port" "$dir/agent.log"; then
+  if [[ "$launch" == idle ]]; then
+    sleep 2
+    alive "$pid" || { forget_pid "$pid"; ROWS+=("$name|failed to start (see $dir/agent.log)"); return 0; }
+    note="reference: the same JVM options running a main() that only sleeps"
+  elif ! wait_ready "$pid" "$port" "$dir/agent.log"; then
     stop_pid "$pid"; forget_pid "$pid"; ROWS+=("$name|failed to start (see $dir/agent.log)"); return 0
   fi
   local left=$(( started + WARMUP - $(date +%s) ))
@@ -381,6 +399,8 @@ measure() {
   w1=$(metric "$port" conntrack_agent_status_writes_total); a1=$(apiserver_status_patches)
   local rss pss thr
   rss=$(rss_kb "$pid"); pss=$(pss_kb "$pid"); thr=$(threads "$pid")
+  local anon file
+  read -r anon file <<<"$(rss_split_kb "$pid")"
   ((rss > max)) && max=$rss
   # After the window (attaching adds a thread and some work to the target): loaded classes.
   local jcmd classes shared
@@ -391,11 +411,12 @@ measure() {
   for t in /proc/"$pid"/task/*; do cat "$t/comm"; done 2>/dev/null | sed 's/[-0-9]*$//' | sort | uniq -c | sort -rn >"$dir/threads.txt"
   local observed
   observed="$(kubectl_ get conntracknodestate "$NODE" -o jsonpath='{.status.observedGeneration}' 2>/dev/null || true)"
-  [[ "$observed" == "$GENERATION" ]] || note="${note:+$note; }status.observedGeneration=${observed:-none}, expected $GENERATION"
+  [[ "$launch" == idle || "$observed" == "$GENERATION" ]] || note="${note:+$note; }status.observedGeneration=${observed:-none}, expected $GENERATION"
   stop_pid "$pid"; forget_pid "$pid"
+  [[ "$cds" == auto ]] && rm -f "$dir/agent.jsa"   # tens of MiB each; its size is in the note
 
   local row
-  row=$(awk -v name="$name" -v jdk="$jdk" -v rss="$rss" -v max="$max" -v pss="$pss" -v c0="$c0" -v c1="$c1" -v j0="$j0" -v j1="$j1" \
+  row=$(awk -v name="$name" -v jdk="$jdk" -v rss="$rss" -v max="$max" -v pss="$pss" -v anon="$anon" -v file="$file" -v c0="$c0" -v c1="$c1" -v j0="$j0" -v j1="$j1" \
       -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v s0="$s0" -v s1="$s1" -v n0="$n0" -v n1="$n1" \
       -v w0="$w0" -v w1="$w1" -v a0="$a0" -v a1="$a1" -v thr="$thr" -v cls="$classes" -v sh="$shared" -v note="$note" 'BEGIN {
     el = t1 - t0
@@ -404,17 +425,17 @@ measure() {
     poll = (n1 > n0) ? (s1 - s0) / (n1 - n0) * 1000 : -1
     wm = (w1 - w0) * 60 / el
     am = (a1 - a0) * 60 / el
-    printf "%s|%s|%.1f|%.1f|%s|%.2f (%.2f)|%s|%d|%s|%.2f|%.2f|%s",
-      name, jdk, rss / 1024, max / 1024, (pss == "" ? "n/a" : sprintf("%.1f", pss / 1024)), cpu, jit,
+    printf "%s|%s|%.1f|%.1f / %.1f|%.1f|%s|%.2f (%.2f)|%s|%d|%s|%.2f|%.2f|%s",
+      name, jdk, rss / 1024, anon / 1024, file / 1024, max / 1024, (pss == "" ? "n/a" : sprintf("%.1f", pss / 1024)), cpu, jit,
       (poll < 0 ? "n/a" : sprintf("%.3f", poll)), thr, (cls == "" ? "n/a" : cls (sh == "" ? "" : " (" sh " CDS)")), wm, am, note
   }')
   ROWS+=("$row")
-  log "[$name] $(awk -F'|' '{printf "RSS %s MiB (max %s), PSS %s, CPU %s ms/s, %s ms/poll, %s threads, %s classes, %s writes/min (apiserver %s)", $3, $4, $5, $6, $7, $8, $9, $10, $11}' <<<"$row")"
+  log "[$name] $(awk -F'|' '{printf "RSS %s MiB (anon / file %s, max %s), PSS %s, CPU %s ms/s, %s ms/poll, %s threads, %s classes, %s writes/min (apiserver %s)", $3, $4, $5, $6, $7, $8, $9, $10, $11, $12}' <<<"$row")"
 }
 
 # NMT pass: the chosen configuration once more with -XX:NativeMemoryTracking=summary and class
 # loading logged, for the breakdown (NMT itself costs memory, so the table rows run without it).
-NMT_FILE=""; HEAP_FILE=""; CLASSES_FILE=""; NMT_RSS=""; NMT_THREADS_FILE=""
+SMAPS_FILE=""; NMT_FILE=""; HEAP_FILE=""; CLASSES_FILE=""; NMT_RSS=""; NMT_THREADS_FILE=""
 nmt_pass() {
   IFS='|' read -r name jdk launch cds envs opts <<<"${VARIANTS[0]}"
   opts="${opts//@DEFAULT@/$DEFAULT_OPTS}"; envs="${envs//@DSENV@/$DEFAULT_ENV}"
@@ -433,12 +454,13 @@ nmt_pass() {
   local settle=$(( started + WARMUP + (WINDOW < 20 ? WINDOW : 20) - $(date +%s) ))
   ((settle > 0)) && sleep "$settle"
   NMT_RSS=$(rss_kb "$pid")
+  cp "/proc/$pid/smaps" "$dir/smaps.txt" 2>/dev/null || true
   for t in /proc/"$pid"/task/*; do cat "$t/comm"; done 2>/dev/null | sed 's/[-0-9]*$//' | sort | uniq -c | sort -rn >"$dir/threads.txt"
   local jcmd; jcmd="$(jcmd_for "$JAVA17")"
   "$jcmd" "$pid" VM.native_memory summary >"$dir/nmt.txt" 2>&1 || true
   "$jcmd" "$pid" GC.heap_info >"$dir/heap.txt" 2>&1 || true
   stop_pid "$pid"; forget_pid "$pid"
-  NMT_FILE="$dir/nmt.txt"; HEAP_FILE="$dir/heap.txt"; CLASSES_FILE="$dir/classload.txt"; NMT_THREADS_FILE="$dir/threads.txt"
+  SMAPS_FILE="$dir/smaps.txt"; NMT_FILE="$dir/nmt.txt"; HEAP_FILE="$dir/heap.txt"; CLASSES_FILE="$dir/classload.txt"; NMT_THREADS_FILE="$dir/threads.txt"
 }
 
 # ---------------------------------------------------------------- run
@@ -458,12 +480,12 @@ report() {
   echo "DEFAULT_JAVA_OPTS (\`default\` row): \`$DEFAULT_OPTS\`${DEFAULT_ENV:+, environment from the DaemonSet template: \`$DEFAULT_ENV\`}"
   [[ "$MODE" == variants ]] && echo "\`before\`: the options when the issue was opened: \`$BEFORE_OPTS\`"
   echo
-  echo "| variant | JDK | RSS MiB | RSS max MiB | PSS MiB | CPU ms/s (JIT) | ms/poll | threads | classes | status writes/min | apiserver PATCH/min | note |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| variant | JDK | RSS MiB | anon / file MiB | RSS max MiB | PSS MiB | CPU ms/s (JIT) | ms/poll | threads | classes | status writes/min | apiserver PATCH/min | note |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do
     IFS='|' read -r -a f <<<"$r"
-    if ((${#f[@]} <= 2)); then echo "| ${f[0]} | | | | | | | | | | | ${f[1]:-} |"; continue; fi
-    echo "| ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | ${f[4]} | ${f[5]} | ${f[6]} | ${f[7]} | ${f[8]} | ${f[9]} | ${f[10]} | ${f[11]:-} |"
+    if ((${#f[@]} <= 2)); then echo "| ${f[0]} | | | | | | | | | | | | ${f[1]:-} |"; continue; fi
+    echo "| ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | ${f[4]} | ${f[5]} | ${f[6]} | ${f[7]} | ${f[8]} | ${f[9]} | ${f[10]} | ${f[11]} | ${f[12]:-} |"
   done
   echo
   echo "Operator (for reference, \`$OPERATOR_JAVA_OPTS\`, Quarkus + java-operator-sdk): RSS $(mib "$OP_RSS") MiB, PSS $(mib "$OP_PSS") MiB, $OP_THREADS threads."
@@ -481,7 +503,22 @@ report() {
       END { printf "| **total committed (NMT)** | **%.1f** |\n", total / 1024 }' "$NMT_FILE"
     local nmt_total
     nmt_total=$(awk '/^Total:/ { c = $0; sub(/.*committed=/, "", c); sub(/KB.*/, "", c); print c }' "$NMT_FILE")
-    echo "| RSS not tracked by NMT (libjvm and libc text/data, malloc overhead) | $(awk -v r="$NMT_RSS" -v t="$nmt_total" 'BEGIN{printf "%.1f", (r - t) / 1024}') |"
+    echo "| RSS minus NMT committed (libjvm and other mapped files, malloc overhead; net of committed pages never touched) | $(awk -v r="$NMT_RSS" -v t="$nmt_total" 'BEGIN{printf "%.1f", (r - t) / 1024}') |"
+    if [[ -s "$SMAPS_FILE" ]]; then
+      echo
+      echo "Where the RSS of that run lies (/proc/<pid>/smaps, by mapping):"
+      echo
+      echo "| mapping | RSS MiB |"
+      echo "|---|---|"
+      awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous: Java heap, metaspace, code cache, malloc, stacks]"
+             if (name ~ /\.jsa$/) name = "CDS archive (" name ")"
+             else if (name ~ /libjvm\.so$/) name = "libjvm.so"
+             else if (name ~ /\.so/) name = "other shared libraries (libc, libjava, libnet, ...)"
+             else if (name ~ /^\// && name !~ /\.jsa$/) name = "other files (" name ")"
+             next }
+           /^Rss:/ { rss[name] += $2 }
+           END { for (n in rss) if (rss[n] >= 256) printf "| %s | %.1f |\n", n, rss[n] / 1024 }' "$SMAPS_FILE" | sort -t'|' -k3 -rn
+    fi
     echo
     echo "Heap at the NMT snapshot: $(awk '/used/ && /total/ { t = $0; sub(/.*total /, "", t); sub(/K.*/, "", t); u = $0; sub(/.*used /, "", u); sub(/K.*/, "", u); tot += t; used += u } END { printf "%.1f MiB used of %.1f MiB committed", used / 1024, tot / 1024 }' "$HEAP_FILE")."
     echo
@@ -521,9 +558,10 @@ for r in "${ROWS[@]}"; do [[ "$r" == *"|failed"* || "$r" == *"|exited"* ]] && lo
 if $WRITE_RESULTS; then
   RESULTS="$ROOT/bench/RESULTS.md"
   SECTION="## Agent footprint (issue: node agent)"
-  begin="<!-- BEGIN agent-footprint:$MODE -->"
-  end="<!-- END agent-footprint:$MODE -->"
-  title="### $( [[ "$MODE" == variants ]] && echo "JVM variants, side by side (\`bash bench/agent-jvm-variants.sh\`)" || echo "Default configuration (\`bash bench/agent-footprint.sh\`)")"
+  key="$MODE${LABEL:+-$LABEL}"
+  begin="<!-- BEGIN agent-footprint:$key -->"
+  end="<!-- END agent-footprint:$key -->"
+  title="### $( [[ "$MODE" == variants ]] && echo "JVM variants, side by side" || echo "Default configuration")${LABEL:+ ($LABEL)}: \`$COMMAND_LINE\`"
   block="$OUT/block.md"
   { echo "$begin"; echo "$title"; echo; cat "$REPORT"; echo "$end"; } >"$block"
   [[ -f "$RESULTS" ]] || printf '# Benchmark results\n\nWritten by the scripts in bench/ (see bench/README.md); each section is rewritten by its command.\n' >"$RESULTS"
