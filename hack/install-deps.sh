@@ -10,6 +10,9 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v flock >/dev/null || need+=(util-linux)
+# The NAT end-to-end test and bench/nat.sh: nginx behind DNAT, loaded with ApacheBench.
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v ab >/dev/null || need+=(apache2-utils)
 command -v go >/dev/null || need+=(golang-go)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 if ((${#need[@]})); then
