@@ -11,7 +11,6 @@ import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.kernel.ConntrackKey;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -74,7 +73,7 @@ final class AutoRaiser {
         if (raisedMax == null || raisedMax <= specMax) {
             return desired;
         }
-        ConntrackSettings copy = Serialization.jsonMapper().convertValue(desired, ConntrackSettings.class);
+        ConntrackSettings copy = AgentJson.MAPPER.convertValue(desired, ConntrackSettings.class);
         copy.setMax(raisedMax.intValue());
         if (raisedBuckets != null && (desired.getBuckets() == null || raisedBuckets > desired.getBuckets())) {
             copy.setBuckets(raisedBuckets.intValue());

@@ -118,25 +118,32 @@ final class TableCountWatcher implements AutoCloseable {
             if (channel == null) {
                 channel = FileChannel.open(countFile, StandardOpenOption.READ);
             }
-            buffer.clear();
-            // /proc/sys answers only reads that start at offset 0: a positional read at 0 each time.
-            int n = channel.read(buffer, 0);
-            long value = 0;
-            boolean digits = false;
-            for (int i = 0; i < n; i++) {
-                byte b = buffer.get(i);
-                if (b >= '0' && b <= '9') {
-                    value = value * 10 + (b - '0');
-                    digits = true;
-                } else if (digits) {
-                    break;
-                }
-            }
-            return digits ? value : -1;
+            return readDecimal(channel);
         } catch (IOException e) {
             closeChannel();
             return -1;
         }
+    }
+
+    /**
+     * The first decimal number in the file, -1 when there is none. /proc/sys answers only reads
+     * that start at offset 0, so each read is a positional read at 0 on the open channel.
+     */
+    private long readDecimal(FileChannel from) throws IOException {
+        buffer.clear();
+        int n = from.read(buffer, 0);
+        long value = 0;
+        boolean digits = false;
+        for (int i = 0; i < n; i++) {
+            byte b = buffer.get(i);
+            if (b >= '0' && b <= '9') {
+                value = value * 10 + (b - '0');
+                digits = true;
+            } else if (digits) {
+                break;
+            }
+        }
+        return digits ? value : -1;
     }
 
     /** Allocated conntrack objects of every namespace together; -1 when the file is absent (no SLUB sysfs). */
@@ -148,20 +155,7 @@ final class TableCountWatcher implements AutoCloseable {
             if (slabChannel == null) {
                 slabChannel = FileChannel.open(slabObjects, StandardOpenOption.READ);
             }
-            buffer.clear();
-            int n = slabChannel.read(buffer, 0);
-            long value = 0;
-            boolean digits = false;
-            for (int i = 0; i < n; i++) {
-                byte b = buffer.get(i);
-                if (b >= '0' && b <= '9') {
-                    value = value * 10 + (b - '0');
-                    digits = true;
-                } else if (digits) {
-                    break;
-                }
-            }
-            return digits ? value : -1;
+            return readDecimal(slabChannel);
         } catch (IOException e) {
             return -1;
         }
