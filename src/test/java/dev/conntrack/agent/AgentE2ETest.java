@@ -15,9 +15,6 @@ import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
 import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -72,11 +69,7 @@ class AgentE2ETest {
         timeWait = Long.parseLong(HOST.original(TIME_WAIT)) + 7;
         udp = Long.parseLong(HOST.original(UDP)) + 3;
         client = TestApiServer.newClient();
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata()
-                .build()).create();
-        var node = client.nodes().withName(NODE).get();
-        node.setStatus(new NodeStatusBuilder().addToCapacity("cpu", new Quantity("2")).build());
-        client.nodes().resource(node).updateStatus();
+        TestApiServer.registerNode(client, NODE, Map.of("run", RUN), "2");
 
         Path dir = Files.createTempDirectory("agent-e2e");
         String kubeconfig = TestApiServer.kubeConfigYaml();
@@ -84,20 +77,12 @@ class AgentE2ETest {
         Path proxied = dir.resolve("kubeconfig-proxied");
         Files.writeString(proxied, kubeconfig.replaceFirst("server: *https://[^\\s]+", "server: https://127.0.0.1:" + proxy.port()));
 
-        operator = RoleProcess.start("operator", "operator-e2e", Map.of(
-                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
-                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+        operator = RoleProcess.operator(TestApiServer.kubeConfigFile(dir), "operator-e2e");
         metricsPort = freePort();
-        agent = RoleProcess.start("agent", "agent-e2e", Map.of(
-                "NODE_NAME", NODE,
-                "KUBECONFIG", proxied.toString(),
-                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
+        // The agent talks through the proxy (so the test can cut it) as the chart's agent service account.
+        agent = RoleProcess.agent(proxied, "agent-e2e", NODE, dir.resolve("state"), Map.of(
                 "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
-                "CONNTRACK_HEARTBEAT_SECONDS", "5",
-                // The agent runs as the chart's agent service account: its RBAC must suffice.
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m", "-XX:+UseSerialGC");
+                "CONNTRACK_HEARTBEAT_SECONDS", "5"), "-Xmx64m", "-XX:+UseSerialGC");
     }
 
     @AfterAll

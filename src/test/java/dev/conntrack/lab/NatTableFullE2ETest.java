@@ -15,9 +15,6 @@ import dev.conntrack.testing.Sysctls;
 import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,24 +60,12 @@ class NatTableFullE2ETest {
         lab = NatLab.up();
 
         client = TestApiServer.newClient();
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).addToLabels("run", RUN).endMetadata()
-                .build()).create();
-        var node = client.nodes().withName(NODE).get();
-        node.setStatus(new NodeStatusBuilder().addToCapacity("cpu", new Quantity("2")).build());
-        client.nodes().resource(node).updateStatus();
+        TestApiServer.registerNode(client, NODE, Map.of("run", RUN), "2");
         Path dir = Files.createTempDirectory("nat-e2e");
         Path kubeconfig = TestApiServer.kubeConfigFile(dir);
-        operator = RoleProcess.start("operator", "operator-nat", Map.of(
-                "KUBECONFIG", kubeconfig.toString(),
-                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
-        agent = RoleProcess.start("agent", "agent-nat", Map.of(
-                "NODE_NAME", NODE,
-                "KUBECONFIG", kubeconfig.toString(),
-                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
-                "CONNTRACK_METRICS_PORT", "0",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m", "-XX:+UseSerialGC");
+        operator = RoleProcess.operator(kubeconfig, "operator-nat");
+        agent = RoleProcess.agent(kubeconfig, "agent-nat", NODE, dir.resolve("state"),
+                Map.of("CONNTRACK_METRICS_PORT", "0"), "-Xmx64m", "-XX:+UseSerialGC");
     }
 
     @AfterAll

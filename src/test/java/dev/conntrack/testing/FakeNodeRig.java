@@ -6,7 +6,6 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.kernel.FakeHost;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,22 +46,13 @@ public final class FakeNodeRig implements AutoCloseable {
             FakeHost.write(host.paths().uptime(), "100.00 150.00\n");
             FakeHost.write(host.paths().devKmsg(), "");
             client = TestApiServer.newClient();
-            client.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).addToLabels("run", run).endMetadata()
-                    .build()).create();
+            TestApiServer.registerNode(client, node, Map.of("run", run), null);
             Path kubeconfig = TestApiServer.kubeConfigFile(dir);
-            operator = RoleProcess.start("operator", "operator-" + prefix, Map.of(
-                    "KUBECONFIG", kubeconfig.toString(),
-                    "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                    "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                    "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+            operator = RoleProcess.operator(kubeconfig, "operator-" + prefix);
             metricsPort = freePort();
-            agent = RoleProcess.start("agent", "agent-" + prefix, Map.of(
-                    "NODE_NAME", node,
-                    "KUBECONFIG", kubeconfig.toString(),
+            agent = RoleProcess.agent(kubeconfig, "agent-" + prefix, node, dir.resolve("state"), Map.of(
                     "CONNTRACK_HOST_ROOT", host.root().toString(),
-                    "CONNTRACK_STATE_DIR", dir.resolve("state").toString(),
-                    "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort),
-                    "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER), "-Xmx64m");
+                    "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort)), "-Xmx64m");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -47,6 +47,29 @@ public final class RoleProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * The operator as the chart's operator service account (impersonated), its HTTP server on a free
+     * port, not managing the agent DaemonSet (no kubelet here: agents run as processes).
+     */
+    public static RoleProcess operator(Path kubeconfig, String logName) {
+        return start("operator", logName, Map.of(
+                "KUBECONFIG", kubeconfig.toString(),
+                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
+                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
+                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+    }
+
+    /** An agent for NODE as the chart's agent service account, with more environment (host root, ports). */
+    public static RoleProcess agent(Path kubeconfig, String logName, String node, Path stateDir, Map<String, String> env,
+            String... jvmOptions) {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.put("NODE_NAME", node);
+        all.put("KUBECONFIG", kubeconfig.toString());
+        all.put("CONNTRACK_STATE_DIR", stateDir.toString());
+        all.put("KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER);
+        return start("agent", logName, all, jvmOptions);
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

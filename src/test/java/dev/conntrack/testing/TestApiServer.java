@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -39,6 +40,17 @@ public final class TestApiServer {
     /** A new client for the shared server; callers close it. */
     public static KubernetesClient newClient() {
         return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeConfigYaml())).build();
+    }
+
+    /** Creates a Node with labels and, when given, a CPU capacity (what the kubelet would report). */
+    public static void registerNode(KubernetesClient client, String name, Map<String, String> labels, String cpu) {
+        io.fabric8.kubernetes.api.model.Node node = client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder()
+                .withNewMetadata().withName(name).addToLabels(labels).endMetadata().build()).create();
+        if (cpu != null) {
+            node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+                    .addToCapacity("cpu", new io.fabric8.kubernetes.api.model.Quantity(cpu)).build());
+            client.nodes().resource(node).updateStatus();
+        }
     }
 
     /** Writes the kubeconfig to a file, for processes started by tests. */
