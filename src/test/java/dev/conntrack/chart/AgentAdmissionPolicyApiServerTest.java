@@ -107,6 +107,10 @@ class AgentAdmissionPolicyApiServerTest {
         patchStatus(agentOfNodeA, NODE_A);
         assertThat(admin.resources(ConntrackNodeState.class).withName(NODE_A).get().getStatus().getAgentVersion())
                 .isEqualTo("vap-test");
+        // Set-up probed B until the policy took effect; one probe may have landed before it did.
+        admin.resources(ConntrackNodeState.class).withName(NODE_B).subresource("status")
+                .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        "{\"status\":null}");
         assertRefused(() -> patchStatus(agentOfNodeA, NODE_B), WRONG_NODE);
         assertThat(admin.resources(ConntrackNodeState.class).withName(NODE_B).get().getStatus()).isNull();
     }
