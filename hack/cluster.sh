@@ -16,17 +16,8 @@ LOGS="$CLUSTER_DIR/logs"
 
 log() { echo "[cluster] $*" >&2; }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-stop_pid() {
-  local f="$1"
-  if pid_alive "$f"; then
-    kill "$(cat "$f")" 2>/dev/null || true
-    for _ in $(seq 1 50); do pid_alive "$f" || break; sleep 0.1; done
-    pid_alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
-  fi
-  rm -f "$f"
-}
+# shellcheck source=hack/lib/pidfile.sh
+source "$ROOT/hack/lib/pidfile.sh"
 
 make_pki() {
   [[ -f "$PKI/admin.crt" ]] && return 0
@@ -110,8 +101,8 @@ up() {
 }
 
 down() {
-  stop_pid "$CLUSTER_DIR/apiserver.pid"
-  stop_pid "$CLUSTER_DIR/etcd.pid"
+  stop_pidfile "$CLUSTER_DIR/apiserver.pid"
+  stop_pidfile "$CLUSTER_DIR/etcd.pid"
   rm -rf "$CLUSTER_DIR"
   log "stopped and removed $CLUSTER_DIR"
 }

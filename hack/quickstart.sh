@@ -17,17 +17,8 @@ AGENT_METRICS_PORT="${CONNTRACK_METRICS_PORT:-9402}"
 
 log() { echo "[quickstart] $*" >&2; }
 kubectl_() { "$KUBECTL" --kubeconfig "$CLUSTER_DIR/kubeconfig" "$@"; }
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-stop_process() {
-  local f="$CLUSTER_DIR/$1.pid"
-  if pid_alive "$f"; then
-    kill "$(cat "$f")" 2>/dev/null || true
-    for _ in $(seq 1 100); do pid_alive "$f" || break; sleep 0.1; done
-    pid_alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
-  fi
-  rm -f "$f"
-}
+# shellcheck source=hack/lib/pidfile.sh
+source "$ROOT/hack/lib/pidfile.sh"
 
 down() {
   if [[ -f "$CLUSTER_DIR/kubeconfig" ]] && hack/cluster.sh status >/dev/null 2>&1; then
@@ -43,8 +34,8 @@ down() {
       done
     fi
   fi
-  stop_process agent
-  stop_process operator
+  stop_pidfile "$CLUSTER_DIR/agent.pid" 100
+  stop_pidfile "$CLUSTER_DIR/operator.pid" 100
   hack/cluster.sh down
 }
 
