@@ -10,6 +10,7 @@ import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.kernel.NamespaceUsage;
 import dev.conntrack.kernel.NetnsScan;
 import dev.conntrack.kernel.NetnsScanner;
+import dev.conntrack.kernel.PodNames;
 import dev.conntrack.kernel.TableSnapshot;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.nio.file.Path;
@@ -38,6 +39,7 @@ final class NamespaceWatch {
     private final NetnsScanner scanner;
     private final ConntrackStatsReader stats;
     private final HostPaths paths;
+    private final PodNames podNames;
     private NetnsScan last;
     private long lastScanAt;
     private boolean scanned;
@@ -49,13 +51,14 @@ final class NamespaceWatch {
     private NamespaceUsage dropping;
 
     NamespaceWatch(HostPaths paths, ConntrackStatsReader stats) {
-        this(new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT), stats, paths);
+        this(new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT), stats, paths, new PodNames(paths));
     }
 
-    NamespaceWatch(NetnsScanner scanner, ConntrackStatsReader stats, HostPaths paths) {
+    NamespaceWatch(NetnsScanner scanner, ConntrackStatsReader stats, HostPaths paths, PodNames podNames) {
         this.scanner = scanner;
         this.stats = stats;
         this.paths = paths;
+        this.podNames = podNames;
     }
 
     /** One poll: a full scan when due, then the hottest namespace's drops. True when the hottest changed. */
@@ -63,9 +66,13 @@ final class NamespaceWatch {
         boolean changed = false;
         long others = 0;
         if (!scanned || nowNanos - lastScanAt >= SCAN_EVERY.toNanos()) {
+            // The hottest namespace before the scan: its drops are counted by the reads below. One
+            // that becomes the hottest in this scan (because it dropped) is counted here, else
+            // the drops that made it the hottest would be attributed to nobody.
+            NamespaceUsage watched = hot;
             changed = scan(nowNanos);
             for (NamespaceUsage n : last.namespaces()) {
-                if (!n.isInitial() && (hot == null || n.inode() != hot.inode())) {
+                if (!n.isInitial() && (watched == null || n.inode() != watched.inode())) {
                     others += n.dropsDelta().orElse(0);
                 }
             }
@@ -193,6 +200,7 @@ final class NamespaceWatch {
             s.setPid(n.pid());
             s.setInitial(n.isInitial() ? Boolean.TRUE : null);
             s.setPodUid(n.podUid().orElse(null));
+            s.setPod(n.podUid().flatMap(podNames::nameOf).orElse(null));
             n.entries().ifPresent(s::setEntries);
             s.setDrops(hot != null && n.inode() == hot.inode() && hotDrops >= 0 ? Long.valueOf(hotDrops)
                     : n.dropsTotal().isPresent() ? Long.valueOf(n.dropsTotal().getAsLong()) : null);
@@ -213,12 +221,16 @@ final class NamespaceWatch {
                 .toList();
     }
 
-    /** " in network namespace net:[INODE] (pid P, pod U)", or "" when the node's own table drops. */
+    /**
+     * " in network namespace net:[INODE] (pid P, pod NAMESPACE/NAME uid U)", the name left out when
+     * unknown, or "" when the node's own table drops.
+     */
     String droppingText() {
         if (dropping == null) {
             return "";
         }
         return " in network namespace net:[" + dropping.inode() + "] (pid " + dropping.pid()
-                + dropping.podUid().map(uid -> ", pod " + uid).orElse("") + ")";
+                + dropping.podUid().map(uid -> podNames.nameOf(uid).map(name -> ", pod " + name + " uid " + uid)
+                        .orElse(", pod " + uid)).orElse("") + ")";
     }
 }

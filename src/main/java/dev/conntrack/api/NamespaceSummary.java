@@ -18,6 +18,9 @@ public class NamespaceSummary {
     @JsonPropertyDescription("UID of the pod that owns the namespace, from the process's cgroup, when it is in a pod.")
     private String podUid;
 
+    @JsonPropertyDescription("namespace/name of that pod, from the kubelet's pod log folder (/var/log/pods/NAMESPACE_NAME_UID) on the node; absent when none names the UID.")
+    private String pod;
+
     @JsonPropertyDescription("Entries in this namespace's conntrack table (each namespace has its own, each limited by the global max).")
     private Long entries;
 
@@ -32,6 +35,8 @@ public class NamespaceSummary {
     public void setInitial(Boolean initial) { this.initial = initial; }
     public String getPodUid() { return podUid; }
     public void setPodUid(String podUid) { this.podUid = podUid; }
+    public String getPod() { return pod; }
+    public void setPod(String pod) { this.pod = pod; }
     public Long getEntries() { return entries; }
     public void setEntries(Long entries) { this.entries = entries; }
     public Long getDrops() { return drops; }

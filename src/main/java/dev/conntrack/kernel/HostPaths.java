@@ -132,6 +132,14 @@ public final class HostPaths {
         return root.resolve("sys/kernel/slab/nf_conntrack/objects");
     }
 
+    /**
+     * The kubelet's pod log directory: one folder per pod on the node, named
+     * NAMESPACE_NAME_UID. The cheapest map from a pod UID to its name that needs no API call.
+     */
+    public Path podLogs() {
+        return root.resolve("var/log/pods");
+    }
+
     public Path uptime() {
         return root.resolve("proc/uptime");
     }

@@ -92,13 +92,23 @@ class AgentDaemonSetFactoryTest {
         assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/-/healthy");
         assertThat(agent.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("metrics");
 
-        Volume state = pod.getVolumes().stream().filter(v -> v.getHostPath() != null).findFirst().orElseThrow();
+        Volume state = pod.getVolumes().get(0);
         assertThat(state.getHostPath().getPath()).isEqualTo("/var/lib/conntrack-operator");
         assertThat(state.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
-        assertThat(agent.getVolumeMounts()).singleElement().satisfies(m -> {
+        assertThat(agent.getVolumeMounts().get(0)).satisfies(m -> {
             assertThat(m.getName()).isEqualTo(state.getName());
             assertThat(m.getMountPath()).isEqualTo("/var/lib/conntrack-operator");
+            assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
         });
+        // Pod names for the reported namespaces: the kubelet's log folders, read-only.
+        Volume podLogs = pod.getVolumes().get(1);
+        assertThat(podLogs.getHostPath().getPath()).isEqualTo("/var/log/pods");
+        assertThat(agent.getVolumeMounts().get(1)).satisfies(m -> {
+            assertThat(m.getName()).isEqualTo(podLogs.getName());
+            assertThat(m.getMountPath()).isEqualTo("/var/log/pods");
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(pod.getVolumes()).hasSize(2);
     }
 
     @Test
