@@ -2,6 +2,8 @@ package dev.conntrack.agent;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,7 +17,8 @@ public record AgentConfig(
         int metricsPort,
         Duration heartbeat,
         boolean forceObserveOnly,
-        String version) {
+        String version,
+        List<String> nftCommand) {
 
     public static final String NODE_NAME = "NODE_NAME";
     public static final String HOST_ROOT = "CONNTRACK_HOST_ROOT";
@@ -24,6 +27,22 @@ public record AgentConfig(
     public static final String HEARTBEAT = "CONNTRACK_HEARTBEAT_SECONDS";
     /** A local safety cap: with "true" the agent never writes to the kernel, whatever the policies say. */
     public static final String FORCE_OBSERVE_ONLY = "CONNTRACK_FORCE_OBSERVE_ONLY";
+    /**
+     * The command that runs nft for the notrack rules, split at spaces; default "nft". Tests point
+     * it into a lab namespace ("ip netns exec LAB nft") so they never touch the host's ruleset; an
+     * empty value turns notrack off (the agent then reports rules it cannot install as Failed).
+     */
+    public static final String NFT_COMMAND = "CONNTRACK_NFT_COMMAND";
+
+    public AgentConfig {
+        nftCommand = nftCommand == null ? List.of() : List.copyOf(nftCommand);
+    }
+
+    /** Without nft: the agents of a simulation, which share one machine and must not touch its ruleset. */
+    public AgentConfig(String nodeName, Path hostRoot, Path stateDir, int metricsPort, Duration heartbeat,
+            boolean forceObserveOnly, String version) {
+        this(nodeName, hostRoot, stateDir, metricsPort, heartbeat, forceObserveOnly, version, List.of());
+    }
 
     public static AgentConfig fromEnvironment(Map<String, String> env) {
         String node = env.get(NODE_NAME);
@@ -39,7 +58,12 @@ public record AgentConfig(
                 Duration.ofSeconds(intValue(env, HEARTBEAT, 60, 1, 3600)),
                 Boolean.parseBoolean(env.getOrDefault(FORCE_OBSERVE_ONLY, "false")),
                 AgentConfig.class.getPackage().getImplementationVersion() != null
-                        ? AgentConfig.class.getPackage().getImplementationVersion() : "0.1.0");
+                        ? AgentConfig.class.getPackage().getImplementationVersion() : "0.1.0",
+                words(env.getOrDefault(NFT_COMMAND, "nft")));
+    }
+
+    private static List<String> words(String command) {
+        return Arrays.stream(command.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
     }
 
     private static int intValue(Map<String, String> env, String name, int fallback, int min, int max) {

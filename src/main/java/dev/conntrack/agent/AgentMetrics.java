@@ -28,6 +28,7 @@ public class AgentMetrics {
     private final Counter statusWrites;
     private final Summary pollSeconds;
     private final Counter autoRaises;
+    private final Gauge notrackRules;
 
     public AgentMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -62,6 +63,9 @@ public class AgentMetrics {
                 .help("Writes of this node's ConntrackNodeState status.").register(registry);
         autoRaises = Counter.builder().name("conntrack_auto_raises_total")
                 .help("Times the agent raised nf_conntrack_max by itself (conntrack.autoscale).").register(registry);
+        notrackRules = Gauge.builder().name("conntrack_notrack_rules")
+                .help("nftables notrack rules of the agent's table (inet conntrack_operator) in the kernel at the last check (conntrack.notrack).")
+                .register(registry);
         pollSeconds = Summary.builder().name("conntrack_agent_poll_duration_seconds")
                 .help("Time one poll takes (reading the table, the counters, applying).").register(registry);
     }
@@ -98,6 +102,10 @@ public class AgentMetrics {
 
     public void autoRaised() {
         autoRaises.inc();
+    }
+
+    public void notrackRules(int rules) {
+        notrackRules.set(rules);
     }
 
     public void pollTook(long nanos) {

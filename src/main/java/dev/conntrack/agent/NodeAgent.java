@@ -6,6 +6,7 @@ import dev.conntrack.agent.core.DropRate;
 import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
 import dev.conntrack.agent.core.NodeConditions;
+import dev.conntrack.agent.core.NotrackEnforcer;
 import dev.conntrack.agent.core.PollSample;
 import dev.conntrack.agent.core.PressureRecommendations;
 import dev.conntrack.agent.core.SnapshotLimiter;
@@ -22,6 +23,7 @@ import dev.conntrack.api.TableUsage;
 import dev.conntrack.kernel.CommandRunner;
 import dev.conntrack.kernel.ConntrackTableSummarizer;
 import dev.conntrack.kernel.MemInfo;
+import dev.conntrack.kernel.NftablesNotrack;
 import dev.conntrack.kernel.ConntrackKey;
 import dev.conntrack.kernel.ConntrackStats;
 import dev.conntrack.kernel.ConntrackStatsReader;
@@ -81,6 +83,8 @@ public class NodeAgent implements AutoCloseable {
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
     private final AutoRaiser autoRaiser;
     private final TableCountWatcher countWatcher;
+    private final NotrackEnforcer notrack;
+    private boolean notrackFailing;
     private volatile long knownMax;
     private volatile long knownBuckets;
     private volatile Mode effectiveMode = Mode.ObserveOnly;
@@ -118,6 +122,8 @@ public class NodeAgent implements AutoCloseable {
         this.explainer = new PressureExplainer(new ConntrackTableSummarizer(paths, CommandRunner.processes(),
                 ConntrackTableSummarizer.Limits.DEFAULT), new SnapshotLimiter(), clock);
         this.autoRaiser = new AutoRaiser(applier, clock);
+        this.notrack = new NotrackEnforcer(config.nftCommand().isEmpty() ? null
+                : new NftablesNotrack(CommandRunner.processes(), config.nftCommand()), System::nanoTime);
         this.countWatcher = new TableCountWatcher(paths.conntrackCount(), paths.conntrackSlabObjects(), () -> knownMax, () -> {
             var autoscale = autoRaiser.spec();
             return autoscale == null ? 0 : AutoRaisePlanner.watermark(autoscale);
@@ -210,6 +216,10 @@ public class NodeAgent implements AutoCloseable {
         Long generation = state.map(s -> s.getMetadata().getGeneration()).orElse(null);
         TableSnapshot before = tables.read();
         ApplyReport report = enforce(desired, before);
+        // Spec unknown: leave the notrack table as it is, like every other setting.
+        NotrackEnforcer.Outcome notrackOutcome = desired == null ? NotrackEnforcer.Outcome.NONE
+                : notrack.reconcile(desired.getConntrack() == null ? null : desired.getConntrack().getNotrack(),
+                        effectiveMode, effectiveDrift);
 
         if (namespaces.poll(System.nanoTime())) {
             countWatcher.watchNamespace(namespaces.hotStatsFile());
@@ -243,15 +253,19 @@ public class NodeAgent implements AutoCloseable {
         if (config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly) {
             fresh = NodeConditions.cappedToObserveOnly(fresh, report, generation);
         }
+        fresh = NodeConditions.withNotrack(fresh, notrackOutcome,
+                config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly, generation);
         fresh = withAutoRaiseLimit(fresh, sample, generation);
         fresh = namespaces.nameTheDroppingNamespace(fresh, generation);
         List<Condition> merged = Conditions.merge(conditions, fresh, now);
         announceTransitions(conditions, merged, report, sample, rate);
         announceKeyResults(report);
+        announceNotrack(notrackOutcome);
         conditions = merged;
 
         explainIfAsked(state.orElse(null), merged, sample, rate, report);
         ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
+        status.setNotrack(notrackOutcome.status());
         newest.set(status);
         publishMetrics(report, table, reading.stats(), log);
         return pollInterval(desired);
@@ -365,6 +379,30 @@ public class NodeAgent implements AutoCloseable {
             String message = report.degradedMessage();
             queue(() -> events.warning(NodeEventRecorder.APPLY_FAILED, message));
         }
+    }
+
+    private void announceNotrack(NotrackEnforcer.Outcome outcome) {
+        metrics.notrackRules(outcome.installedRules());
+        if (outcome.installed() != null) {
+            String message = outcome.installed();
+            metrics.applied(clock.instant().getEpochSecond());
+            queue(() -> events.normal(NodeEventRecorder.NOTRACK_INSTALLED, message));
+        }
+        if (outcome.removed() != null) {
+            String message = outcome.removed();
+            queue(() -> events.normal(NodeEventRecorder.NOTRACK_REMOVED, message));
+        }
+        if (outcome.override() != null) {
+            String message = outcome.override();
+            queue(() -> events.warning(NodeEventRecorder.EXTERNAL_OVERRIDE, message));
+        }
+        if (outcome.failed() && !notrackFailing) {
+            String message = "notrack rules not installed: " + outcome.failure();
+            LOG.warning(message);
+            metrics.applyError("notrack", "NftFailed");
+            queue(() -> events.warning(NodeEventRecorder.APPLY_FAILED, message));
+        }
+        notrackFailing = outcome.failed();
     }
 
     private void announceKeyResults(ApplyReport report) {

@@ -29,6 +29,8 @@ public class NodeEventRecorder {
     public static final String APPLY_FAILED = "ConntrackApplyFailed";
     public static final String AUTO_RAISED = "ConntrackAutoRaised";
     public static final String EXPLAINED = "ConntrackPressureExplained";
+    public static final String NOTRACK_INSTALLED = "ConntrackNotrackInstalled";
+    public static final String NOTRACK_REMOVED = "ConntrackNotrackRemoved";
 
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";

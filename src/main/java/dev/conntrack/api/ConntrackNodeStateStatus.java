@@ -34,6 +34,9 @@ public class ConntrackNodeStateStatus {
     @JsonPropertyDescription("Limits the agent raised by itself (conntrack.autoscale), and whether a ceiling or memory budget holds further raises back.")
     private AutoRaiseStatus autoRaise;
 
+    @JsonPropertyDescription("The notrack rules (conntrack.notrack) in the node's own nftables table: what is installed, or would be, or why not.")
+    private NotrackStatus notrack;
+
     @JsonPropertyDescription("The node's network namespaces with the largest tables and the most drops (at most 5), pods included.")
     private List<NamespaceSummary> namespaces;
 
@@ -68,6 +71,8 @@ public class ConntrackNodeStateStatus {
     public void setPending(Map<String, String> pending) { this.pending = pending; }
     public AutoRaiseStatus getAutoRaise() { return autoRaise; }
     public void setAutoRaise(AutoRaiseStatus autoRaise) { this.autoRaise = autoRaise; }
+    public NotrackStatus getNotrack() { return notrack; }
+    public void setNotrack(NotrackStatus notrack) { this.notrack = notrack; }
     public List<NamespaceSummary> getNamespaces() { return namespaces; }
     public void setNamespaces(List<NamespaceSummary> namespaces) { this.namespaces = namespaces; }
     public TableExplanation getExplanation() { return explanation; }

@@ -6,6 +6,7 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
+import java.util.List;
 
 /**
  * The conntrack settings of a policy, and (with maxPerCore already turned into max) the effective
@@ -24,6 +25,8 @@ public class ConntrackSettings {
     static final String DURATION_MESSAGE = "must be a duration such as \"30s\" or \"24h\", between 1s and 596h";
     /** The kernel's hash table limit for nf_conntrack hashsize that we accept (2^26 buckets, 512 MiB of heads). */
     public static final int MAX_BUCKETS = 67108864;
+    /** Each rule becomes four nftables rules (request and reply, prerouting and output). */
+    public static final int MAX_NOTRACK_RULES = 32;
 
     @JsonPropertyDescription("Absolute table size: net.netfilter.nf_conntrack_max. Mutually exclusive with maxPerCore.")
     @Min(1)
@@ -99,6 +102,10 @@ public class ConntrackSettings {
     @JsonPropertyDescription("net.netfilter.nf_conntrack_tcp_loose: pick up already established TCP connections (kernel default true).")
     private Boolean tcpLoose;
 
+    @JsonPropertyDescription("Opt-in stateless traffic: packets to these ports (and the replies) skip conntrack entirely, through notrack rules the agent keeps in its own nftables table (inet conntrack_operator, raw priority). For traffic that needs no state, e.g. DNS to a node-local cache. Such traffic gets no NAT and no conntrack-based filtering (kube-proxy Services, many NetworkPolicy implementations): see the README. Taken whole from the highest-priority policy that sets it; an empty list removes the rules from the selected nodes.")
+    @Size(max = MAX_NOTRACK_RULES)
+    private List<NotrackRule> notrack;
+
     public Integer getMax() { return max; }
     public void setMax(Integer max) { this.max = max; }
     public Integer getMaxPerCore() { return maxPerCore; }
@@ -129,6 +136,8 @@ public class ConntrackSettings {
     public void setTcpBeLiberal(Boolean tcpBeLiberal) { this.tcpBeLiberal = tcpBeLiberal; }
     public AutoscaleSpec getAutoscale() { return autoscale; }
     public void setAutoscale(AutoscaleSpec autoscale) { this.autoscale = autoscale; }
+    public List<NotrackRule> getNotrack() { return notrack; }
+    public void setNotrack(List<NotrackRule> notrack) { this.notrack = notrack; }
     public Boolean getTcpLoose() { return tcpLoose; }
     public void setTcpLoose(Boolean tcpLoose) { this.tcpLoose = tcpLoose; }
 }

@@ -10,8 +10,11 @@ import java.util.List;
 /** Runs an external command; injectable so unit tests never start a process. */
 public interface CommandRunner {
 
-    /** Exit code and standard output of a finished command. */
-    record Result(int exitCode, String stdout) {
+    /** Exit code, standard output and (from {@link #runWithInput} only) standard error of a finished command. */
+    record Result(int exitCode, String stdout, String stderr) {
+        public Result(int exitCode, String stdout) {
+            this(exitCode, stdout, "");
+        }
     }
 
     /** Exit code and what an {@link OutputReader} made of the command's stdout. */
@@ -29,6 +32,17 @@ public interface CommandRunner {
      *     within TIMEOUT (it is killed)
      */
     Result run(List<String> command, Duration timeout) throws IOException;
+
+    /**
+     * Runs COMMAND with INPUT on its stdin, and keeps its stderr in {@link Result#stderr()}: for
+     * commands that read a script from stdin and explain a refusal on stderr ({@code nft -f -}).
+     * Runners that only answer {@link #run} (most test fakes) do not support it.
+     *
+     * @throws IOException as {@link #run}
+     */
+    default Result runWithInput(List<String> command, String input, Duration timeout) throws IOException {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot pass input to " + String.join(" ", command));
+    }
 
     /**
      * Runs COMMAND and hands its stdout to READER as a stream, for output too large to hold (a

@@ -46,6 +46,49 @@ final class ProcessCommandRunner implements CommandRunner {
         }
     }
 
+    /** stdout and stderr are drained on their own threads while INPUT is written, so no pipe can fill up and block. */
+    @Override
+    public Result runWithInput(List<String> command, String input, Duration timeout) throws IOException {
+        Process process = new ProcessBuilder(command).start();
+        CompletableFuture<byte[]> stdout = drain(process.getInputStream(), "command-stdout");
+        CompletableFuture<byte[]> stderr = drain(process.getErrorStream(), "command-stderr");
+        String name = String.join(" ", command);
+        try {
+            try (var stdin = process.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                // The command exited without reading all of its input: its exit code and stderr say why.
+            }
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IOException(name + " did not finish within " + timeout);
+            }
+            byte[] out = stdout.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            byte[] err = stderr.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(name + " interrupted", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException(name + ": cannot read its output", e);
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static CompletableFuture<byte[]> drain(InputStream stream, String threadName) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (stream) {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, task -> {
+            Thread t = new Thread(task, threadName);
+            t.setDaemon(true);
+            t.start();
+        });
+    }
+
     /**
      * The reader runs on the calling thread; a watchdog thread kills the command at TIMEOUT, which
      * ends the reader's stream, so a hung command cannot hold the caller longer than that.

@@ -8,6 +8,7 @@ import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
+import dev.conntrack.api.NotrackRule;
 import io.fabric8.kubernetes.api.model.Node;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -62,6 +63,10 @@ public class PolicyMerger {
             conntrack("tcpLoose", ConntrackSettings::getTcpLoose, (s, v) -> s.setTcpLoose((Boolean) v), false),
             // Taken whole from one policy: a ceiling from one and a budget from another would be a bound nobody wrote.
             conntrack("autoscale", ConntrackSettings::getAutoscale, (s, v) -> s.setAutoscale((AutoscaleSpec) v), false),
+            // Also whole: the rules of one policy are one decision about which traffic may skip
+            // conntrack (a union would let any policy exempt traffic on nodes another one tunes).
+            // An empty list set by a higher priority policy is a value too: it removes the rules.
+            conntrack("notrack", ConntrackSettings::getNotrack, (s, v) -> s.setNotrack(notrackList(v)), false),
             new Field("monitoring.usageWarningPercent",
                     c -> c.monitoring() == null ? null : c.monitoring().getUsageWarningPercent(),
                     (s, v) -> s.monitoring.setUsageWarningPercent((Integer) v), false),
@@ -220,6 +225,11 @@ public class PolicyMerger {
             total = total.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unit)));
         }
         return total;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<NotrackRule> notrackList(Object value) {
+        return List.copyOf((List<NotrackRule>) value);
     }
 
     static boolean deleting(ConntrackPolicy p) {

@@ -11,6 +11,8 @@ import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.api.NotrackProtocol;
+import dev.conntrack.api.NotrackRule;
 import java.util.Map;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -349,5 +351,48 @@ class PolicyMergerTest {
                 .withMetadata(new ObjectMetaBuilder().withName(name).addToLabels(labelKey, labelValue).build())
                 .withNewStatus().addToCapacity("cpu", new Quantity(cpu)).endStatus()
                 .build();
+    }
+
+    @Test
+    void notrackRulesAreTakenWholeFromTheHighestPriorityPolicy() {
+        NotrackRule dns = new NotrackRule(NotrackProtocol.udp, 53, null, "169.254.20.10/32");
+        NotrackRule dnsTcp = new NotrackRule(NotrackProtocol.tcp, 53, null, "169.254.20.10/32");
+        NotrackRule ports = new NotrackRule(NotrackProtocol.udp, 30000, 30100, null);
+        ConntrackPolicy fleet = policy("fleet", 0, ct -> ct.setNotrack(List.of(dns, dnsTcp)));
+        ConntrackPolicy ingress = policy("ingress", 10, ct -> ct.setNotrack(List.of(ports)));
+
+        ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(fleet, ingress));
+
+        // No union: the winner's list alone, so no rule reaches a node that its policy does not own.
+        assertThat(spec.getConntrack().getNotrack()).containsExactly(ports);
+        assertThat(spec.getSources()).contains(entry("conntrack.notrack", "ingress"));
+        assertThat(merger.resolve(worker, List.of(fleet)).getConntrack().getNotrack()).containsExactly(dns, dnsTcp);
+    }
+
+    @Test
+    void anEmptyNotrackListOfAHigherPolicyRemovesTheRules() {
+        ConntrackPolicy fleet = policy("fleet", 0, ct -> ct.setNotrack(List.of(new NotrackRule(NotrackProtocol.udp, 53, null, null))));
+        ConntrackPolicy optOut = policy("no-notrack", 5, ct -> ct.setNotrack(List.of()));
+
+        ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(fleet, optOut));
+
+        assertThat(spec.getConntrack().getNotrack()).isEmpty();
+        assertThat(spec.getSources()).contains(entry("conntrack.notrack", "no-notrack"));
+    }
+
+    @Test
+    void differentNotrackListsAtEqualPriorityAreAConflict() {
+        ConntrackPolicy a = policy("a-dns", 0, ct -> ct.setNotrack(List.of(new NotrackRule(NotrackProtocol.udp, 53, null, null))));
+        ConntrackPolicy b = policy("b-ntp", 0, ct -> ct.setNotrack(List.of(new NotrackRule(NotrackProtocol.udp, 123, null, null))));
+        ConntrackPolicy same = policy("c-dns", 0, ct -> ct.setNotrack(List.of(new NotrackRule(NotrackProtocol.udp, 53, null, null))));
+
+        ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(b, a, same));
+
+        assertThat(spec.getConntrack().getNotrack()).extracting(NotrackRule::getPort).containsExactly(53);
+        assertThat(spec.getConflicts()).singleElement().satisfies(c -> {
+            assertThat(c.getField()).isEqualTo("conntrack.notrack");
+            assertThat(c.getPolicies()).containsExactly("a-dns", "b-ntp"); // c-dns agrees with the winner
+            assertThat(c.getWinner()).isEqualTo("a-dns");
+        });
     }
 }

@@ -67,6 +67,8 @@ public final class RoleProcess implements AutoCloseable {
         all.put("KUBECONFIG", kubeconfig.toString());
         all.put("CONNTRACK_STATE_DIR", stateDir.toString());
         all.put("KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.AGENT_USER);
+        // No nft unless the test names a lab namespace's: agents under test never touch the host's ruleset.
+        all.putIfAbsent("CONNTRACK_NFT_COMMAND", "");
         return start("agent", logName, all, jvmOptions);
     }
 

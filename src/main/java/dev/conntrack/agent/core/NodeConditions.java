@@ -64,6 +64,48 @@ public final class NodeConditions {
                 .toList();
     }
 
+    /**
+     * Folds the notrack rules into Applied and Degraded: rules nft could not install make the node
+     * Degraded (reason NotrackFailed, or appended to a sysctl failure) and not Applied; rules left
+     * changed under driftPolicy Report make it not Applied (ExternalOverride), as for a sysctl;
+     * rules an observe-only agent would install while the spec says Enforce make it not Applied
+     * (AgentObserveOnly). Conditions about sysctls alone are returned as they are.
+     */
+    public static List<Condition> withNotrack(List<Condition> conditions, NotrackEnforcer.Outcome notrack,
+            boolean agentObserveOnly, Long generation) {
+        if (notrack == null || notrack.status() == null) {
+            return conditions;
+        }
+        String state = notrack.status().getState();
+        String message = notrack.status().getMessage();
+        return conditions.stream().map(c -> {
+            boolean isTrue = TRUE.equals(c.getStatus());
+            if (notrack.failed() && DEGRADED.equals(c.getType())) {
+                return isTrue ? condition(DEGRADED, TRUE, c.getReason(), c.getMessage() + "; notrack: " + message, generation)
+                        : condition(DEGRADED, TRUE, "NotrackFailed", "notrack rules not installed: " + message, generation);
+            }
+            if (!APPLIED.equals(c.getType())) {
+                return c;
+            }
+            if (notrack.failed()) {
+                return isTrue ? condition(APPLIED, FALSE, "NotrackFailed", "notrack rules not installed: " + message, generation)
+                        : condition(APPLIED, FALSE, c.getReason(), c.getMessage() + "; notrack: " + message, generation);
+            }
+            if (dev.conntrack.api.NotrackStatus.PENDING.equals(state)) {
+                if (agentObserveOnly && isTrue) {
+                    return condition(APPLIED, FALSE, "AgentObserveOnly", "the agent on this node is started observe-only "
+                            + "and writes nothing; notrack: " + message, generation);
+                }
+                if (notrack.leftAsFound()) {
+                    return isTrue ? condition(APPLIED, FALSE, "ExternalOverride", "notrack: " + message, generation)
+                            : condition(APPLIED, FALSE, c.getReason(), c.getMessage() + "; notrack: " + message, generation);
+                }
+                return condition(APPLIED, c.getStatus(), c.getReason(), c.getMessage() + "; notrack: " + message, generation);
+            }
+            return c;
+        }).toList();
+    }
+
     static Condition applied(ApplyReport apply, Long generation) {
         if (apply.degraded()) {
             return condition(APPLIED, FALSE, "WriteRefused", apply.degradedMessage(), generation);
