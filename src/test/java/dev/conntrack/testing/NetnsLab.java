@@ -188,7 +188,8 @@ public final class NetnsLab implements AutoCloseable {
         }
     }
 
-    static boolean onPath(String tool) {
+    /** TOOL is installed in one of the system bin directories. */
+    public static boolean onPath(String tool) {
         for (String dir : List.of("/usr/sbin", "/sbin", "/usr/bin", "/bin")) {
             if (Files.isExecutable(Path.of(dir, tool))) {
                 return true;
