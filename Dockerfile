@@ -8,6 +8,13 @@
 # Any OCI builder works the same way (podman build, buildah bud, kaniko).
 FROM eclipse-temurin:17-jre
 
+# nft for the agent's opt-in notrack rules (conntrack.notrack): it installs them in its own
+# nftables table through `nft -f -`. The agent runs as root with hostNetwork and privileged (see
+# below), which gives nft CAP_NET_ADMIN in the host's network namespace.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nftables \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /deployments
 # Dependencies change less often than the application code: their own layers, copied first.
 COPY --chown=185:0 target/quarkus-app/lib/ /deployments/lib/

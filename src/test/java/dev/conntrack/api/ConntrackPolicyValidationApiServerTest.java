@@ -92,7 +92,25 @@ class ConntrackPolicyValidationApiServerTest {
                 Arguments.of("rollout: {maxUnavailable: ten}",
                         "spec.rollout.maxUnavailable", RolloutSpec.MAX_UNAVAILABLE_MESSAGE),
                 Arguments.of("rollout: {pauseOnDegraded: sometimes}",
-                        "spec.rollout.pauseOnDegraded", "boolean"));
+                        "spec.rollout.pauseOnDegraded", "boolean"),
+                Arguments.of("conntrack: {notrack: [{protocol: icmp, port: 1}]}",
+                        "spec.conntrack.notrack[0].protocol", "Unsupported value: \"icmp\""),
+                Arguments.of("conntrack: {notrack: [{protocol: udp}]}",
+                        "spec.conntrack.notrack[0].port", "Required value"),
+                Arguments.of("conntrack: {notrack: [{protocol: udp, port: 0}]}",
+                        "spec.conntrack.notrack[0].port", "should be greater than or equal to 1"),
+                Arguments.of("conntrack: {notrack: [{protocol: tcp, port: 70000}]}",
+                        "spec.conntrack.notrack[0].port", "should be less than or equal to 65535"),
+                Arguments.of("conntrack: {notrack: [{protocol: udp, port: 30100, endPort: 30000}]}",
+                        "spec.conntrack.notrack[0]", "conntrack.notrack[].endPort must be at least port"),
+                Arguments.of("conntrack: {notrack: [{protocol: udp, port: 53, cidr: 10.0.0.1}]}",
+                        "spec.conntrack.notrack[0].cidr", "conntrack.notrack[].cidr must be an IPv4 or IPv6 network"),
+                Arguments.of("conntrack: {notrack: [{protocol: udp, port: 53, cidr: 10.0.0.1/8}]}",
+                        "spec.conntrack.notrack[0].cidr", "with no host bits set"),
+                Arguments.of("conntrack: {notrack: [{protocol: udp, port: 53, cidr: \"dns.example/32\"}]}",
+                        "spec.conntrack.notrack[0].cidr", "conntrack.notrack[].cidr must be an IPv4 or IPv6 network"),
+                Arguments.of("conntrack: {notrack: [" + "{protocol: udp, port: 53}, ".repeat(ConntrackSettings.MAX_NOTRACK_RULES) + "{protocol: udp, port: 54}]}",
+                        "spec.conntrack.notrack", "must have at most " + ConntrackSettings.MAX_NOTRACK_RULES + " items"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -126,6 +144,10 @@ class ConntrackPolicyValidationApiServerTest {
                   udp: 30s
                   udpStream: 2m
                   tcpBeLiberal: true
+                  notrack:
+                    - {protocol: udp, port: 53, cidr: 169.254.20.10/32}
+                    - {protocol: tcp, port: 30000, endPort: 30100, cidr: "fd00::/64"}
+                    - {protocol: udp, port: 123}
                 monitoring: {usageWarningPercent: 90}
                 """)).create();
 
@@ -141,6 +163,10 @@ class ConntrackPolicyValidationApiServerTest {
         assertThat(spec.getConntrack().getMin()).isEqualTo(131072);
         assertThat(spec.getConntrack().getTcpTimeWait()).isEqualTo("30s");
         assertThat(spec.getConntrack().getTcpBeLiberal()).isTrue();
+        assertThat(spec.getConntrack().getNotrack()).containsExactly(
+                new NotrackRule(NotrackProtocol.udp, 53, null, "169.254.20.10/32"),
+                new NotrackRule(NotrackProtocol.tcp, 30000, 30100, "fd00::/64"),
+                new NotrackRule(NotrackProtocol.udp, 123, null, null));
         assertThat(spec.getNodeSelector().getMatchExpressions().get(0).getOperator()).isEqualTo(NodeSelectorOperator.In);
         assertThat(read.getMetadata().getGeneration()).isEqualTo(1L);
         // No rollout block: nothing is defaulted (the operator reads absent as 10% and pause on).
