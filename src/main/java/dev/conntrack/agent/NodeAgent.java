@@ -81,6 +81,8 @@ public class NodeAgent implements AutoCloseable {
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
     private final AutoRaiser autoRaiser;
     private final TableCountWatcher countWatcher;
+    /** Serializes writes to the kernel's settings: the poll's enforcement and the watcher's raises. */
+    private final Object kernelWrites = new Object();
     private volatile long knownMax;
     private volatile long knownBuckets;
     private volatile Mode effectiveMode = Mode.ObserveOnly;
@@ -146,11 +148,14 @@ public class NodeAgent implements AutoCloseable {
         countWatcher.start();
     }
 
-    /** From the fast watcher: raise at once when usage crosses the watermark between polls. */
-    private void countSeen(long count) {
+    /**
+     * From the fast watcher: raise at once when usage crosses the watermark between polls, or is
+     * about to at the growth rate seen.
+     */
+    private void countSeen(long count, double growthPerSecond) {
         var autoscale = autoRaiser.spec();
-        if (autoscale != null && AutoRaisePlanner.aboveWatermark(autoscale, count, knownMax)) {
-            raiseNow(count, false);
+        if (autoscale != null && AutoRaisePlanner.dueToRaise(autoscale, count, knownMax, growthPerSecond)) {
+            raiseNow(count, growthPerSecond, false);
         }
     }
 
@@ -161,9 +166,21 @@ public class NodeAgent implements AutoCloseable {
         }
     }
 
-    private synchronized void raiseNow(long count, boolean dropping) {
+    /**
+     * Not under the poll's monitor: a poll (namespace scan, stats, status) must not hold a raise
+     * back while a storm fills the table; kernel writes alone are serialized, with the poll's
+     * enforcement.
+     */
+    private void raiseNow(long count, double growthPerSecond, boolean dropping) {
+        synchronized (kernelWrites) {
+            raiseLocked(count, growthPerSecond, dropping);
+        }
+    }
+
+    private void raiseLocked(long count, double growthPerSecond, boolean dropping) {
         long before = knownMax;
-        autoRaiser.raiseIfNeeded(count, knownMax, knownBuckets, dropping, objectSizeOrDefault(), effectiveMode, effectiveDrift)
+        autoRaiser.raiseIfNeeded(count, growthPerSecond, knownMax, knownBuckets, dropping, objectSizeOrDefault(),
+                        effectiveMode, effectiveDrift)
                 .ifPresent(decision -> {
                     knownMax = decision.newMax();
                     knownBuckets = decision.newBuckets();
@@ -230,7 +247,7 @@ public class NodeAgent implements AutoCloseable {
         if (rate.tableFull()) {
             lastTableFull = now;
             // Drops are the other trigger of auto-raise (the fast watcher only sees usage).
-            raiseNow(table.count().orElse(0), true);
+            raiseNow(table.count().orElse(0), 0, true);
         }
         log.lastTableFull().ifPresent(t -> {
             if (lastTableFull == null || t.isAfter(lastTableFull)) {
@@ -261,16 +278,20 @@ public class NodeAgent implements AutoCloseable {
         if (desired == null) {
             // Spec unknown (API server not reached yet, or no state yet): observe and restore nothing.
             effectiveMode = Mode.ObserveOnly;
-            return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
+            synchronized (kernelWrites) {
+                return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
+            }
         }
         Mode mode = config.forceObserveOnly() ? Mode.ObserveOnly
                 : desired.getMode() == null ? Mode.Enforce : desired.getMode();
         DriftPolicy drift = desired.getDriftPolicy() == null ? DriftPolicy.Reapply : desired.getDriftPolicy();
         effectiveMode = mode;
         effectiveDrift = drift;
-        ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
-                originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
-        return applier.reconcile(settings, mode, drift);
+        synchronized (kernelWrites) {
+            ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
+                    originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
+            return applier.reconcile(settings, mode, drift);
+        }
     }
 
     /** A table listing on pressure (rate limited) or when the node state's annotation asks for one. */

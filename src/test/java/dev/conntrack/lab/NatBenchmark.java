@@ -8,6 +8,7 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.operator.AgentDaemonSetFactory;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
 import dev.conntrack.testing.TestApiServer;
@@ -69,15 +70,19 @@ class NatBenchmark {
                 "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
              RoleProcess agentProcess = RoleProcess.start("agent", "agent-natbench", Map.of(
                 "NODE_NAME", NODE, "KUBECONFIG", kubeconfig.toString(),
-                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(), "CONNTRACK_METRICS_PORT", "0"),
-                "-Xmx32m", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:MaxMetaspaceSize=48m",
-                "-XX:ReservedCodeCacheSize=16m");
+                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(), "CONNTRACK_METRICS_PORT", "0",
+                "MALLOC_ARENA_MAX", "2"),
+                AgentDaemonSetFactory.DEFAULT_JAVA_OPTS.split(" "));
              NatLab natLab = NatLab.up()) {
             agent = agentProcess;
             lab = natLab;
-            idleFootprint("agent idle, no policy");
-            writesPerMinute("idle", 60);
-            detection(trials);
+            // -Dphases=throughput skips the idle and detection phases (about 3 minutes) while iterating on auto-raise.
+            boolean all = !"throughput".equals(System.getProperty("phases", "all"));
+            if (all) {
+                idleFootprint("agent idle, no policy");
+                writesPerMinute("idle", 60);
+                detection(trials);
+            }
             throughput(requests);
         } finally {
             client.resources(ConntrackPolicy.class).withName(POLICY).delete();
@@ -188,11 +193,11 @@ class NatBenchmark {
         return sorted.get(sorted.size() / 2);
     }
 
-    private record Run(String name, NatLab.LoadResult result, long dropsDelta) {
+    private record Run(String name, NatLab.LoadResult result, long dropsDelta, long agentCpuMillis) {
         String describe() {
-            return String.format("%d/%d done, %d failed, %.0f req/s, %d kernel drops, %.1f s",
+            return String.format("%d/%d done, %d failed, %.0f req/s, %d kernel drops, %.1f s, agent CPU %d ms",
                     result.completeRequests(), requestsAsked(), result.failedRequests(), effectiveRps(), dropsDelta,
-                    result.wallMillis() / 1000.0);
+                    result.wallMillis() / 1000.0, agentCpuMillis);
         }
 
         int requestsAsked() {
@@ -209,8 +214,11 @@ class NatBenchmark {
     private Run run(String name, int requests) {
         lab.flushRouterTable();
         long before = lab.routerDrops();
+        long agentTicks = cpuTicks(agent.pid());
         NatLab.LoadResult result = lab.load(5000, requests, 30, 120);
-        return new Run(name + " -n " + requests, result, lab.routerDrops() - before);
+        Run run = new Run(name + " -n " + requests, result, lab.routerDrops() - before, (cpuTicks(agent.pid()) - agentTicks) * 10);
+        System.out.println("[natbench] " + run.describe() + " (" + name + ")");
+        return run;
     }
 
     private static String ratio(Run run, Run reference) {
