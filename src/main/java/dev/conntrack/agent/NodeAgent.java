@@ -6,6 +6,7 @@ import dev.conntrack.agent.core.DropRate;
 import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
 import dev.conntrack.agent.core.NodeConditions;
+import dev.conntrack.agent.core.PollPacing;
 import dev.conntrack.agent.core.PollSample;
 import dev.conntrack.agent.core.PressureRecommendations;
 import dev.conntrack.agent.core.SnapshotLimiter;
@@ -271,7 +272,7 @@ public class NodeAgent implements AutoCloseable {
         ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
         newest.set(status);
         publishMetrics(report, table, reading.stats(), log);
-        return pollInterval(desired);
+        return PollPacing.next(pollInterval(desired), sample.usagePercent(), warning, rate.tableFull());
     }
 
     private ApplyReport enforce(ConntrackNodeStateSpec desired, TableSnapshot live) {
@@ -433,10 +434,12 @@ public class NodeAgent implements AutoCloseable {
         while (running) {
             try {
                 Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
+                // The status first: a transition queues its Event, and the condition it announces
+                // must not wait behind the Event's API calls.
+                reportOnce();
                 if (event != null) {
                     event.run();
                 }
-                reportOnce();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
