@@ -7,6 +7,7 @@ import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
 import dev.conntrack.agent.core.NodeConditions;
 import dev.conntrack.agent.core.NotrackEnforcer;
+import dev.conntrack.agent.core.PollPacing;
 import dev.conntrack.agent.core.PollSample;
 import dev.conntrack.agent.core.PressureRecommendations;
 import dev.conntrack.agent.core.SnapshotLimiter;
@@ -85,6 +86,8 @@ public class NodeAgent implements AutoCloseable {
     private final TableCountWatcher countWatcher;
     private final NotrackEnforcer notrack;
     private boolean notrackFailing;
+    /** Serializes writes to the kernel's settings: the poll's enforcement and the watcher's raises. */
+    private final Object kernelWrites = new Object();
     private volatile long knownMax;
     private volatile long knownBuckets;
     private volatile Mode effectiveMode = Mode.ObserveOnly;
@@ -152,11 +155,14 @@ public class NodeAgent implements AutoCloseable {
         countWatcher.start();
     }
 
-    /** From the fast watcher: raise at once when usage crosses the watermark between polls. */
-    private void countSeen(long count) {
+    /**
+     * From the fast watcher: raise at once when usage crosses the watermark between polls, or is
+     * about to at the growth rate seen.
+     */
+    private void countSeen(long count, double growthPerSecond) {
         var autoscale = autoRaiser.spec();
-        if (autoscale != null && AutoRaisePlanner.aboveWatermark(autoscale, count, knownMax)) {
-            raiseNow(count, false);
+        if (autoscale != null && AutoRaisePlanner.dueToRaise(autoscale, count, knownMax, growthPerSecond)) {
+            raiseNow(count, growthPerSecond, false);
         }
     }
 
@@ -167,9 +173,21 @@ public class NodeAgent implements AutoCloseable {
         }
     }
 
-    private synchronized void raiseNow(long count, boolean dropping) {
+    /**
+     * Not under the poll's monitor: a poll (namespace scan, stats, status) must not hold a raise
+     * back while a storm fills the table; kernel writes alone are serialized, with the poll's
+     * enforcement.
+     */
+    private void raiseNow(long count, double growthPerSecond, boolean dropping) {
+        synchronized (kernelWrites) {
+            raiseLocked(count, growthPerSecond, dropping);
+        }
+    }
+
+    private void raiseLocked(long count, double growthPerSecond, boolean dropping) {
         long before = knownMax;
-        autoRaiser.raiseIfNeeded(count, knownMax, knownBuckets, dropping, objectSizeOrDefault(), effectiveMode, effectiveDrift)
+        autoRaiser.raiseIfNeeded(count, growthPerSecond, knownMax, knownBuckets, dropping, objectSizeOrDefault(),
+                        effectiveMode, effectiveDrift)
                 .ifPresent(decision -> {
                     knownMax = decision.newMax();
                     knownBuckets = decision.newBuckets();
@@ -240,7 +258,7 @@ public class NodeAgent implements AutoCloseable {
         if (rate.tableFull()) {
             lastTableFull = now;
             // Drops are the other trigger of auto-raise (the fast watcher only sees usage).
-            raiseNow(table.count().orElse(0), true);
+            raiseNow(table.count().orElse(0), 0, true);
         }
         log.lastTableFull().ifPresent(t -> {
             if (lastTableFull == null || t.isAfter(lastTableFull)) {
@@ -268,23 +286,27 @@ public class NodeAgent implements AutoCloseable {
         status.setNotrack(notrackOutcome.status());
         newest.set(status);
         publishMetrics(report, table, reading.stats(), log);
-        return pollInterval(desired);
+        return PollPacing.next(pollInterval(desired), sample.usagePercent(), warning, rate.tableFull());
     }
 
     private ApplyReport enforce(ConntrackNodeStateSpec desired, TableSnapshot live) {
         if (desired == null) {
             // Spec unknown (API server not reached yet, or no state yet): observe and restore nothing.
             effectiveMode = Mode.ObserveOnly;
-            return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
+            synchronized (kernelWrites) {
+                return applier.reconcile(null, Mode.ObserveOnly, DriftPolicy.Report);
+            }
         }
         Mode mode = config.forceObserveOnly() ? Mode.ObserveOnly
                 : desired.getMode() == null ? Mode.Enforce : desired.getMode();
         DriftPolicy drift = desired.getDriftPolicy() == null ? DriftPolicy.Reapply : desired.getDriftPolicy();
         effectiveMode = mode;
         effectiveDrift = drift;
-        ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
-                originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
-        return applier.reconcile(settings, mode, drift);
+        synchronized (kernelWrites) {
+            ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
+                    originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
+            return applier.reconcile(settings, mode, drift);
+        }
     }
 
     /** A table listing on pressure (rate limited) or when the node state's annotation asks for one. */
@@ -450,10 +472,12 @@ public class NodeAgent implements AutoCloseable {
         while (running) {
             try {
                 Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
+                // The status first: a transition queues its Event, and the condition it announces
+                // must not wait behind the Event's API calls.
+                reportOnce();
                 if (event != null) {
                     event.run();
                 }
-                reportOnce();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {

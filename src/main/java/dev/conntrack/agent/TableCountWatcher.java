@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.agent.core.AutoRaisePlanner;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -14,16 +15,29 @@ import java.util.logging.Logger;
 /**
  * Reads nf_conntrack_count between polls while auto-raise is on, because a NAT node under a
  * connection storm fills its table in tens of milliseconds: raising after the first drops is
- * already late. The interval adapts to usage (10 ms while the table is mostly empty, 2 ms once it
- * fills), and each read is one positional read on a file kept open,
- * so an idle node pays little for it.
+ * already late. Each read also yields the growth rate since the previous one, so the raise can be
+ * sized ahead of the storm. The interval adapts to the time left before the watermark at the
+ * faster of the measured growth and an assumed storm ({@value #ASSUMED_STORM_PER_SECOND} new
+ * entries/s): 10 ms while there is room, down to 2 ms when the watermark is near. Each read is one
+ * positional read on a file kept open, so an idle node pays little for it.
  */
 final class TableCountWatcher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(TableCountWatcher.class.getName());
     private final Path countFile;
     private final LongSupplier max;
     private final LongSupplier watermarkPercent;
-    private final LongConsumer onCount;
+    static final double ASSUMED_STORM_PER_SECOND = AutoRaisePlanner.STORM_PER_SECOND;
+
+    /** What the watcher saw: the count and its growth since the previous read. */
+    @FunctionalInterface
+    interface CountListener {
+        /** @param growthPerSecond entries per second since the previous read; 0 when unknown or shrinking */
+        void onCount(long count, double growthPerSecond);
+    }
+
+    private final CountListener onCount;
+    private long lastCount = -1;
+    private long lastReadNanos;
     private final Path slabObjects;
     private final LongConsumer onUnattributed;
     private FileChannel slabChannel;
@@ -40,7 +54,7 @@ final class TableCountWatcher implements AutoCloseable {
      * @param watermarkPercent 0 while auto-raise is off (the watcher then idles)
      * @param onCount          called with every count read; it decides whether to raise
      */
-    TableCountWatcher(Path countFile, LongSupplier max, LongSupplier watermarkPercent, LongConsumer onCount) {
+    TableCountWatcher(Path countFile, LongSupplier max, LongSupplier watermarkPercent, CountListener onCount) {
         this(countFile, null, max, watermarkPercent, onCount, total -> { });
     }
 
@@ -50,7 +64,7 @@ final class TableCountWatcher implements AutoCloseable {
      *                       is filling and {@code onUnattributed} gets the total (the agent rescans)
      */
     TableCountWatcher(Path countFile, Path slabObjects, LongSupplier max, LongSupplier watermarkPercent,
-            LongConsumer onCount, LongConsumer onUnattributed) {
+            CountListener onCount, LongConsumer onUnattributed) {
         this.countFile = countFile;
         this.slabObjects = slabObjects;
         this.max = max;
@@ -72,14 +86,20 @@ final class TableCountWatcher implements AutoCloseable {
             if (watermark > 0) {
                 try {
                     long count = readCount();
+                    long now = System.nanoTime();
                     long limit = max.getAsLong();
                     if (count >= 0 && limit > 0) {
-                        onCount.accept(count);
+                        double growth = growthPerSecond(lastCount, lastReadNanos, count, now);
+                        lastCount = count;
+                        lastReadNanos = now;
+                        onCount.onCount(count, growth);
                         long total = readSlabObjects();
                         if (total * 100 >= watermark * limit && count * 100 < watermark * limit) {
                             onUnattributed.accept(total);
                         }
-                        sleepMillis = intervalMillis(Math.max(count, total), limit, watermark);
+                        sleepMillis = intervalMillis(Math.max(count, total), limit, watermark, growth);
+                    } else {
+                        lastCount = -1;
                     }
                 } catch (RuntimeException e) {
                     // The regular poll still enforces and raises on drops; keep watching.
@@ -106,10 +126,19 @@ final class TableCountWatcher implements AutoCloseable {
         return Math.max(count, hot);
     }
 
-    static long intervalMillis(long count, long max, long watermarkPercent) {
-        // 10 ms is what a 1,000-entry table needs at ~14k new connections/s (it fills in ~70 ms).
-        long usage = count * 100 / max;
-        return usage < Math.min(25, watermarkPercent - 15) ? 10 : 2;
+    static double growthPerSecond(long previousCount, long previousNanos, long count, long nowNanos) {
+        long elapsed = nowNanos - previousNanos;
+        if (previousCount < 0 || elapsed <= 0 || count <= previousCount) {
+            return 0;
+        }
+        return (count - previousCount) * 1e9 / elapsed;
+    }
+
+    /** Half the time the watermark is away at the faster of the growth seen and a storm, within 2-10 ms. */
+    static long intervalMillis(long count, long max, long watermarkPercent, double growthPerSecond) {
+        double headroom = watermarkPercent * max / 100.0 - count;
+        double millisToWatermark = headroom * 1000 / Math.max(growthPerSecond, ASSUMED_STORM_PER_SECOND);
+        return Math.max(2, Math.min(10, (long) (millisToWatermark / 2)));
     }
 
     /** The count, or -1 when the file cannot be read (module not loaded): the regular poll reports that. */

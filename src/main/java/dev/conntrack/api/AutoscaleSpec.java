@@ -21,7 +21,7 @@ public class AutoscaleSpec {
     @Default("false")
     private Boolean enabled;
 
-    @JsonPropertyDescription("Usage (entries / max, percent) at which the agent raises max. Default 80.")
+    @JsonPropertyDescription("Usage (entries / max, percent) at which the agent raises max. Default 80. The agent also raises earlier when the measured growth would reach it within 20 ms, and keeps at least 2500 entries free below it (what a connection storm fills in 10 ms).")
     @Min(10)
     @Max(99)
     private Integer highWatermarkPercent;

@@ -15,7 +15,7 @@ public class MonitoringSpec {
     @Max(100)
     private Integer usageWarningPercent;
 
-    @JsonPropertyDescription("How often the agent reads the table counters, as a duration (\"1s\", \"500ms\"). Between 100ms and 1m.")
+    @JsonPropertyDescription("How often the agent reads the table counters, as a duration (\"1s\", \"500ms\"). Between 100ms and 1m. While usage is at or above the warning percent, or drops rise, the agent reads at least every 200ms.")
     @Size(max = 32)
     @ValidationRule(value = "self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('100ms') && duration(self) <= duration('1m')",
             message = "monitoring.pollInterval must be a duration such as \"1s\" or \"500ms\", between 100ms and 1m")

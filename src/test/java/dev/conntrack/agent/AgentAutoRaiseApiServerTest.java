@@ -39,11 +39,11 @@ class AgentAutoRaiseApiServerTest {
         policy.getMetadata().setName(rig.node);
         policy.getSpec().setNodeSelector(new NodeSelector(Map.of("run", rig.run), null));
         ConntrackSettings settings = new ConntrackSettings();
-        settings.setMax(1000);
+        settings.setMax(100_000);
         AutoscaleSpec autoscale = new AutoscaleSpec();
         autoscale.setEnabled(true);
-        autoscale.setCeiling(4000);
-        autoscale.setMemoryBudget("64Mi");
+        autoscale.setCeiling(400_000);
+        autoscale.setMemoryBudget("256Mi");
         settings.setAutoscale(autoscale);
         policy.getSpec().setConntrack(settings);
         rig.client.resource(policy).create();
@@ -59,7 +59,7 @@ class AgentAutoRaiseApiServerTest {
     @Order(1)
     void theSpecMaxIsAppliedFirst() {
         await().atMost(WAIT).untilAsserted(() -> {
-            assertThat(live()).as(rig.agent.logTail(20)).isEqualTo("1000");
+            assertThat(live()).as(rig.agent.logTail(20)).isEqualTo("100000");
             assertThat(rig.status()).isNotNull();
             assertThat(rig.status().getOriginals()).containsEntry("max", "262144");
         });
@@ -69,30 +69,30 @@ class AgentAutoRaiseApiServerTest {
     @Order(2)
     void usageAtTheWatermarkRaisesMaxAtOnceAndIsReported() throws InterruptedException {
         long written = System.nanoTime();
-        FakeHost.write(rig.host.paths().conntrackCount(), "850\n");
+        FakeHost.write(rig.host.paths().conntrackCount(), "85000\n");
 
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> live().equals("2000"));
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> live().equals("200000"));
         System.out.println("auto-raise took " + (System.nanoTime() - written) / 1_000_000 + " ms from usage crossing the watermark");
         await().atMost(WAIT).untilAsserted(() -> {
             AutoRaiseStatus raise = rig.status().getAutoRaise();
             assertThat(raise).isNotNull();
-            assertThat(raise.getMax()).isEqualTo(2000L);
+            assertThat(raise.getMax()).isEqualTo(200_000L);
             assertThat(raise.getRaises()).isEqualTo(1L);
-            assertThat(raise.getMessage()).contains("1000 -> 2000");
+            assertThat(raise.getMessage()).contains("100000 -> 200000");
             assertThat(rig.eventReasons()).contains("ConntrackAutoRaised");
         });
-        // The agent keeps its raise: the spec still says 1000 and the next polls do not undo it.
+        // The agent keeps its raise: the spec still says 100000 and the next polls do not undo it.
         Thread.sleep(2000);
-        assertThat(live()).isEqualTo("2000");
+        assertThat(live()).isEqualTo("200000");
         assertThat(rig.metric("conntrack_auto_raises_total")).isEqualTo(1.0);
     }
 
     @Test
     @Order(3)
     void theCeilingStopsRaisesAndIsPressure() {
-        FakeHost.write(rig.host.paths().conntrackCount(), "1900\n");
-        await().atMost(WAIT).until(() -> live().equals("4000"));
-        FakeHost.write(rig.host.paths().conntrackCount(), "3900\n");
+        FakeHost.write(rig.host.paths().conntrackCount(), "190000\n");
+        await().atMost(WAIT).until(() -> live().equals("400000"));
+        FakeHost.write(rig.host.paths().conntrackCount(), "390000\n");
 
         await().atMost(WAIT).untilAsserted(() -> {
             Condition pressure = Conditions.find(rig.status().getConditions(), "Pressure");
@@ -100,7 +100,7 @@ class AgentAutoRaiseApiServerTest {
             assertThat(pressure.getReason()).isEqualTo("CeilingReached");
             assertThat(rig.status().getAutoRaise().getLimitedBy()).isEqualTo("Ceiling");
         });
-        assertThat(live()).isEqualTo("4000");
+        assertThat(live()).isEqualTo("400000");
     }
 
     @Test

@@ -19,8 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 class AutoRaiserTest {
 
     private static ConntrackSettings settings(boolean autoscale) {
+        return settings(autoscale, 1000);
+    }
+
+    private static ConntrackSettings settings(boolean autoscale, int max) {
         ConntrackSettings s = new ConntrackSettings();
-        s.setMax(1000);
+        s.setMax(max);
         if (autoscale) {
             AutoscaleSpec a = new AutoscaleSpec();
             a.setEnabled(true);
@@ -52,20 +56,36 @@ class AutoRaiserTest {
     @Test
     void aRaiseIsWrittenRecordedAndKeptAgainstTheSmallerSpecMax(@TempDir Path dir) {
         FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
+        host.set(ConntrackKey.MAX, "100000");
+        AutoRaiser raiser = new AutoRaiser(new SettingsApplier(new SysctlFiles(host.paths()),
+                OriginalsStore.open(dir.resolve("originals"))), Clock.systemUTC());
+        raiser.effective(settings(true, 100_000), false, 100_000);
+
+        assertThat(raiser.raiseIfNeeded(85_000, 100_000, 65536, false, 256, Mode.Enforce, DriftPolicy.Reapply)).isPresent();
+
+        assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("200000");
+        assertThat(raiser.effective(settings(true, 100_000), true, 200_000).getMax()).isEqualTo(200_000);
+        assertThat(raiser.status().getRaises()).isEqualTo(1L);
+        // Observe-only never writes.
+        assertThat(raiser.raiseIfNeeded(190_000, 200_000, 65536, false, 256, Mode.ObserveOnly, DriftPolicy.Reapply)).isEmpty();
+        assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("200000");
+        // Autoscale off: back to the spec.
+        assertThat(raiser.effective(settings(false, 100_000), true, 200_000).getMax()).isEqualTo(100_000);
+    }
+
+    @Test
+    void aStaleMaxFromAnotherThreadNeverLowersARaise(@TempDir Path dir) {
+        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
         host.set(ConntrackKey.MAX, "1000");
         AutoRaiser raiser = new AutoRaiser(new SettingsApplier(new SysctlFiles(host.paths()),
                 OriginalsStore.open(dir.resolve("originals"))), Clock.systemUTC());
         raiser.effective(settings(true), false, 1000);
-
-        assertThat(raiser.raiseIfNeeded(850, 1000, 65536, false, 256, Mode.Enforce, DriftPolicy.Reapply)).isPresent();
-
-        assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("2000");
-        assertThat(raiser.effective(settings(true), true, 2000).getMax()).isEqualTo(2000);
-        assertThat(raiser.status().getRaises()).isEqualTo(1L);
-        // Observe-only never writes.
-        assertThat(raiser.raiseIfNeeded(1900, 2000, 65536, false, 256, Mode.ObserveOnly, DriftPolicy.Reapply)).isEmpty();
-        assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("2000");
-        // Autoscale off: back to the spec.
-        assertThat(raiser.effective(settings(false), true, 2000).getMax()).isEqualTo(1000);
+        // The watcher sees a storm: one raise sized for a second of it.
+        assertThat(raiser.raiseIfNeeded(600, 30_000, 1000, 65536, false, 256, Mode.Enforce, DriftPolicy.Reapply)).isPresent();
+        long raised = Long.parseLong(host.rawLive(ConntrackKey.MAX).trim());
+        assertThat(raised).isEqualTo(38_250);
+        // A poll that read max before that raise reports drops with the old max: the plan starts from the raise.
+        raiser.raiseIfNeeded(1000, 0, 1000, 65536, true, 256, Mode.Enforce, DriftPolicy.Reapply);
+        assertThat(Long.parseLong(host.rawLive(ConntrackKey.MAX).trim())).isGreaterThanOrEqualTo(raised);
     }
 }

@@ -15,7 +15,7 @@ class TableCountWatcherTest {
         Path stats = dir.resolve("stat");
         FakeHost.write(count, "12\n");
         FakeHost.write(stats, FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt"));
-        try (TableCountWatcher watcher = new TableCountWatcher(count, () -> 1000, () -> 80, c -> { })) {
+        try (TableCountWatcher watcher = new TableCountWatcher(count, () -> 1000, () -> 80, (c, g) -> { })) {
             assertThat(watcher.readCount()).isEqualTo(12);
             watcher.watchNamespace(stats);
             assertThat(watcher.readCount()).isEqualTo(0x3e8);
@@ -29,15 +29,36 @@ class TableCountWatcherTest {
 
     @Test
     void missingCountFileIsUnknownNotZero(@TempDir Path dir) {
-        try (TableCountWatcher watcher = new TableCountWatcher(dir.resolve("absent"), () -> 1000, () -> 80, c -> { })) {
+        try (TableCountWatcher watcher = new TableCountWatcher(dir.resolve("absent"), () -> 1000, () -> 80, (c, g) -> { })) {
             assertThat(watcher.readCount()).isEqualTo(-1);
         }
     }
 
     @Test
     void pollsFasterAsTheTableFills() {
-        assertThat(TableCountWatcher.intervalMillis(100, 1000, 80)).isEqualTo(10);
-        assertThat(TableCountWatcher.intervalMillis(400, 1000, 80)).isEqualTo(2);
-        assertThat(TableCountWatcher.intervalMillis(200, 1000, 30)).isEqualTo(2);
+        // A large table with room: the slowest interval.
+        assertThat(TableCountWatcher.intervalMillis(0, 262144, 80, 0)).isEqualTo(10);
+        // An empty 5,000-entry table reaches its watermark in 16 ms at the assumed storm: half of it.
+        assertThat(TableCountWatcher.intervalMillis(0, 5000, 80, 0)).isEqualTo(8);
+        assertThat(TableCountWatcher.intervalMillis(2500, 5000, 80, 0)).isEqualTo(3);
+        assertThat(TableCountWatcher.intervalMillis(3500, 5000, 80, 0)).isEqualTo(2);
+        assertThat(TableCountWatcher.intervalMillis(0, 1000, 80, 0)).isEqualTo(2);
+        assertThat(TableCountWatcher.intervalMillis(0, 5000, 30, 0)).isEqualTo(3);
+        // Above the watermark (a raise is on its way or held at a bound): the fastest.
+        assertThat(TableCountWatcher.intervalMillis(4500, 5000, 80, 0)).isEqualTo(2);
+    }
+
+    @Test
+    void aMeasuredGrowthFasterThanTheAssumedStormShortensTheInterval() {
+        assertThat(TableCountWatcher.intervalMillis(0, 10000, 80, 0)).isEqualTo(10);
+        assertThat(TableCountWatcher.intervalMillis(0, 10000, 80, 1_000_000)).isEqualTo(4);
+    }
+
+    @Test
+    void growthIsEntriesPerSecondSinceThePreviousReadAndNeverNegative() {
+        assertThat(TableCountWatcher.growthPerSecond(1000, 0, 1200, 10_000_000)).isEqualTo(20_000.0);
+        assertThat(TableCountWatcher.growthPerSecond(1200, 0, 1000, 10_000_000)).isZero();
+        assertThat(TableCountWatcher.growthPerSecond(-1, 0, 1000, 10_000_000)).isZero();
+        assertThat(TableCountWatcher.growthPerSecond(1000, 5, 1200, 5)).isZero();
     }
 }

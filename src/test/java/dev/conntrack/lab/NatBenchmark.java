@@ -8,6 +8,7 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.operator.AgentDaemonSetFactory;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
 import dev.conntrack.testing.TestApiServer;
@@ -22,7 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -47,6 +48,7 @@ class NatBenchmark {
             "(?m)^apiserver_request_total\\{([^}]*)\\} ([0-9.e+]+)$");
 
     private final List<String> rows = new ArrayList<>();
+    private final String loadAtStart = loadAverage();
     private KubernetesClient client;
     private NatLab lab;
     private RoleProcess agent;
@@ -69,15 +71,19 @@ class NatBenchmark {
                 "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
              RoleProcess agentProcess = RoleProcess.start("agent", "agent-natbench", Map.of(
                 "NODE_NAME", NODE, "KUBECONFIG", kubeconfig.toString(),
-                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(), "CONNTRACK_METRICS_PORT", "0"),
-                "-Xmx32m", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:MaxMetaspaceSize=48m",
-                "-XX:ReservedCodeCacheSize=16m");
+                "CONNTRACK_STATE_DIR", dir.resolve("state").toString(), "CONNTRACK_METRICS_PORT", "0",
+                "MALLOC_ARENA_MAX", "2"),
+                AgentDaemonSetFactory.DEFAULT_JAVA_OPTS.split(" "));
              NatLab natLab = NatLab.up()) {
             agent = agentProcess;
             lab = natLab;
-            idleFootprint("agent idle, no policy");
-            writesPerMinute("idle", 60);
-            detection(trials);
+            // -Dphases=throughput skips the idle and detection phases (about 3 minutes) while iterating on auto-raise.
+            boolean all = !"throughput".equals(System.getProperty("phases", "all"));
+            if (all) {
+                idleFootprint("agent idle, no policy");
+                writesPerMinute("idle", 60);
+                detection(trials);
+            }
             throughput(requests);
         } finally {
             client.resources(ConntrackPolicy.class).withName(POLICY).delete();
@@ -188,11 +194,11 @@ class NatBenchmark {
         return sorted.get(sorted.size() / 2);
     }
 
-    private record Run(String name, NatLab.LoadResult result, long dropsDelta) {
+    private record Run(String name, NatLab.LoadResult result, long dropsDelta, long agentCpuMillis) {
         String describe() {
-            return String.format("%d/%d done, %d failed, %.0f req/s, %d kernel drops, %.1f s",
+            return String.format("%d/%d done, %d failed, %.0f req/s, %d kernel drops, %.1f s, agent CPU %d ms",
                     result.completeRequests(), requestsAsked(), result.failedRequests(), effectiveRps(), dropsDelta,
-                    result.wallMillis() / 1000.0);
+                    result.wallMillis() / 1000.0, agentCpuMillis);
         }
 
         int requestsAsked() {
@@ -209,8 +215,11 @@ class NatBenchmark {
     private Run run(String name, int requests) {
         lab.flushRouterTable();
         long before = lab.routerDrops();
+        long agentTicks = cpuTicks(agent.pid());
         NatLab.LoadResult result = lab.load(5000, requests, 30, 120);
-        return new Run(name + " -n " + requests, result, lab.routerDrops() - before);
+        Run run = new Run(name + " -n " + requests, result, lab.routerDrops() - before, (cpuTicks(agent.pid()) - agentTicks) * 10);
+        System.out.println("[natbench] " + run.describe() + " (" + name + ")");
+        return run;
     }
 
     private static String ratio(Run run, Run reference) {
@@ -357,14 +366,61 @@ class NatBenchmark {
     }
 
     private void report() throws IOException {
-        StringBuilder table = new StringBuilder();
-        table.append("\n## NAT table-full case (bench/nat.sh), ").append(LocalDate.now()).append("\n\n")
+        String heading = "## NAT table-full case (bench/nat.sh)";
+        StringBuilder table = new StringBuilder(heading).append("\n\n")
+                .append("Measured ").append(LocalDateTime.now().withNano(0)).append(" on ")
+                .append(Runtime.getRuntime().availableProcessors()).append(" cores, kernel ").append(kernel())
+                .append("; load average at the start ").append(loadAtStart).append(", at the end ").append(loadAverage())
+                .append(" (the machine is shared: other work moves the figures). Agent with the DaemonSet's JVM options; ")
+                .append(Integer.getInteger("rounds", 3)).append(" interleaved rounds of sized / auto-raise / peer.\n\n")
                 .append("| measure | figure | peer / target |\n|---|---|---|\n");
         rows.forEach(r -> table.append(r).append('\n'));
         System.out.println(table);
         Path results = TestApiServer.projectDir().resolve("bench/RESULTS.md");
-        Files.createDirectories(results.getParent());
-        Files.writeString(results, table.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        Files.writeString(results, replaceSection(Files.exists(results) ? Files.readString(results) : "# Benchmark results\n",
+                heading, table.toString()), StandardCharsets.UTF_8);
+    }
+
+    /** The section under {@code heading} (up to the next "## ") replaced, or appended: other benchmarks' sections stay. */
+    static String replaceSection(String document, String heading, String section) {
+        List<String> out = new ArrayList<>();
+        boolean skipping = false;
+        boolean replaced = false;
+        for (String line : document.split("\n", -1)) {
+            if (line.startsWith("## ")) {
+                skipping = false;
+                if (line.startsWith(heading)) {
+                    if (!replaced) {
+                        out.add(section);
+                        replaced = true;
+                    }
+                    skipping = true;
+                    continue;
+                }
+            }
+            if (!skipping) {
+                out.add(line);
+            }
+        }
+        String text = String.join("\n", out);
+        return replaced ? text : text.stripTrailing() + "\n\n" + section;
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String kernel() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private static void waitFor(java.util.function.BooleanSupplier condition, int seconds) {

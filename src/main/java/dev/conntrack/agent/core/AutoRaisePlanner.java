@@ -5,17 +5,36 @@ import dev.conntrack.kernel.TableMemory;
 import io.fabric8.kubernetes.api.model.Quantity;
 
 /**
- * Decides whether and how far to raise nf_conntrack_max: when usage reaches the high watermark or
- * the kernel drops, max grows by the step factor (at least enough to bring usage back under the
- * watermark), never beyond the ceiling or the memory budget. Buckets follow when the table would
- * exceed 8 entries per bucket, to max/4 as kube-proxy sizes them. Pure: the caller reads the table
- * and writes the result.
+ * Decides whether and how far to raise nf_conntrack_max: when usage reaches the high watermark (or
+ * will within the next reads at the measured growth rate) or the kernel drops, max grows by the
+ * step factor, at least enough to bring usage back under the watermark and, for a table that grows
+ * fast, enough to hold one more second of that growth; never beyond the ceiling or the memory
+ * budget. Buckets follow when the table would exceed 8 entries per bucket, to max/4 as kube-proxy
+ * sizes them. Pure: the caller reads the table and writes the result.
+ *
+ * <p>Why the growth rate: a connection storm on a NAT node fills a small table in tens of
+ * milliseconds, and every SYN dropped costs its client a one-second retransmit. Doubling step by
+ * step behind the storm means one raise (and one race) per doubling; sizing for the growth seen
+ * gets ahead of it in one step. Raising max costs no memory by itself (entries are allocated on
+ * use), and the ceiling and memory budget still bound it.
  */
 public final class AutoRaisePlanner {
     public static final int DEFAULT_WATERMARK_PERCENT = 80;
     public static final double DEFAULT_STEP = 2.0;
     /** Above this many entries per bucket, lookups slow down; kube-proxy sizes buckets at max/4. */
     static final int MAX_ENTRIES_PER_BUCKET = 8;
+    /** A fast-growing table is raised to hold this much more growth at the rate measured. */
+    static final double GROWTH_HORIZON_SECONDS = 1.0;
+    /** Raise already when the growth rate would carry usage over the watermark within this time. */
+    static final double LOOKAHEAD_SECONDS = 0.02;
+    /** New entries per second a connection storm brings (ab -c 5000 opens about 225k/s on 2 cores). */
+    public static final double STORM_PER_SECOND = 250_000;
+    /**
+     * Entries that must stay free below the watermark: what a storm fills in 10 ms, the time the
+     * agent needs to see it and write a raise. A table with less room cannot be defended by
+     * watching it (a 1,000-entry table fills in 4 ms), so it is raised at once to twice this room.
+     */
+    public static final long MIN_HEADROOM = (long) (STORM_PER_SECOND * 0.01);
 
     public enum Limit { None, Ceiling, MemoryBudget }
 
@@ -39,12 +58,30 @@ public final class AutoRaisePlanner {
         return max > 0 && count * 100 >= (long) watermark(spec) * max;
     }
 
+    /**
+     * Whether usage calls for a raise now: at the watermark already, or about to be at the growth
+     * rate measured (entries per second; 0 or less when unknown or shrinking).
+     */
+    public static boolean dueToRaise(AutoscaleSpec spec, long count, long max, double growthPerSecond) {
+        return aboveWatermark(spec, projected(count, growthPerSecond, LOOKAHEAD_SECONDS) + MIN_HEADROOM, max);
+    }
+
     public static Decision plan(AutoscaleSpec spec, long count, long max, long buckets, boolean dropping, long objectSize) {
-        if (!aboveWatermark(spec, count, max) && !dropping) {
+        return plan(spec, count, max, buckets, dropping, objectSize, 0);
+    }
+
+    public static Decision plan(AutoscaleSpec spec, long count, long max, long buckets, boolean dropping, long objectSize,
+            double growthPerSecond) {
+        if (!dueToRaise(spec, count, max, growthPerSecond) && !dropping) {
             return new Decision(false, max, buckets, Limit.None, "usage below the watermark and no drops");
         }
         double step = spec.getStep() == null ? DEFAULT_STEP : spec.getStep();
-        long wanted = Math.max((long) Math.ceil(max * step), (long) Math.ceil(count * 100.0 / watermark(spec)) + 1);
+        double watermark = watermark(spec);
+        long wanted = Math.max((long) Math.ceil(max * step),
+                (long) Math.ceil((count + 2 * MIN_HEADROOM) * 100.0 / watermark) + 1);
+        long ahead = (long) Math.ceil(projected(count, growthPerSecond, GROWTH_HORIZON_SECONDS) * 100.0 / watermark);
+        boolean forGrowth = ahead > wanted;
+        wanted = Math.max(wanted, ahead);
         long ceiling = spec.getCeiling() == null ? Integer.MAX_VALUE : spec.getCeiling();
         Limit limit = Limit.None;
         long newMax = wanted;
@@ -55,11 +92,8 @@ public final class AutoRaisePlanner {
         long newBuckets = bucketsFor(newMax, buckets);
         Long budget = budgetBytes(spec);
         if (budget != null && TableMemory.estimate(newMax, newBuckets, objectSize) > budget) {
-            newMax = Math.max(0, (budget - newBuckets * TableMemory.BUCKET_HEAD_SIZE) / objectSize);
+            newMax = largestWithin(budget, newMax, buckets, objectSize);
             newBuckets = bucketsFor(newMax, buckets);
-            while (newMax > 0 && TableMemory.estimate(newMax, newBuckets, objectSize) > budget) {
-                newMax--;
-            }
             limit = Limit.MemoryBudget;
         }
         if (newMax <= max) {
@@ -70,9 +104,36 @@ public final class AutoRaisePlanner {
                     why + " at max " + max + " with " + count + " entries");
         }
         String trigger = dropping ? "drops" : "usage " + (count * 100 / Math.max(max, 1)) + "% >= " + watermark(spec) + "%";
+        if (!dropping && !aboveWatermark(spec, count, max)) {
+            trigger = growthPerSecond > 0 && !aboveWatermark(spec, count + MIN_HEADROOM, max)
+                    ? "usage " + (count * 100 / Math.max(max, 1)) + "% and growing " + Math.round(growthPerSecond) + " entries/s"
+                    : "fewer than " + MIN_HEADROOM + " entries left below the watermark, what a connection storm fills in 10 ms";
+        }
+        if (forGrowth) {
+            trigger += "; sized for 1 s of growth at " + Math.round(growthPerSecond) + " entries/s";
+        }
         return new Decision(true, newMax, newBuckets, limit, "raised max " + max + " -> " + newMax
                 + (newBuckets != buckets ? ", buckets " + buckets + " -> " + newBuckets : "") + " (" + trigger
                 + (limit != Limit.None ? "; held at the " + (limit == Limit.Ceiling ? "ceiling" : "memory budget") : "") + ")");
+    }
+
+    /** The largest max up to {@code upTo} whose table (with the buckets it calls for) fits the budget; memory grows with max. */
+    private static long largestWithin(long budget, long upTo, long buckets, long objectSize) {
+        long low = 0;
+        long high = upTo;
+        while (low < high) {
+            long mid = low + (high - low + 1) / 2;
+            if (TableMemory.estimate(mid, bucketsFor(mid, buckets), objectSize) <= budget) {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        return low;
+    }
+
+    private static long projected(long count, double growthPerSecond, double seconds) {
+        return growthPerSecond > 0 ? count + (long) Math.ceil(growthPerSecond * seconds) : count;
     }
 
     static long bucketsFor(long max, long buckets) {

@@ -21,18 +21,18 @@ class AutoRaisePlannerTest {
 
     @Test
     void belowTheWatermarkWithoutDropsNothingHappens() {
-        Decision d = AutoRaisePlanner.plan(spec(100000, null), 799, 1000, 262144, false, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - AutoRaisePlanner.MIN_HEADROOM, 100_000, 262144, false, OBJ);
         assertThat(d.raise()).isFalse();
         assertThat(d.limitedBy()).isEqualTo(Limit.None);
     }
 
     @Test
     void atTheWatermarkMaxDoublesAndBucketsStayWhenThereAreEnough() {
-        Decision d = AutoRaisePlanner.plan(spec(100000, null), 800, 1000, 262144, false, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ);
         assertThat(d.raise()).isTrue();
-        assertThat(d.newMax()).isEqualTo(2000);
+        assertThat(d.newMax()).isEqualTo(200_000);
         assertThat(d.newBuckets()).isEqualTo(262144);
-        assertThat(d.message()).contains("1000 -> 2000").contains("usage 80% >= 80%");
+        assertThat(d.message()).contains("100000 -> 200000").contains("usage 80% >= 80%");
     }
 
     @Test
@@ -40,9 +40,10 @@ class AutoRaisePlannerTest {
         AutoscaleSpec s = spec(1_000_000, null);
         s.setStep(1.5);
         s.setHighWatermarkPercent(50);
-        assertThat(AutoRaisePlanner.plan(s, 100, 1000, 262144, true, OBJ).newMax()).isEqualTo(1500);
-        // A table far past the watermark gets enough room to drop back under it, not just one step.
-        assertThat(AutoRaisePlanner.plan(s, 1000, 1000, 262144, false, OBJ).newMax()).isEqualTo(2001);
+        assertThat(AutoRaisePlanner.plan(s, 100, 100_000, 262144, true, OBJ).newMax()).isEqualTo(150_000);
+        // A table far past the watermark gets enough room to drop back under it (with the storm headroom), not just one step.
+        assertThat(AutoRaisePlanner.plan(s, 100_000, 100_000, 262144, false, OBJ).newMax())
+                .isEqualTo((100_000 + 2 * AutoRaisePlanner.MIN_HEADROOM) * 2 + 1);
     }
 
     @Test
@@ -54,15 +55,15 @@ class AutoRaisePlannerTest {
 
     @Test
     void theCeilingHoldsAndIsReportedWhenReached() {
-        Decision partial = AutoRaisePlanner.plan(spec(1500, null), 900, 1000, 262144, false, OBJ);
+        Decision partial = AutoRaisePlanner.plan(spec(150_000, null), 90_000, 100_000, 262144, false, OBJ);
         assertThat(partial.raise()).isTrue();
-        assertThat(partial.newMax()).isEqualTo(1500);
+        assertThat(partial.newMax()).isEqualTo(150_000);
         assertThat(partial.limitedBy()).isEqualTo(Limit.Ceiling);
 
-        Decision none = AutoRaisePlanner.plan(spec(1500, null), 1400, 1500, 262144, true, OBJ);
+        Decision none = AutoRaisePlanner.plan(spec(150_000, null), 140_000, 150_000, 262144, true, OBJ);
         assertThat(none.raise()).isFalse();
         assertThat(none.limitedBy()).isEqualTo(Limit.Ceiling);
-        assertThat(none.message()).contains("ceiling 1500 reached");
+        assertThat(none.message()).contains("ceiling 150000 reached");
     }
 
     @Test
@@ -71,7 +72,8 @@ class AutoRaisePlannerTest {
         Decision d = AutoRaisePlanner.plan(spec(null, "1Mi"), 3000, 3000, 1024, true, OBJ);
         assertThat(d.raise()).isTrue();
         assertThat(TableMemory.estimate(d.newMax(), d.newBuckets(), OBJ)).isLessThanOrEqualTo(1024 * 1024);
-        assertThat(TableMemory.estimate(d.newMax() + 1, d.newBuckets(), OBJ)).isGreaterThan(1024 * 1024);
+        long oneMore = d.newMax() + 1;
+        assertThat(TableMemory.estimate(oneMore, AutoRaisePlanner.bucketsFor(oneMore, 1024), OBJ)).isGreaterThan(1024 * 1024);
         assertThat(d.limitedBy()).isEqualTo(Limit.MemoryBudget);
 
         Decision full = AutoRaisePlanner.plan(spec(null, "1Mi"), d.newMax(), d.newMax(), d.newBuckets(), true, OBJ);
@@ -85,5 +87,58 @@ class AutoRaisePlannerTest {
         assertThat(AutoRaisePlanner.enabled(null)).isFalse();
         assertThat(AutoRaisePlanner.enabled(new AutoscaleSpec())).isFalse();
         assertThat(AutoRaisePlanner.enabled(spec(10, null))).isTrue();
+    }
+
+    @Test
+    void growthAboutToCrossTheWatermarkRaisesAheadOfItSizedForOneSecondOfGrowth() {
+        // 500 of 1000 and 20,000 new entries/s: at the watermark within the lookahead (20 ms = 400 entries).
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 50_000, 100_000, 262144, false, OBJ, 2_000_000);
+        assertThat(d.raise()).isTrue();
+        // one second of growth (2,050,000 entries) under the 80% watermark, beyond one step (200,000)
+        assertThat(d.newMax()).isEqualTo(1_000_000);
+        assertThat(d.limitedBy()).isEqualTo(Limit.Ceiling);
+        Decision unbounded = AutoRaisePlanner.plan(spec(10_000_000, null), 50_000, 100_000, 262144, false, OBJ, 2_000_000);
+        assertThat(unbounded.newMax()).isEqualTo(2_562_500);
+        assertThat(unbounded.message()).contains("growing 2000000 entries/s").contains("sized for 1 s of growth");
+    }
+
+    @Test
+    void slowGrowthBelowTheWatermarkWaits() {
+        assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), 50_000, 100_000, 10_000)).isFalse();
+        assertThat(AutoRaisePlanner.plan(spec(1_000_000, null), 50_000, 100_000, 262144, false, OBJ, 10_000).raise()).isFalse();
+        // Shrinking or unknown growth is the watermark check with the storm headroom.
+        long justBelow = 80_000 - AutoRaisePlanner.MIN_HEADROOM - 1;
+        assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow, 100_000, -5000)).isFalse();
+        assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow + 1, 100_000, 0)).isTrue();
+    }
+
+    @Test
+    void slowGrowthAtTheWatermarkKeepsTheStep() {
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ, 100);
+        assertThat(d.newMax()).isEqualTo(200_000);
+        assertThat(d.message()).doesNotContain("sized for");
+    }
+
+    @Test
+    void growthSizingStillStopsAtTheCeilingAndTheMemoryBudget() {
+        Decision capped = AutoRaisePlanner.plan(spec(50_000, null), 5_000, 10_000, 262144, false, OBJ, 70_000);
+        assertThat(capped.newMax()).isEqualTo(50_000);
+        assertThat(capped.limitedBy()).isEqualTo(Limit.Ceiling);
+        Decision budget = AutoRaisePlanner.plan(spec(null, "8Mi"), 5_000, 10_000, 1024, false, OBJ, 70_000);
+        assertThat(budget.limitedBy()).isEqualTo(Limit.MemoryBudget);
+        assertThat(TableMemory.estimate(budget.newMax(), budget.newBuckets(), OBJ)).isLessThanOrEqualTo(8L << 20);
+    }
+
+    @Test
+    void aTableTooSmallToWatchIsRaisedAtOnceToTwiceTheStormHeadroomThenLeftAlone() {
+        // 1,000 entries fill in 4 ms at a connection storm: no poll can defend them.
+        Decision d = AutoRaisePlanner.plan(spec(262144, null), 0, 1000, 262144, false, OBJ, 0);
+        assertThat(d.raise()).isTrue();
+        long room = 2 * AutoRaisePlanner.MIN_HEADROOM;
+        assertThat(d.newMax()).isEqualTo(room * 100 / 80 + 1);
+        assertThat(d.message()).contains("fewer than " + AutoRaisePlanner.MIN_HEADROOM + " entries left below the watermark");
+        // Once raised, an idle table stays where it is.
+        assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 0, d.newMax(), 0)).isFalse();
+        assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 100, d.newMax(), 0)).isFalse();
     }
 }
