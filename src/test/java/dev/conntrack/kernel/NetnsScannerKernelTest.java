@@ -27,7 +27,10 @@ class NetnsScannerKernelTest {
     void dropsOfAFullNamespaceAreAttributedToItsInode() throws Exception {
         assumeTrue(NetnsLab.available(), "needs root, ip and nft");
         assumeTrue(Files.isWritable(MAX), "nf_conntrack_max must be writable (initial namespace)");
-        try (NetnsLab a = NetnsLab.create("ct-scan-a"); NetnsLab b = NetnsLab.create("ct-scan-b")) {
+        // The lock first: waiting for it (other kernel tests, benchmarks) must not age B's UDP
+        // entries (30 s timeout) or outlive the namespaces' sleeping processes.
+        try (NetnsLab.GlobalKernelLock lock = new NetnsLab.GlobalKernelLock();
+             NetnsLab a = NetnsLab.create("ct-scan-a"); NetnsLab b = NetnsLab.create("ct-scan-b")) {
             a.trackConnections();
             b.trackConnections();
             b.exec(60, "bash", "-c", "for p in $(seq 40001 40010); do echo x > /dev/udp/127.0.0.1/$p; done").ok("B's flows");
@@ -44,7 +47,7 @@ class NetnsScannerKernelTest {
             assertThat(baseline.byInode(inodeA).get().entries()).hasValue(0);
 
             NetnsLab.Run burst;
-            try (NetnsLab.GlobalKernelLock lock = new NetnsLab.GlobalKernelLock()) {
+            {
                 String savedMax = NetnsLab.readProcLine(MAX);
                 try {
                     Files.writeString(MAX, LOW_MAX + "\n");
