@@ -9,6 +9,10 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -98,12 +102,26 @@ public final class AgentMain {
         return new KubeClient(ApiServerConfig.fromEnvironment(System.getenv()), Duration.ofSeconds(3), Duration.ofSeconds(5));
     }
 
+    /**
+     * Scrapes are answered on a thread that exists only while scrapes come (the exporter's default
+     * pool keeps one for good); one at a time is plenty for a node's metrics, and a second scrape
+     * meanwhile runs on the server's dispatcher thread rather than being refused.
+     */
+    private static ExecutorService scrapeExecutor() {
+        return new ThreadPoolExecutor(0, 1, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "conntrack-metrics");
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.CallerRunsPolicy());
+    }
+
     private static HTTPServer startMetrics(AgentConfig config, AgentMetrics metrics) {
         if (config.metricsPort() == 0) {
             return null;
         }
         try {
-            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry()).buildAndStart();
+            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry())
+                    .executorService(scrapeExecutor()).buildAndStart();
         } catch (IOException e) {
             // Metrics are not worth failing enforcement for: say so and carry on.
             LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());
