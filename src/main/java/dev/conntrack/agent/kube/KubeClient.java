@@ -9,6 +9,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The few API server calls the agent makes, over the JDK's HTTP client (HTTP/1.1: a watch holds
@@ -32,10 +37,25 @@ public class KubeClient implements AutoCloseable {
                     .version(HttpClient.Version.HTTP_1_1)
                     .sslContext(TlsContext.of(config))
                     .connectTimeout(connectTimeout)
+                    .executor(shortLivedThreads())
                     .build();
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("TLS set-up for " + config.server() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The client's own default pool keeps idle threads for a minute, and an idle agent calls the
+     * server about once a minute: threads that end after a few idle seconds are not there between
+     * calls. Unbounded like the default (a bounded pool can stall the client's internal tasks).
+     */
+    private static ExecutorService shortLivedThreads() {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "kube-http-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** For subclasses that answer the calls themselves (tests, simulations). */
