@@ -78,30 +78,39 @@ public class NodeSpecWatch implements AutoCloseable {
         Duration backoff = MIN_BACKOFF;
         String lastProblem = null;
         while (!closed) {
+            long started = System.nanoTime();
+            boolean failed = false;
             try {
                 if (resourceVersion == null) {
                     list();
                 }
                 watch();
-                backoff = MIN_BACKOFF;
-                lastProblem = null;
             } catch (KubeApiException | IOException | RuntimeException e) {
                 if (closed) {
                     return;
                 }
                 if (e instanceof KubeApiException k && k.code() == 410) {
-                    // The version to resume from is too old: list again, at once.
+                    // The version to resume from is too old: list again (at once, unless it keeps happening).
                     resourceVersion = null;
-                    continue;
+                } else {
+                    failed = true;
+                    String problem = e.getMessage();
+                    // One line per outage, not one per retry.
+                    if (!Objects.equals(problem, lastProblem)) {
+                        LOG.log(Level.WARNING, "watch of node state " + nodeName + " failed (" + problem + "); retrying with backoff");
+                        lastProblem = problem;
+                    }
                 }
-                String problem = e.getMessage();
-                // One line per outage, not one per retry.
-                if (!Objects.equals(problem, lastProblem)) {
-                    LOG.log(Level.WARNING, "watch of node state " + nodeName + " failed (" + problem + "); retrying with backoff");
-                    lastProblem = problem;
-                }
+            }
+            // A watch the server (or something in between) ends at once is retried with the same
+            // backoff as a failure, so that nothing can turn this loop into a busy one.
+            boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
+            if (failed || quick) {
                 sleep(backoff);
                 backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            } else {
+                backoff = MIN_BACKOFF;
+                lastProblem = null;
             }
         }
     }
