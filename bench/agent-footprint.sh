@@ -112,6 +112,9 @@ VARIANTS=(
   "jdk25+coh|25|jar|none||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "jdk25+coh+cds|25|jar|auto||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "default+kubeconfig|17|jar|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
+  "default-cds|17|jar|none|@DSENV@|@DEFAULT@ -Xshare:off"
+  "default+code8m|17|jar|none|@DSENV@|@DEFAULT@ -XX:ReservedCodeCacheSize=8m"
+  "default+cp|17|cp|none|@DSENV@|@DEFAULT@"
   "jvm-floor|17|idle|none|@DSENV@|@DEFAULT@"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )

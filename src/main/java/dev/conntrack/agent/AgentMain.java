@@ -1,23 +1,24 @@
 package dev.conntrack.agent;
 
 import dev.conntrack.kernel.HostPaths;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import dev.conntrack.agent.kube.ApiServerConfig;
+import dev.conntrack.agent.kube.KubeClient;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, the JDK HTTP
- * client for the API server and the Prometheus client's small HTTP server, so that the process
- * that runs on every node stays small.
+ * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, no fabric8
+ * client: its own small API client over the JDK HTTP client for the four calls it makes, and the
+ * Prometheus client's small HTTP server, so that the process that runs on every node stays small.
  */
 public final class AgentMain {
     private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
@@ -36,7 +37,15 @@ public final class AgentMain {
             return;
         }
         Clock clock = Clock.systemUTC();
-        KubernetesClient client = client();
+        KubeClient client;
+        try {
+            client = client();
+        } catch (RuntimeException e) {
+            // A missing token or CA is a broken pod spec: say so and exit instead of looping.
+            System.err.println("conntrack agent: API server access not configured: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
         HTTPServer server = startMetrics(config, metrics);
         NodeAgent[] agent = new NodeAgent[1];
@@ -50,7 +59,7 @@ public final class AgentMain {
                 new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock);
         agent[0].start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
-                + config.hostRoot() + ", originals in " + config.originalsFile() + ", metrics on "
+                + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
                 + (server == null ? "no port" : ":" + server.getPort()) + ")"
                 + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
 
@@ -88,15 +97,22 @@ public final class AgentMain {
         root.setLevel(java.util.logging.Level.INFO);
     }
 
-    /** KUBECONFIG or in-cluster config, with short timeouts so an unreachable API server is noticed quickly. */
-    static KubernetesClient client() {
-        Config config = new ConfigBuilder(Config.autoConfigure(null))
-                .withConnectionTimeout(3_000)
-                .withRequestTimeout(5_000)
-                .withRequestRetryBackoffLimit(0)
-                .build();
-        return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory())
-                .withKubernetesSerialization(AgentJson.SERIALIZATION).build();
+    /** In-cluster, kubeconfig or environment, with short timeouts so an unreachable API server is noticed quickly. */
+    static KubeClient client() {
+        return new KubeClient(ApiServerConfig.fromEnvironment(System.getenv()), Duration.ofSeconds(3), Duration.ofSeconds(5));
+    }
+
+    /**
+     * Scrapes are answered on a thread that exists only while scrapes come (the exporter's default
+     * pool keeps one for good); one at a time is plenty for a node's metrics, and a second scrape
+     * meanwhile runs on the server's dispatcher thread rather than being refused.
+     */
+    private static ExecutorService scrapeExecutor() {
+        return new ThreadPoolExecutor(0, 1, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "conntrack-metrics");
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.CallerRunsPolicy());
     }
 
     private static HTTPServer startMetrics(AgentConfig config, AgentMetrics metrics) {
@@ -104,7 +120,8 @@ public final class AgentMain {
             return null;
         }
         try {
-            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry()).buildAndStart();
+            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry())
+                    .executorService(scrapeExecutor()).buildAndStart();
         } catch (IOException e) {
             // Metrics are not worth failing enforcement for: say so and carry on.
             LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());

@@ -73,7 +73,7 @@ final class AutoRaiser {
         if (raisedMax == null || raisedMax <= specMax) {
             return desired;
         }
-        ConntrackSettings copy = AgentJson.MAPPER.convertValue(desired, ConntrackSettings.class);
+        ConntrackSettings copy = NodeStateJson.copy(desired);
         copy.setMax(raisedMax.intValue());
         if (raisedBuckets != null && (desired.getBuckets() == null || raisedBuckets > desired.getBuckets())) {
             copy.setBuckets(raisedBuckets.intValue());

@@ -1,9 +1,7 @@
 package dev.conntrack.agent;
 
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,8 +33,9 @@ public class NodeEventRecorder {
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";
     private static final String COMPONENT = "conntrack-agent";
+    private static final String EVENTS = "/api/v1/namespaces/" + NAMESPACE + "/events";
 
-    private final KubernetesClient client;
+    private final KubeClient client;
     private final String nodeName;
     private final Clock clock;
     private final Duration window;
@@ -45,7 +44,7 @@ public class NodeEventRecorder {
     private record Emitted(String name, String message, Instant first, int count) {
     }
 
-    public NodeEventRecorder(KubernetesClient client, String nodeName, Clock clock, Duration window) {
+    public NodeEventRecorder(KubeClient client, String nodeName, Clock clock, Duration window) {
         this.client = client;
         this.nodeName = nodeName;
         this.clock = clock;
@@ -67,24 +66,18 @@ public class NodeEventRecorder {
         try {
             if (last != null && now.isBefore(last.first().plus(window))) {
                 int count = last.count() + 1;
-                client.v1().events().inNamespace(NAMESPACE).withName(last.name())
-                        .edit(e -> new EventBuilder(e).withCount(count).withMessage(message).withLastTimestamp(stamp(now)).build());
+                // A merge patch of the fields that change: no read first, no resourceVersion needed.
+                client.patch(EVENTS + "/" + last.name(), KubeClient.MERGE_PATCH,
+                        NodeStateJson.eventBump(count, message, stamp(now)));
                 recent.put(reason, new Emitted(last.name(), message, last.first(), count));
                 return false;
             }
             String name = nodeName + "." + reason.toLowerCase(Locale.ROOT) + "." + Long.toHexString(now.toEpochMilli());
-            client.v1().events().inNamespace(NAMESPACE).resource(new EventBuilder()
-                    .withNewMetadata().withName(name).withNamespace(NAMESPACE).endMetadata()
-                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion("v1").withKind("Node")
-                            .withName(nodeName).withUid(nodeName).build())
-                    .withType(type).withReason(reason).withMessage(message)
-                    .withNewSource().withComponent(COMPONENT).withHost(nodeName).endSource()
-                    .withReportingComponent(COMPONENT).withReportingInstance(nodeName)
-                    .withFirstTimestamp(stamp(now)).withLastTimestamp(stamp(now)).withCount(1)
-                    .build()).create();
+            client.post(EVENTS, NodeStateJson.event(new NodeStateJson.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
+                    COMPONENT, stamp(now))));
             recent.put(reason, new Emitted(name, message, now, 1));
             return true;
-        } catch (KubernetesClientException e) {
+        } catch (KubeApiException e) {
             // Events are best effort: a lost Event must never stop enforcement or reporting.
             LOG.log(Level.FINE, "event " + reason + " not recorded: " + e.getMessage());
             recent.remove(reason);

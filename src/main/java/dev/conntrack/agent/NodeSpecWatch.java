@@ -1,55 +1,54 @@
 package dev.conntrack.agent;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeState;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import dev.conntrack.api.ConntrackPolicy;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Watches this node's ConntrackNodeState, and only it (a field selector on its name: the agent
- * never lists other nodes' states). The informer reconnects by itself when the API server goes
- * away; until the state has been seen once, the spec is unknown and the agent only monitors.
+ * never lists other nodes' states): a list, then a watch from the list's resourceVersion, resumed
+ * from the newest version seen (bookmarks included) whenever the server ends it, and a new list
+ * when the server says that version is gone (410). When the API server is unreachable it retries
+ * with a backoff, for ever: enforcement goes on meanwhile with the last spec seen. Until the state
+ * has been seen once, the spec is unknown and the agent only monitors.
  */
 public class NodeSpecWatch implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
+    static final String PATH = "/apis/" + ConntrackPolicy.GROUP + "/" + ConntrackPolicy.VERSION + "/conntracknodestates";
+    /** The server ends each watch after this long (client-go picks 5-10 minutes); the agent resumes it. */
+    static final int WATCH_SECONDS = 300;
+    static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
     private final AtomicReference<ConntrackNodeState> latest = new AtomicReference<>();
-    private final SharedIndexInformer<ConntrackNodeState> informer;
+    private final KubeClient client;
+    private final String nodeName;
+    private final Runnable onChange;
+    private final Thread thread;
     private volatile boolean seen;
+    private volatile boolean closed;
+    private volatile InputStream open;
+    private String resourceVersion;
 
-    public NodeSpecWatch(KubernetesClient client, String nodeName, Runnable onChange) {
-        informer = client.resources(ConntrackNodeState.class)
-                .withField("metadata.name", nodeName)
-                .runnableInformer(0);
-        // Keep retrying (with the informer's backoff) instead of stopping when the API server is
-        // unreachable at start-up or goes away later: enforcement goes on meanwhile.
-        informer.exceptionHandler((started, error) -> true);
-        informer.addEventHandler(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(ConntrackNodeState state) {
-                update(state);
-                onChange.run();
-            }
-
-            @Override
-            public void onUpdate(ConntrackNodeState old, ConntrackNodeState state) {
-                Long before = old.getMetadata().getGeneration();
-                update(state);
-                if (before == null || !before.equals(state.getMetadata().getGeneration())) {
-                    onChange.run();
-                }
-            }
-
-            @Override
-            public void onDelete(ConntrackNodeState state, boolean unknownFinalState) {
-                // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
-            }
-
-            private void update(ConntrackNodeState state) {
-                latest.set(state);
-                seen = true;
-            }
-        });
+    public NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange) {
+        this.client = client;
+        this.nodeName = nodeName;
+        this.onChange = onChange;
+        this.thread = new Thread(this::run, "conntrack-spec-watch");
+        this.thread.setDaemon(true);
     }
 
     /**
@@ -57,13 +56,16 @@ public class NodeSpecWatch implements AutoCloseable {
      * fleet simulation that runs many agents in one process over one shared informer.
      */
     protected NodeSpecWatch() {
-        informer = null;
+        this.client = null;
+        this.nodeName = null;
+        this.onChange = null;
+        this.thread = null;
     }
 
     /** Starts watching without waiting: the API server may be unreachable right now. */
     public void start() {
-        if (informer != null) {
-            informer.start();
+        if (thread != null) {
+            thread.start();
         }
     }
 
@@ -72,10 +74,183 @@ public class NodeSpecWatch implements AutoCloseable {
         return seen ? Optional.ofNullable(latest.get()) : Optional.empty();
     }
 
+    private void run() {
+        Duration backoff = MIN_BACKOFF;
+        String lastProblem = null;
+        while (!closed) {
+            long started = System.nanoTime();
+            boolean failed = false;
+            try {
+                if (resourceVersion == null) {
+                    list();
+                }
+                watch();
+            } catch (KubeApiException | IOException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                if (e instanceof KubeApiException k && k.code() == 410) {
+                    // The version to resume from is too old: list again (at once, unless it keeps happening).
+                    resourceVersion = null;
+                } else {
+                    failed = true;
+                    String problem = e.getMessage();
+                    // One line per outage, not one per retry.
+                    if (!Objects.equals(problem, lastProblem)) {
+                        LOG.log(Level.WARNING, "watch of node state " + nodeName + " failed (" + problem + "); retrying with backoff");
+                        lastProblem = problem;
+                    }
+                }
+            }
+            // A watch the server (or something in between) ends at once is retried with the same
+            // backoff as a failure, so that nothing can turn this loop into a busy one.
+            boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
+            if (failed || quick) {
+                sleep(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            } else {
+                backoff = MIN_BACKOFF;
+                lastProblem = null;
+            }
+        }
+    }
+
+    private String selector() {
+        return "fieldSelector=" + URLEncoder.encode("metadata.name=" + nodeName, StandardCharsets.UTF_8);
+    }
+
+    private void list() throws KubeApiException, IOException {
+        String body = client.get(PATH + "?" + selector());
+        String version = null;
+        ConntrackNodeState found = null;
+        try (JsonParser p = NodeStateJson.FACTORY.createParser(body)) {
+            expect(p.nextToken(), JsonToken.START_OBJECT);
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("metadata")) {
+                    version = NodeStateJson.readMetadata(p).getResourceVersion();
+                } else if (field.equals("items") && value == JsonToken.START_ARRAY) {
+                    while (p.nextToken() == JsonToken.START_OBJECT) {
+                        ConntrackNodeState item = NodeStateJson.readNodeState(p);
+                        if (nodeName.equals(item.getMetadata().getName())) {
+                            found = item;
+                        }
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        if (found != null) {
+            update(found);
+        }
+        resourceVersion = version;
+    }
+
+    private void watch() throws KubeApiException, IOException {
+        String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + WATCH_SECONDS
+                + (resourceVersion == null ? "" : "&resourceVersion=" + URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
+        try (InputStream in = client.stream(path, Duration.ofSeconds(WATCH_SECONDS + 30))) {
+            open = in;
+            if (closed) {
+                return;
+            }
+            // A watch body is a sequence of JSON objects {"type": ..., "object": ...}, one per line.
+            try (JsonParser p = NodeStateJson.FACTORY.createParser(in)) {
+                JsonToken token;
+                while (!closed && (token = p.nextToken()) != null) {
+                    expect(token, JsonToken.START_OBJECT);
+                    event(p);
+                }
+            }
+        } finally {
+            open = null;
+        }
+    }
+
+    /** One watch event; the parser is at its START_OBJECT. The API server writes "type" before "object". */
+    private void event(JsonParser p) throws IOException, KubeApiException {
+        String type = null;
+        String error = null;
+        int code = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            if (field.equals("type")) {
+                type = p.getValueAsString();
+            } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT && !"ERROR".equals(type)) {
+                ConntrackNodeState state = NodeStateJson.readNodeState(p);
+                String version = state.getMetadata().getResourceVersion();
+                if (version != null) {
+                    resourceVersion = version;
+                }
+                // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
+                if (("ADDED".equals(type) || "MODIFIED".equals(type)) && nodeName.equals(state.getMetadata().getName())) {
+                    update(state);
+                }
+            } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    p.nextToken();
+                    if (f.equals("code")) {
+                        code = p.getValueAsInt();
+                    } else if (f.equals("message")) {
+                        error = p.getValueAsString();
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        if ("ERROR".equals(type)) {
+            // 410 Gone (the version is too old) is the usual one; for any other, a new list is also right.
+            resourceVersion = null;
+            if (code != 410) {
+                throw new KubeApiException(code, "watch error: " + error);
+            }
+        }
+    }
+
+    private static void expect(JsonToken token, JsonToken expected) throws IOException {
+        if (token != expected) {
+            throw new IOException("unexpected JSON from the API server: " + token + " instead of " + expected);
+        }
+    }
+
+    private void update(ConntrackNodeState state) {
+        ConntrackNodeState before = latest.getAndSet(state);
+        seen = true;
+        Long was = before == null ? null : before.getMetadata().getGeneration();
+        if (was == null || !was.equals(state.getMetadata().getGeneration())) {
+            onChange.run();
+        }
+    }
+
+    private void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
     @Override
     public void close() {
-        if (informer != null) {
-            informer.close();
+        closed = true;
+        if (thread != null) {
+            thread.interrupt();
+            InputStream in = open;
+            if (in != null) {
+                try {
+                    in.close();
+                } catch (IOException e) {
+                    // Closing only ends the watch early; nothing to do about a failure.
+                }
+            }
         }
     }
 }

@@ -1,22 +1,20 @@
 package dev.conntrack.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -29,31 +27,29 @@ import java.util.logging.Logger;
  */
 public class StatusReporter {
     private static final Logger LOG = Logger.getLogger(StatusReporter.class.getName());
-    private static final ObjectMapper JSON = AgentJson.MAPPER;
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(2);
 
-    private final KubernetesClient client;
+    private final KubeClient client;
     private final String nodeName;
     private final Clock clock;
     private final Duration heartbeat;
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
 
-    private final ConntrackNodeState target;
-    private JsonNode lastWrittenKey;
+    private final String statusPath;
+    private List<Object> lastWrittenKey;
     /** The reporting thread offers the same newest status several times per poll: its key is computed once. */
     private ConntrackNodeStateStatus lastOffered;
-    private JsonNode lastOfferedKey;
+    private List<Object> lastOfferedKey;
     private Instant lastWrite = Instant.EPOCH;
     private Instant lastFailure = Instant.EPOCH;
 
-    public StatusReporter(KubernetesClient client, String nodeName, Clock clock, Duration heartbeat) {
+    public StatusReporter(KubeClient client, String nodeName, Clock clock, Duration heartbeat) {
         this.client = client;
         this.nodeName = nodeName;
         this.clock = clock;
         this.heartbeat = heartbeat;
-        this.target = new ConntrackNodeState();
-        this.target.getMetadata().setName(nodeName);
+        this.statusPath = NodeSpecWatch.PATH + "/" + URLEncoder.encode(nodeName, StandardCharsets.UTF_8) + "/status";
     }
 
     /** Offers the newest status; returns true when it was written now. */
@@ -63,7 +59,7 @@ public class StatusReporter {
             lastOfferedKey = significant(status);
             lastOffered = status;
         }
-        JsonNode key = lastOfferedKey;
+        List<Object> key = lastOfferedKey;
         boolean changed = !key.equals(lastWrittenKey);
         boolean heartbeatDue = !now.isBefore(lastWrite.plus(heartbeat));
         if (!changed && !heartbeatDue) {
@@ -79,7 +75,7 @@ public class StatusReporter {
             lastWrite = now;
             writes.incrementAndGet();
             return true;
-        } catch (KubernetesClientException e) {
+        } catch (KubeApiException e) {
             failures.incrementAndGet();
             lastFailure = now;
             LOG.log(Level.WARNING, "status of node state " + nodeName + " not written (" + describe(e)
@@ -96,39 +92,31 @@ public class StatusReporter {
         return failures.get();
     }
 
-    private void write(ConntrackNodeStateStatus status) {
-        // JSON Patch "add" replaces /status whole (so removed originals disappear) and needs no resourceVersion.
-        ArrayNode patch = JSON.createArrayNode();
-        ObjectNode op = patch.addObject();
-        op.put("op", "add");
-        op.put("path", "/status");
-        op.set("value", JSON.valueToTree(status));
-        // Patching through an in-memory item skips the GET the client would otherwise do first.
-        client.resources(ConntrackNodeState.class).resource(target).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON), patch.toString());
+    private void write(ConntrackNodeStateStatus status) throws KubeApiException {
+        client.patch(statusPath, KubeClient.JSON_PATCH, NodeStateJson.statusPatch(status));
     }
 
     /** The parts of a status whose change must be reported now; live counters ride on the heartbeat. */
-    static JsonNode significant(ConntrackNodeStateStatus status) {
-        ObjectNode key = JSON.createObjectNode();
-        key.put("observedGeneration", Objects.toString(status.getObservedGeneration()));
-        ArrayNode conditions = key.putArray("conditions");
+    static List<Object> significant(ConntrackNodeStateStatus status) {
+        List<Object> conditions = new ArrayList<>();
         List<Condition> list = status.getConditions() == null ? List.of() : status.getConditions();
         for (Condition c : list) {
-            conditions.addObject().put("type", c.getType()).put("status", c.getStatus())
-                    .put("reason", c.getReason());
+            conditions.add(Arrays.asList(c.getType(), c.getStatus(), c.getReason()));
         }
-        key.set("current", JSON.valueToTree(status.getCurrent()));
-        key.set("originals", JSON.valueToTree(status.getOriginals()));
-        key.set("pending", JSON.valueToTree(status.getPending()));
-        key.set("unavailable", JSON.valueToTree(status.getUnavailableSignals()));
-        key.put("lastTableFull", status.getLastTableFullTime());
-        key.put("explained", status.getExplanation() == null ? null : status.getExplanation().getTime());
-        key.put("raises", status.getAutoRaise() == null ? null : status.getAutoRaise().getRaises());
-        return key;
+        // Copies, so that a later change to the status's own maps cannot change the key written.
+        return Arrays.asList(status.getObservedGeneration(), conditions, copy(status.getCurrent()),
+                copy(status.getOriginals()), copy(status.getPending()),
+                status.getUnavailableSignals() == null ? null : List.copyOf(status.getUnavailableSignals()),
+                status.getLastTableFullTime(),
+                status.getExplanation() == null ? null : status.getExplanation().getTime(),
+                status.getAutoRaise() == null ? null : status.getAutoRaise().getRaises());
     }
 
-    private static String describe(KubernetesClientException e) {
-        return e.getCode() == 404 ? "node state does not exist yet" : e.getMessage();
+    private static Map<String, String> copy(Map<String, String> map) {
+        return map == null ? null : new HashMap<>(map);
+    }
+
+    private static String describe(KubeApiException e) {
+        return e.code() == 404 ? "node state does not exist yet" : e.getMessage();
     }
 }

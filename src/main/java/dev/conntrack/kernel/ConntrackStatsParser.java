@@ -20,14 +20,23 @@ import java.util.List;
  * bytes change (never, on a running kernel). Not thread-safe: one instance per polling thread.
  */
 public final class ConntrackStatsParser {
-    private final ProcReader reader = new ProcReader(4096);
+    private final ProcReader reader = ProcReader.keepingFilesOpen(4096);
     private byte[] cachedHeader = new byte[0];
     private StatCounter[] columns = new StatCounter[0];
     private String[] columnNames = new String[0];
 
-    /** Reads and parses the stats file at PATH. */
+    /** Reads and parses the stats file at PATH, kept open for the next read (the node's own file, read every poll). */
     public ConntrackStats read(Path path) throws IOException {
         reader.load(path);
+        return parse(reader.buffer(), reader.length());
+    }
+
+    /**
+     * Reads and parses a stats file that is not kept open: another process's namespace, whose pid
+     * may be gone or reused by the next read.
+     */
+    public ConntrackStats readOnce(Path path) throws IOException {
+        reader.loadOnce(path);
         return parse(reader.buffer(), reader.length());
     }
 

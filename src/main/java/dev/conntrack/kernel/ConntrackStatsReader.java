@@ -52,7 +52,7 @@ public final class ConntrackStatsReader {
     public StatsReading read(long pid) {
         Path file = paths.conntrackStats(pid);
         try {
-            return StatsReading.of(parser.read(file));
+            return StatsReading.of(parser.readOnce(file));
         } catch (IOException e) {
             return StatsReading.unavailable("stats of pid " + pid + ": " + display(file) + " unreadable: " + IoErrors.errnoText(e));
         } catch (IllegalArgumentException e) {

@@ -3,9 +3,16 @@ package dev.conntrack.kernel;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Reads small procfs/sysfs files into a reused buffer.
@@ -19,18 +26,49 @@ import java.util.Arrays;
  * the initial capacity must exceed any sysctl value this reads (they are a few digits; 64 bytes is
  * plenty). seq_file files such as the stats file may span several reads and grow the buffer.
  *
+ * <p>{@link #keepingFilesOpen} makes a reader for the files a poll reads every second: it opens
+ * each once and then reads it with positional reads at offset 0 (pread), which the kernel answers
+ * with fresh content each time, without the path walk, open and close of a new read (most of a
+ * poll's time on a busy node). A kept file can go away under it: when the nf_conntrack module is
+ * unloaded, reads of an open /proc/sys file fail with ENOENT, of the stats file with EIO, of a
+ * /sys parameter with ENODEV; the reader then closes it and opens the path again (which fails with
+ * NotFound while the module is out, and finds the new file once it is back). On a file system
+ * other than procfs and sysfs (a test's fake tree) a replaced file would keep answering with the
+ * old content, so there each read first checks that the path still names the open file.
+ *
  * <p>Not thread-safe: one instance per polling thread, so a poll allocates no buffers.
  */
-public final class ProcReader {
+public final class ProcReader implements AutoCloseable {
+    /** More distinct paths than a poll reads: beyond it the reader forgets them all (a bound, not a cache policy). */
+    static final int MAX_OPEN = 32;
+
     private byte[] buffer;
+    private ByteBuffer wrapped;
     private int length;
+    private final boolean keepOpen;
+    private final Map<Path, KeptFile> open = new HashMap<>();
+
+    /** An open file; {@code key} is its identity on a file system whose files can be replaced, null on procfs/sysfs. */
+    private record KeptFile(FileChannel channel, Object key) {
+    }
 
     public ProcReader() {
         this(4096);
     }
 
     public ProcReader(int initialCapacity) {
+        this(initialCapacity, false);
+    }
+
+    private ProcReader(int initialCapacity, boolean keepOpen) {
         this.buffer = new byte[Math.max(64, initialCapacity)];
+        this.wrapped = ByteBuffer.wrap(buffer);
+        this.keepOpen = keepOpen;
+    }
+
+    /** A reader that keeps the files it reads open and re-reads them at offset 0 (see the class comment). */
+    public static ProcReader keepingFilesOpen(int initialCapacity) {
+        return new ProcReader(initialCapacity, true);
     }
 
     /**
@@ -38,6 +76,38 @@ public final class ProcReader {
      * until the next call.
      */
     public void load(Path path) throws IOException {
+        if (!keepOpen) {
+            loadOnce(path);
+            return;
+        }
+        KeptFile kept = open.get(path);
+        if (kept != null) {
+            try {
+                if (kept.key() == null || kept.key().equals(fileKey(path))) {
+                    readAt0(kept.channel());
+                    return;
+                }
+            } catch (IOException e) {
+                // Gone or replaced (module unloaded): open the path again below, once.
+            }
+            forget(path, kept);
+        }
+        if (open.size() >= MAX_OPEN) {
+            close();
+        }
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            KeptFile fresh = new KeptFile(channel, isKernelFileSystem(path) ? null : fileKey(path));
+            readAt0(channel);
+            open.put(path, fresh);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** Reads the file with open, read, close, also in a reader that keeps files open (paths read once, e.g. another process's). */
+    public void loadOnce(Path path) throws IOException {
         try (InputStream in = new FileInputStream(path.toFile())) {
             length = 0;
             while (true) {
@@ -50,6 +120,59 @@ public final class ProcReader {
                 }
                 length += n;
             }
+        }
+    }
+
+    private void readAt0(FileChannel channel) throws IOException {
+        length = 0;
+        while (true) {
+            if (length == buffer.length) {
+                buffer = Arrays.copyOf(buffer, buffer.length * 2);
+            }
+            if (wrapped.array() != buffer) {
+                wrapped = ByteBuffer.wrap(buffer);
+            }
+            wrapped.limit(buffer.length).position(length);
+            int n = channel.read(wrapped, length);
+            if (n < 0) {
+                return;
+            }
+            length += n;
+            if (n == 0) {
+                return;
+            }
+        }
+    }
+
+    private static Object fileKey(Path path) throws IOException {
+        return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+    }
+
+    /** procfs and sysfs files are never replaced in place: a removed one fails its reads instead. */
+    private static boolean isKernelFileSystem(Path path) {
+        try {
+            String type = Files.getFileStore(path).type();
+            return type.equals("proc") || type.equals("sysfs");
+        } catch (IOException e) {
+            // Unknown: check the path on each read, which is always correct.
+            return false;
+        }
+    }
+
+    private void forget(Path path, KeptFile kept) {
+        open.remove(path);
+        try {
+            kept.channel().close();
+        } catch (IOException e) {
+            // Already broken: nothing more to release.
+        }
+    }
+
+    /** Closes every kept file; the reader opens them again when next asked. */
+    @Override
+    public void close() {
+        for (Map.Entry<Path, KeptFile> e : Map.copyOf(open).entrySet()) {
+            forget(e.getKey(), e.getValue());
         }
     }
 

@@ -17,8 +17,9 @@ import java.util.Objects;
  */
 public final class SysctlFiles implements KernelSettings {
     private final HostPaths paths;
-    // Settings are read once per pass from one thread; the lock only guards the reused buffer.
-    private final ProcReader reader = new ProcReader(256);
+    // Settings are read once per pass from one thread; the lock only guards the reused buffer and
+    // the open files (read again at offset 0 each pass, see ProcReader).
+    private final ProcReader reader = ProcReader.keepingFilesOpen(256);
 
     public SysctlFiles(HostPaths paths) {
         this.paths = Objects.requireNonNull(paths, "paths");

@@ -14,7 +14,7 @@ import java.util.OptionalLong;
  */
 public final class TableReader {
     private final HostPaths paths;
-    private final ProcReader reader = new ProcReader(64);
+    private final ProcReader reader = ProcReader.keepingFilesOpen(64);
 
     public TableReader(HostPaths paths) {
         this.paths = Objects.requireNonNull(paths, "paths");

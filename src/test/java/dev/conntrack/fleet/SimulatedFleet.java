@@ -13,6 +13,8 @@ import dev.conntrack.kernel.HostPaths;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import dev.conntrack.agent.kube.KubeClient;
+import dev.conntrack.testing.AgentKubeClients;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -68,6 +70,8 @@ public final class SimulatedFleet implements AutoCloseable {
     }
 
     private final KubernetesClient client;
+    /** The agents' own API client (what a real agent writes with), same server and identity as client. */
+    private final KubeClient agentClient;
     private final Options options;
     private final List<String> names = new ArrayList<>();
     private final Set<String> brokenBuckets = ConcurrentHashMap.newKeySet();
@@ -83,6 +87,7 @@ public final class SimulatedFleet implements AutoCloseable {
 
     public SimulatedFleet(KubernetesClient client, Options options) {
         this.client = client;
+        this.agentClient = AgentKubeClients.like(client, Duration.ofSeconds(10), Duration.ofSeconds(60));
         this.options = options;
         for (int i = 0; i < options.nodes(); i++) {
             names.add(String.format("%s-%05d", options.prefix(), i));
@@ -141,8 +146,8 @@ public final class SimulatedFleet implements AutoCloseable {
             AgentConfig config = new AgentConfig(name, paths.root(), options.dir().resolve("state"), 0,
                     options.heartbeat(), false, "fleet-sim");
             NodeAgent agent = new NodeAgent(config, paths, metrics, new SharedSpecWatch(informer, name),
-                    new StatusReporter(client, name, clock, options.heartbeat()),
-                    new NodeEventRecorder(client, name, clock, Duration.ofMinutes(5)), clock);
+                    new StatusReporter(agentClient, name, clock, options.heartbeat()),
+                    new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock);
             agent.startSignals();
             agents.put(name, agent);
         });

@@ -1,0 +1,102 @@
+package dev.conntrack.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The list+watch loop against a scripted API server: resume, bookmarks, 410, outages. */
+class NodeSpecWatchTest {
+    /** Answers lists from a fixed body and each watch with the next scripted response. */
+    static final class ScriptedServer extends KubeClient {
+        final List<String> requests = new CopyOnWriteArrayList<>();
+        final BlockingQueue<Object> watches = new LinkedBlockingQueue<>();
+        volatile String listBody;
+
+        @Override
+        public String get(String path) {
+            requests.add("GET " + path);
+            return listBody;
+        }
+
+        @Override
+        public InputStream stream(String path, Duration timeout) throws KubeApiException {
+            requests.add("WATCH " + path);
+            Object next;
+            try {
+                next = watches.poll(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new KubeApiException(0, "interrupted");
+            }
+            if (next instanceof KubeApiException e) {
+                throw e;
+            }
+            String body = next == null ? "" : (String) next;
+            return new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    static String state(String name, long generation, String rv, int max) {
+        return "{\"apiVersion\":\"conntrack.dev/v1alpha1\",\"kind\":\"ConntrackNodeState\",\"metadata\":{\"name\":\"" + name
+                + "\",\"generation\":" + generation + ",\"resourceVersion\":\"" + rv + "\"},\"spec\":{\"conntrack\":{\"max\":" + max
+                + "}},\"status\":{\"conditions\":[]}}";
+    }
+
+    @Test
+    void listsThenWatchesFromTheListVersionAndFollowsEventsAndBookmarks() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"kind\":\"ConntrackNodeStateList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["
+                + state("node-a", 1, "9", 1000) + "]}";
+        // One watch that delivers a change, a bookmark and a status-only change, then ends (server timeout).
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 2, "11", 2000) + "}\n"
+                + "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConntrackNodeState\",\"metadata\":{\"resourceVersion\":\"15\"}}}\n"
+                + "{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 2, "16", 2000) + "}\n");
+        AtomicInteger changes = new AtomicInteger();
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", changes::incrementAndGet);
+        try {
+            watch.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.requests.size() >= 3);
+            assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a");
+            assertThat(server.requests.get(1)).contains("watch=true").contains("allowWatchBookmarks=true").endsWith("&resourceVersion=10");
+            // The second watch resumes from the newest version seen, not from the list's.
+            assertThat(server.requests.get(2)).startsWith("WATCH").endsWith("&resourceVersion=16");
+            assertThat(watch.current()).isPresent();
+            assertThat(watch.current().get().getSpec().getConntrack().getMax()).isEqualTo(2000);
+            // Once for the list's generation 1, once for generation 2; a status-only change wakes nobody.
+            assertThat(changes.get()).isEqualTo(2);
+        } finally {
+            watch.close();
+        }
+    }
+
+    @Test
+    void goneVersionMeansANewListAndAnOutageKeepsTheLastSpec() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 3, "10", 500) + "]}";
+        server.watches.add("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old resource version\"}}\n");
+        server.watches.add(new KubeApiException(0, "API server unreachable: Connection refused"));
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
+        try {
+            watch.start();
+            await().atMost(Duration.ofSeconds(15)).until(() -> server.requests.stream().filter(r -> r.startsWith("GET")).count() >= 2
+                    && server.requests.stream().filter(r -> r.startsWith("WATCH")).count() >= 3);
+            List<String> kinds = server.requests.stream().map(r -> r.substring(0, r.indexOf(' '))).toList();
+            assertThat(kinds.subList(0, 4)).containsExactly("GET", "WATCH", "GET", "WATCH");
+            assertThat(watch.current().get().getSpec().getConntrack().getMax()).isEqualTo(500);
+        } finally {
+            watch.close();
+        }
+    }
+}
