@@ -6,6 +6,9 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.conntrack.api.AutoRaiseStatus;
 import dev.conntrack.api.AutoscaleSpec;
+import dev.conntrack.api.NotrackProtocol;
+import dev.conntrack.api.NotrackRule;
+import dev.conntrack.api.NotrackStatus;
 import dev.conntrack.api.ConflictNote;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateSpec;
@@ -130,6 +133,7 @@ final class NodeStateJson {
                 case "tcpBeLiberal" -> s.setTcpBeLiberal(bool(p));
                 case "autoscale" -> s.setAutoscale(readAutoscale(p));
                 case "tcpLoose" -> s.setTcpLoose(bool(p));
+                case "notrack" -> s.setNotrack(list(p, NodeStateJson::readNotrackRule));
                 default -> p.skipChildren();
             }
         });
@@ -152,6 +156,23 @@ final class NodeStateJson {
             }
         });
         return a;
+    }
+
+    static NotrackRule readNotrackRule(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        NotrackRule r = new NotrackRule();
+        fields(p, name -> {
+            switch (name) {
+                case "protocol" -> r.setProtocol(enumValue(p, NotrackProtocol.class));
+                case "port" -> r.setPort(intValue(p));
+                case "endPort" -> r.setEndPort(intValue(p));
+                case "cidr" -> r.setCidr(text(p));
+                default -> p.skipChildren();
+            }
+        });
+        return r;
     }
 
     static MonitoringSpec readMonitoring(JsonParser p) throws IOException {
@@ -327,6 +348,7 @@ final class NodeStateJson {
         stringMap(g, "originals", s.getOriginals());
         stringMap(g, "pending", s.getPending());
         object(g, "autoRaise", s.getAutoRaise(), NodeStateJson::writeAutoRaise);
+        object(g, "notrack", s.getNotrack(), NodeStateJson::writeNotrackStatus);
         list(g, "namespaces", s.getNamespaces(), NodeStateJson::writeNamespace);
         object(g, "explanation", s.getExplanation(), NodeStateJson::writeExplanation);
         stringList(g, "unavailableSignals", s.getUnavailableSignals());
@@ -386,6 +408,7 @@ final class NodeStateJson {
         number(g, "pid", n.getPid());
         bool(g, "initial", n.getInitial());
         string(g, "podUid", n.getPodUid());
+        string(g, "pod", n.getPod());
         number(g, "entries", n.getEntries());
         number(g, "drops", n.getDrops());
         g.writeEndObject();
@@ -425,6 +448,26 @@ final class NodeStateJson {
         bool(g, "tcpBeLiberal", s.getTcpBeLiberal());
         object(g, "autoscale", s.getAutoscale(), NodeStateJson::writeAutoscale);
         bool(g, "tcpLoose", s.getTcpLoose());
+        list(g, "notrack", s.getNotrack(), NodeStateJson::writeNotrackRule);
+        g.writeEndObject();
+    }
+
+    static void writeNotrackRule(JsonGenerator g, NotrackRule r) throws IOException {
+        g.writeStartObject();
+        string(g, "protocol", r.getProtocol() == null ? null : r.getProtocol().name());
+        number(g, "port", r.getPort());
+        number(g, "endPort", r.getEndPort());
+        string(g, "cidr", r.getCidr());
+        g.writeEndObject();
+    }
+
+    static void writeNotrackStatus(JsonGenerator g, NotrackStatus n) throws IOException {
+        g.writeStartObject();
+        string(g, "state", n.getState());
+        string(g, "table", n.getTable());
+        number(g, "installed", n.getInstalled());
+        stringList(g, "rules", n.getRules());
+        string(g, "message", n.getMessage());
         g.writeEndObject();
     }
 

@@ -1,14 +1,17 @@
 package dev.conntrack.kernel;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.conntrack.api.NotrackRule;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -40,7 +43,7 @@ public final class NftablesNotrack {
     private static final List<String> HOOKS = List.of("prerouting", "output");
     /** Literal addresses only: nothing a resolver would look up, nothing that could break out of a rule. */
     private static final Pattern CIDR = Pattern.compile("((?:[0-9]{1,3}\\.){3}[0-9]{1,3}|[0-9a-fA-F.]*:[0-9a-fA-F:.]*)/[0-9]{1,3}");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory JSON = new JsonFactory();
 
     /** One nftables rule: the chain, its text (without the comment) and the comment that identifies it. */
     public record NftRule(String chain, String match, String comment) {
@@ -179,29 +182,79 @@ public final class NftablesNotrack {
     }
 
     /** The table of {@code nft -j list table} output: chains and rule comments, in kernel order. */
+    /**
+     * Reads {@code nft -j list table} output with jackson-core's streaming parser: the agent does
+     * not load Jackson databind (about 600 classes of its footprint) for this one small document.
+     */
     static Live parse(String json) throws NftException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new NftException("nft -j list printed no JSON: " + e.getMessage());
-        }
         List<String> chains = new ArrayList<>();
         List<String> rules = new ArrayList<>();
         boolean table = false;
-        for (JsonNode item : root.path("nftables")) {
-            if (item.has("table")) {
-                table = true;
-            } else if (item.has("chain")) {
-                JsonNode c = item.get("chain");
-                chains.add(chainKey(c.path("name").asText(), c.path("hook").asText(), c.path("prio").asInt(Integer.MIN_VALUE),
-                        c.path("policy").asText()));
-            } else if (item.has("rule")) {
-                JsonNode r = item.get("rule");
-                rules.add(ruleKey(r.path("chain").asText(), r.path("comment").asText("")));
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new NftException("nft -j list printed no JSON object");
             }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                if (!"nftables".equals(field) || p.currentToken() != JsonToken.START_ARRAY) {
+                    p.skipChildren();
+                    continue;
+                }
+                while (p.nextToken() == JsonToken.START_OBJECT) {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String kind = p.currentName();
+                        p.nextToken();
+                        switch (kind) {
+                            case "table" -> {
+                                table = true;
+                                p.skipChildren();
+                            }
+                            case "chain" -> {
+                                Map<String, String> c = scalars(p);
+                                chains.add(chainKey(c.getOrDefault("name", ""), c.getOrDefault("hook", ""),
+                                        intOr(c.get("prio"), Integer.MIN_VALUE), c.getOrDefault("policy", "")));
+                            }
+                            case "rule" -> {
+                                Map<String, String> r = scalars(p);
+                                rules.add(ruleKey(r.getOrDefault("chain", ""), r.getOrDefault("comment", "")));
+                            }
+                            default -> p.skipChildren();
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new NftException("nft -j list printed no JSON: " + e.getMessage());
         }
         return table ? new Live(true, chains, rules) : Live.ABSENT;
+    }
+
+    /** The scalar fields of the object at the parser (nested objects and arrays, e.g. a rule's expr, skipped). */
+    private static Map<String, String> scalars(JsonParser p) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return out;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken value = p.nextToken();
+            if (value.isScalarValue()) {
+                out.put(name, p.getValueAsString());
+            } else {
+                p.skipChildren();
+            }
+        }
+        return out;
+    }
+
+    private static int intOr(String text, int fallback) {
+        try {
+            return text == null ? fallback : Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
     }
 
     private static String chainKey(String name, String hook, int prio, String policy) {
