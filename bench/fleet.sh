@@ -2,6 +2,10 @@
 # Fleet scale benchmark: N simulated nodes on a real kube-apiserver, the operator as a process.
 #
 #   bench/fleet.sh                 N = 1000 and 5000 (FLEET_SIZES="200 1000" to choose)
+#   FLEET_SIZES=5000 FLEET_PHASES=off,alone FLEET_IDLE_SECONDS=10 FLEET_NO_RESULTS=1 bench/fleet.sh
+#                                  one size, only the edits named (off = batching off, alone =
+#                                  agents paused, batches = 10%), results only printed and kept in
+#                                  $FLEET_WORK_DIR/results.tsv, RESULTS.md untouched
 #
 # For each N: a fresh embedded cluster (hack/cluster.sh on its own ports), the built operator jar
 # started like the chart does (-Xmx192m -XX:+UseSerialGC, OPERATOR_JAVA_OPTS to change), and
@@ -21,6 +25,7 @@ WORK="${FLEET_WORK_DIR:-/tmp/fleet-bench}"
 OPERATOR_JAVA_OPTS="${OPERATOR_JAVA_OPTS:--Xmx192m -XX:+UseSerialGC}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:--Xmx3g -XX:+UseParallelGC}"
 IDLE_SECONDS="${FLEET_IDLE_SECONDS:-60}"
+PHASES="${FLEET_PHASES:-off,alone,batches}"
 RUN_TIMEOUT="${FLEET_RUN_TIMEOUT:-2400}"   # seconds per size, simulator included
 RESULTS="$ROOT/bench/RESULTS.md"
 TSV="$WORK/results.tsv"
@@ -75,7 +80,7 @@ for N in $SIZES; do
   timeout "$RUN_TIMEOUT" java $SIM_JAVA_OPTS -cp "$CLASSPATH_SIM" dev.conntrack.fleet.FleetSimulator \
     --nodes="$N" --operator-pid="$OPERATOR_PID" --apiserver-pid="$(cat "$CONNTRACK_CLUSTER_DIR/apiserver.pid")" \
     --etcd-pid="$(cat "$CONNTRACK_CLUSTER_DIR/etcd.pid")" --dir="$WORK/hosts" --min-poll-seconds="$MIN_POLL" \
-    --idle-seconds="$IDLE_SECONDS" --threads=8 --out="$TSV" 2> "$WORK/simulator-$N.log" &
+    --idle-seconds="$IDLE_SECONDS" --phases="$PHASES" --threads=8 --out="$TSV" 2> "$WORK/simulator-$N.log" &
   SIM_PID=$!
   if ! wait "$SIM_PID"; then
     SIM_PID=""
@@ -90,5 +95,9 @@ for N in $SIZES; do
   rm -rf "$WORK/hosts"
 done
 
+if [[ -n "${FLEET_NO_RESULTS:-}" ]]; then
+  cat "$TSV"
+  exit 0
+fi
 cp "$TSV" "$ROOT/bench/fleet-results.tsv"
 python3 "$ROOT/bench/fleet_table.py" "$TSV" "$RESULTS" "$OPERATOR_JAVA_OPTS" "$IDLE_SECONDS"

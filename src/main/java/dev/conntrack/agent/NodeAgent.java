@@ -147,12 +147,24 @@ public class NodeAgent implements AutoCloseable {
      * {@link #reportOnce()} itself, e.g. a fleet simulation running many agents on one scheduler.
      */
     public void startSignals() {
+        startSignals(true);
+    }
+
+    /**
+     * @param countWatch false leaves out the fast count watcher (auto-raise between polls): its
+     *                   thread wakes every 200 ms even while auto-raise is off, which a node pays
+     *                   on its own cores but thousands of simulated agents in one JVM pay on the
+     *                   benchmark's, crowding out the API server being measured
+     */
+    public void startSignals(boolean countWatch) {
         // A "table full" kernel line wakes the poll at once: TableFull is then reported within a
         // status write instead of up to a poll interval later.
         kmsg.onTableFull(this::wake);
         kmsg.start();
         spec.start();
-        countWatcher.start();
+        if (countWatch) {
+            countWatcher.start();
+        }
     }
 
     /**

@@ -6,6 +6,9 @@ import dev.conntrack.api.ConntrackPolicy;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -39,6 +42,9 @@ public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
     static final String FIELD_MANAGER = "conntrack-operator";
+    /** A JSON patch of the spec, see {@link NodeStateSpecPatch} for why not server-side apply. */
+    private static final PatchContext SPEC_PATCH = new PatchContext.Builder()
+            .withPatchType(PatchType.JSON).withFieldManager(FIELD_MANAGER).build();
 
     private final PolicyMerger merger = new PolicyMerger();
     private final Clock clock = Clock.systemUTC();
@@ -84,14 +90,22 @@ public class NodeReconciler implements Reconciler<Node> {
             return UpdateControl.noUpdate();
         }
         LOG.infof("Node %s: writing node state spec (policies %s)", name, desired.getPolicies());
-        context.getClient().resource(desiredState(node, desired))
-                .fieldManager(FIELD_MANAGER)
-                .forceConflicts()
-                .serverSideApply();
+        ConntrackNodeState state = desiredState(node, desired);
+        KubernetesClient client = context.getClient();
+        if (existing == null) {
+            // Absent from the cache: create it. Should it exist after all (a write of our own the
+            // cache has not seen yet), the conflict fails this reconcile and the retry patches it.
+            client.resource(state).create();
+        } else {
+            // Patched through an item (it only names the object): by name alone, the client would
+            // GET the object before every patch, doubling the requests.
+            client.resource(state).patch(SPEC_PATCH,
+                    client.getKubernetesSerialization().asJson(NodeStateSpecPatch.operations(existing, state)));
+        }
         return UpdateControl.noUpdate();
     }
 
-    /** Server-side apply refuses empty maps here ("must be of type object"): leave them out instead. */
+    /** Stored like server-side apply stored them: empty maps and lists left out, so specs compare the same. */
     private static ConntrackNodeStateSpec withoutEmptyCollections(ConntrackNodeStateSpec spec) {
         if (spec.getPolicies() != null && spec.getPolicies().isEmpty()) {
             spec.setPolicies(null);

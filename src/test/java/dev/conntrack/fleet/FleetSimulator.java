@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 
@@ -37,7 +38,8 @@ import java.util.function.UnaryOperator;
  * them to the --out file as tab-separated values.
  *
  * <p>Usage: {@code FleetSimulator --nodes=1000 --operator-pid=PID --dir=/tmp/fleet-bench
- * [--min-poll-seconds=10] [--idle-seconds=60] [--threads=8] [--out=file]}; KUBECONFIG names the
+ * [--min-poll-seconds=10] [--idle-seconds=60] [--threads=8] [--phases=off,alone,batches] [--out=file]};
+ * {@code --phases} picks the edits to run (all three by default); KUBECONFIG names the
  * cluster (admin credentials: it also reads /metrics).
  */
 public final class FleetSimulator {
@@ -124,22 +126,31 @@ public final class FleetSimulator {
         Thread.sleep(15_000); // let the last writes and roll-ups settle
         idle(idleSeconds);
 
-        rolloutPhase("off (100%)", 2, p -> {
-            p.getSpec().getConntrack().setMax(524288);
-            p.getSpec().getConntrack().setTcpTimeWait("30s");
-            return p;
-        });
-        Thread.sleep(10_000);
-        operatorAlone(3, p -> {
-            p.getSpec().getConntrack().setMax(786432);
-            return p;
-        });
-        Thread.sleep(10_000);
-        rolloutPhase("10% batches", 4, p -> {
-            p.getSpec().setRollout(rollout("10%"));
-            p.getSpec().getConntrack().setMax(1048576);
-            return p;
-        });
+        // Each phase edits the policy once: its generation goes up by one per phase that runs.
+        Set<String> phases = Set.of(args.getOrDefault("phases", "off,alone,batches").split(","));
+        long generation = 1;
+        if (phases.contains("off")) {
+            rolloutPhase("off (100%)", ++generation, p -> {
+                p.getSpec().getConntrack().setMax(524288);
+                p.getSpec().getConntrack().setTcpTimeWait("30s");
+                return p;
+            });
+            Thread.sleep(10_000);
+        }
+        if (phases.contains("alone")) {
+            operatorAlone(++generation, p -> {
+                p.getSpec().getConntrack().setMax(786432);
+                return p;
+            });
+            Thread.sleep(10_000);
+        }
+        if (phases.contains("batches")) {
+            rolloutPhase("10% batches", ++generation, p -> {
+                p.getSpec().setRollout(rollout("10%"));
+                p.getSpec().getConntrack().setMax(1048576);
+                return p;
+            });
+        }
 
         ConntrackPolicy stored = client.resources(ConntrackPolicy.class).withName(policyName).get();
         int policyBytes = Serialization.asJson(stored).getBytes(StandardCharsets.UTF_8).length;

@@ -148,7 +148,10 @@ public final class SimulatedFleet implements AutoCloseable {
             NodeAgent agent = new NodeAgent(config, paths, metrics, new SharedSpecWatch(informer, name),
                     new StatusReporter(agentClient, name, clock, options.heartbeat()),
                     new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock);
-            agent.startSignals();
+            // Without the per-agent count watcher thread: 5,000 of them (auto-raise is off in
+            // these policies, so each only wakes and sleeps) cost the shared cores more than the
+            // operator does. Auto-raise has its own tests and the NAT benchmark.
+            agent.startSignals(false);
             agents.put(name, agent);
         });
         informer.start().toCompletableFuture().join();
