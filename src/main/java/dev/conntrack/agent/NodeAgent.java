@@ -88,6 +88,8 @@ public class NodeAgent implements AutoCloseable {
     private boolean notrackFailing;
     /** Serializes writes to the kernel's settings: the poll's enforcement and the watcher's raises. */
     private final Object kernelWrites = new Object();
+    /** Whether auto-raise was on at the last poll: the count watcher is woken when it turns on. */
+    private boolean countWatchArmed;
     private volatile long knownMax;
     private volatile long knownBuckets;
     private volatile Mode effectiveMode = Mode.ObserveOnly;
@@ -317,6 +319,11 @@ public class NodeAgent implements AutoCloseable {
         synchronized (kernelWrites) {
             ConntrackSettings settings = autoRaiser.effective(desired.getConntrack(),
                     originals.originalOf(ConntrackKey.MAX).isPresent(), live.max().orElse(0));
+            boolean armed = autoRaiser.spec() != null;
+            if (armed && !countWatchArmed) {
+                countWatcher.arm();
+            }
+            countWatchArmed = armed;
             return applier.reconcile(settings, mode, drift);
         }
     }

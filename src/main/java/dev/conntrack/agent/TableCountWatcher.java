@@ -27,6 +27,8 @@ final class TableCountWatcher implements AutoCloseable {
     private final LongSupplier max;
     private final LongSupplier watermarkPercent;
     static final double ASSUMED_STORM_PER_SECOND = AutoRaisePlanner.STORM_PER_SECOND;
+    /** While auto-raise is off the thread costs nothing: it wakes on {@link #arm()}, or after this. */
+    static final long DISARMED_PARK_MILLIS = 30_000;
 
     /** What the watcher saw: the count and its growth since the previous read. */
     @FunctionalInterface
@@ -48,7 +50,7 @@ final class TableCountWatcher implements AutoCloseable {
     private volatile Path hotStats;
     private Path openHotStats;
     private FileChannel hotChannel;
-    private Thread thread;
+    private volatile Thread thread;
 
     /**
      * @param watermarkPercent 0 while auto-raise is off (the watcher then idles)
@@ -82,7 +84,8 @@ final class TableCountWatcher implements AutoCloseable {
     private void run() {
         while (running) {
             long watermark = watermarkPercent.getAsLong();
-            long sleepMillis = 200;
+            // Disarmed (auto-raise off): sleep until arm() wakes it; the long park is only a safety net.
+            long sleepMillis = DISARMED_PARK_MILLIS;
             if (watermark > 0) {
                 try {
                     long count = readCount();
@@ -107,6 +110,14 @@ final class TableCountWatcher implements AutoCloseable {
                 }
             }
             LockSupport.parkNanos(sleepMillis * 1_000_000);
+        }
+    }
+
+    /** Auto-raise was switched on: start reading now instead of after the disarmed park. */
+    void arm() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
         }
     }
 

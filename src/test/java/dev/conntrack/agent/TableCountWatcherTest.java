@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.conntrack.kernel.FakeHost;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,5 +62,26 @@ class TableCountWatcherTest {
         assertThat(TableCountWatcher.growthPerSecond(1200, 0, 1000, 10_000_000)).isZero();
         assertThat(TableCountWatcher.growthPerSecond(-1, 0, 1000, 10_000_000)).isZero();
         assertThat(TableCountWatcher.growthPerSecond(1000, 5, 1200, 5)).isZero();
+    }
+
+    @Test
+    void aDisarmedWatcherReadsNothingUntilArmed(@TempDir Path dir) throws InterruptedException {
+        Path count = dir.resolve("nf_conntrack_count");
+        FakeHost.write(count, "12\n");
+        AtomicLong watermark = new AtomicLong(0);
+        AtomicInteger reads = new AtomicInteger();
+        try (TableCountWatcher watcher = new TableCountWatcher(count, () -> 100_000, watermark::get, (c, g) -> reads.incrementAndGet())) {
+            watcher.start();
+            Thread.sleep(300);
+            assertThat(reads.get()).as("no reads while auto-raise is off").isZero();
+            watermark.set(80);
+            watcher.arm();
+            // Without arm() the first read would come after the 30 s disarmed park.
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (reads.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(reads.get()).isPositive();
+        }
     }
 }
