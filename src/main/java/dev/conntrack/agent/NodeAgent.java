@@ -3,6 +3,7 @@ package dev.conntrack.agent;
 import dev.conntrack.agent.core.ApplyReport;
 import dev.conntrack.agent.core.AutoRaisePlanner;
 import dev.conntrack.agent.core.DropRate;
+import dev.conntrack.agent.core.DropWindow;
 import dev.conntrack.agent.core.KeyOutcome;
 import dev.conntrack.agent.core.KeyResult;
 import dev.conntrack.agent.core.NodeConditions;
@@ -105,6 +106,7 @@ public class NodeAgent implements AutoCloseable {
     private Thread pollThread;
     private Thread reportThread;
     private PollSample previous;
+    private final DropWindow dropWindow = new DropWindow();
     private List<Condition> conditions = List.of();
     private Instant lastTableFull;
 
@@ -267,9 +269,9 @@ public class NodeAgent implements AutoCloseable {
         DropRate initialRate = previous == null ? DropRate.UNKNOWN : DropRate.between(previous, sample);
         previous = sample;
         // Drops anywhere on the node (pods, NAT namespaces) count, not only the node's own table.
-        DropRate rate = namespaces.nodeWide(initialRate);
+        DropRate newestRate = namespaces.nodeWide(initialRate);
         Instant now = clock.instant();
-        if (rate.tableFull()) {
+        if (newestRate.tableFull()) {
             lastTableFull = now;
             // Drops are the other trigger of auto-raise (the fast watcher only sees usage).
             raiseNow(table.count().orElse(0), 0, true);
@@ -280,6 +282,8 @@ public class NodeAgent implements AutoCloseable {
             }
         });
 
+        // Conditions judge the configured interval, however fast the poll runs under pressure.
+        DropRate rate = dropWindow.forConditions(newestRate, sample.monotonicNanos(), pollInterval(desired));
         int warning = warningPercent(desired);
         List<Condition> fresh = NodeConditions.evaluate(report, sample.usagePercent(), rate, warning, generation);
         if (config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly) {
