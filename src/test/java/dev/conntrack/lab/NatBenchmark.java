@@ -139,7 +139,13 @@ class NatBenchmark {
 
             // Empty the router's table first: full of the sized run's TIME_WAIT, it would be raised at once.
             lab.flushRouterTable();
-            setPolicy(ct -> ct.setMax(1000), autoscale(), "1000");
+            // With autoscale on, max 1000 is raised at once to keep the storm headroom (6251): wait
+            // for the policy to be in force (not the sized run's 131072), whatever the agent made of it.
+            policy(ct -> ct.setMax(1000), autoscale());
+            waitFor(() -> {
+                long max = Long.parseLong(Sysctls.read("nf_conntrack_max").trim());
+                return max >= 1000 && max < 131072;
+            }, 30);
             Thread.sleep(3000);
             agentIdleCpu = Math.max(agentIdleCpu, cpuMillisPerSecond(agent.pid(), 10));
             double patchesBefore = statusPatches();
