@@ -82,11 +82,6 @@ final class AutoRaiser {
     }
 
     /** Raises now when the plan says so; returns the decision when something was raised. */
-    synchronized Optional<Decision> raiseIfNeeded(long count, long max, long buckets, boolean dropping, long objectSize,
-            Mode mode, DriftPolicy drift) {
-        return raiseIfNeeded(count, 0, max, buckets, dropping, objectSize, mode, drift);
-    }
-
     /** @param growthPerSecond the table's growth measured by the count watcher (0: unknown or not growing) */
     synchronized Optional<Decision> raiseIfNeeded(long count, double growthPerSecond, long max, long buckets, boolean dropping,
             long objectSize, Mode mode, DriftPolicy drift) {

@@ -283,7 +283,8 @@ public class NodeAgent implements AutoCloseable {
         });
 
         // Conditions judge the configured interval, however fast the poll runs under pressure.
-        DropRate rate = dropWindow.forConditions(newestRate, sample.monotonicNanos(), pollInterval(desired));
+        Duration configuredInterval = pollInterval(desired);
+        DropRate rate = dropWindow.forConditions(newestRate, sample.monotonicNanos(), configuredInterval);
         int warning = warningPercent(desired);
         List<Condition> fresh = NodeConditions.evaluate(report, sample.usagePercent(), rate, warning, generation);
         if (config.forceObserveOnly() && desired != null && desired.getMode() != Mode.ObserveOnly) {
@@ -304,7 +305,7 @@ public class NodeAgent implements AutoCloseable {
         status.setNotrack(notrackOutcome.status());
         newest.set(status);
         publishMetrics(report, table, reading.stats(), log);
-        return PollPacing.next(pollInterval(desired), sample.usagePercent(), warning, rate.tableFull());
+        return PollPacing.next(configuredInterval, sample.usagePercent(), warning, rate.tableFull());
     }
 
     private ApplyReport enforce(ConntrackNodeStateSpec desired, TableSnapshot live) {

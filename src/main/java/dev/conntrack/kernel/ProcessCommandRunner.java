@@ -18,32 +18,7 @@ final class ProcessCommandRunner implements CommandRunner {
     @Override
     public Result run(List<String> command, Duration timeout) throws IOException {
         Process process = start(command);
-        CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> {
-            try {
-                return process.getInputStream().readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, task -> {
-            Thread t = new Thread(task, "command-stdout");
-            t.setDaemon(true);
-            t.start();
-        });
-        String name = String.join(" ", command);
-        try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IOException(name + " did not finish within " + timeout);
-            }
-            byte[] out = stdout.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(name + " interrupted", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IOException(name + ": cannot read its output", e);
-        } finally {
-            process.destroyForcibly();
-        }
+        return finish(process, command, timeout, drain(process.getInputStream(), "command-stdout"), null);
     }
 
     /** stdout and stderr are drained on their own threads while INPUT is written, so no pipe can fill up and block. */
@@ -52,19 +27,28 @@ final class ProcessCommandRunner implements CommandRunner {
         Process process = new ProcessBuilder(command).start();
         CompletableFuture<byte[]> stdout = drain(process.getInputStream(), "command-stdout");
         CompletableFuture<byte[]> stderr = drain(process.getErrorStream(), "command-stderr");
+        try (var stdin = process.getOutputStream()) {
+            stdin.write(input.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // The command exited without reading all of its input: its exit code and stderr say why.
+        }
+        return finish(process, command, timeout, stdout, stderr);
+    }
+
+    /** Waits for the command within TIMEOUT and collects its drained output (stderr null: discarded); always kills it. */
+    private static Result finish(Process process, List<String> command, Duration timeout, CompletableFuture<byte[]> stdout,
+            CompletableFuture<byte[]> stderr) throws IOException {
         String name = String.join(" ", command);
         try {
-            try (var stdin = process.getOutputStream()) {
-                stdin.write(input.getBytes(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                // The command exited without reading all of its input: its exit code and stderr say why.
-            }
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new IOException(name + " did not finish within " + timeout);
             }
-            byte[] out = stdout.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            byte[] err = stderr.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+            String out = new String(stdout.get(timeout.toMillis(), TimeUnit.MILLISECONDS), StandardCharsets.UTF_8);
+            if (stderr == null) {
+                return new Result(process.exitValue(), out);
+            }
+            String err = new String(stderr.get(timeout.toMillis(), TimeUnit.MILLISECONDS), StandardCharsets.UTF_8);
+            return new Result(process.exitValue(), out, err);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(name + " interrupted", e);

@@ -61,13 +61,13 @@ class AutoRaiserTest {
                 OriginalsStore.open(dir.resolve("originals"))), Clock.systemUTC());
         raiser.effective(settings(true, 100_000), false, 100_000);
 
-        assertThat(raiser.raiseIfNeeded(85_000, 100_000, 65536, false, 256, Mode.Enforce, DriftPolicy.Reapply)).isPresent();
+        assertThat(raiser.raiseIfNeeded(85_000, 0, 100_000, 65536, false, 256, Mode.Enforce, DriftPolicy.Reapply)).isPresent();
 
         assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("200000");
         assertThat(raiser.effective(settings(true, 100_000), true, 200_000).getMax()).isEqualTo(200_000);
         assertThat(raiser.status().getRaises()).isEqualTo(1L);
         // Observe-only never writes.
-        assertThat(raiser.raiseIfNeeded(190_000, 200_000, 65536, false, 256, Mode.ObserveOnly, DriftPolicy.Reapply)).isEmpty();
+        assertThat(raiser.raiseIfNeeded(190_000, 0, 200_000, 65536, false, 256, Mode.ObserveOnly, DriftPolicy.Reapply)).isEmpty();
         assertThat(host.rawLive(ConntrackKey.MAX).trim()).isEqualTo("200000");
         // Autoscale off: back to the spec.
         assertThat(raiser.effective(settings(false, 100_000), true, 200_000).getMax()).isEqualTo(100_000);

@@ -66,10 +66,6 @@ public final class AutoRaisePlanner {
         return aboveWatermark(spec, projected(count, growthPerSecond, LOOKAHEAD_SECONDS) + MIN_HEADROOM, max);
     }
 
-    public static Decision plan(AutoscaleSpec spec, long count, long max, long buckets, boolean dropping, long objectSize) {
-        return plan(spec, count, max, buckets, dropping, objectSize, 0);
-    }
-
     public static Decision plan(AutoscaleSpec spec, long count, long max, long buckets, boolean dropping, long objectSize,
             double growthPerSecond) {
         if (!dueToRaise(spec, count, max, growthPerSecond) && !dropping) {

@@ -21,14 +21,14 @@ class AutoRaisePlannerTest {
 
     @Test
     void belowTheWatermarkWithoutDropsNothingHappens() {
-        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - AutoRaisePlanner.MIN_HEADROOM, 100_000, 262144, false, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - AutoRaisePlanner.MIN_HEADROOM, 100_000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isFalse();
         assertThat(d.limitedBy()).isEqualTo(Limit.None);
     }
 
     @Test
     void atTheWatermarkMaxDoublesAndBucketsStayWhenThereAreEnough() {
-        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isTrue();
         assertThat(d.newMax()).isEqualTo(200_000);
         assertThat(d.newBuckets()).isEqualTo(262144);
@@ -40,27 +40,27 @@ class AutoRaisePlannerTest {
         AutoscaleSpec s = spec(1_000_000, null);
         s.setStep(1.5);
         s.setHighWatermarkPercent(50);
-        assertThat(AutoRaisePlanner.plan(s, 100, 100_000, 262144, true, OBJ).newMax()).isEqualTo(150_000);
+        assertThat(AutoRaisePlanner.plan(s, 100, 100_000, 262144, true, OBJ, 0).newMax()).isEqualTo(150_000);
         // A table far past the watermark gets enough room to drop back under it (with the storm headroom), not just one step.
-        assertThat(AutoRaisePlanner.plan(s, 100_000, 100_000, 262144, false, OBJ).newMax())
+        assertThat(AutoRaisePlanner.plan(s, 100_000, 100_000, 262144, false, OBJ, 0).newMax())
                 .isEqualTo((100_000 + 2 * AutoRaisePlanner.MIN_HEADROOM) * 2 + 1);
     }
 
     @Test
     void bucketsFollowWhenTheTableWouldExceedEightEntriesPerBucket() {
-        Decision d = AutoRaisePlanner.plan(spec(10_000_000, null), 900_000, 1_000_000, 131072, false, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(10_000_000, null), 900_000, 1_000_000, 131072, false, OBJ, 0);
         assertThat(d.newMax()).isEqualTo(2_000_000);
         assertThat(d.newBuckets()).isEqualTo(500_000);
     }
 
     @Test
     void theCeilingHoldsAndIsReportedWhenReached() {
-        Decision partial = AutoRaisePlanner.plan(spec(150_000, null), 90_000, 100_000, 262144, false, OBJ);
+        Decision partial = AutoRaisePlanner.plan(spec(150_000, null), 90_000, 100_000, 262144, false, OBJ, 0);
         assertThat(partial.raise()).isTrue();
         assertThat(partial.newMax()).isEqualTo(150_000);
         assertThat(partial.limitedBy()).isEqualTo(Limit.Ceiling);
 
-        Decision none = AutoRaisePlanner.plan(spec(150_000, null), 140_000, 150_000, 262144, true, OBJ);
+        Decision none = AutoRaisePlanner.plan(spec(150_000, null), 140_000, 150_000, 262144, true, OBJ, 0);
         assertThat(none.raise()).isFalse();
         assertThat(none.limitedBy()).isEqualTo(Limit.Ceiling);
         assertThat(none.message()).contains("ceiling 150000 reached");
@@ -69,14 +69,14 @@ class AutoRaisePlannerTest {
     @Test
     void theMemoryBudgetBoundsMaxAndBucketsTogether() {
         // 1 MiB budget: 262144 buckets alone take 4 MiB, so use a small bucket table.
-        Decision d = AutoRaisePlanner.plan(spec(null, "1Mi"), 3000, 3000, 1024, true, OBJ);
+        Decision d = AutoRaisePlanner.plan(spec(null, "1Mi"), 3000, 3000, 1024, true, OBJ, 0);
         assertThat(d.raise()).isTrue();
         assertThat(TableMemory.estimate(d.newMax(), d.newBuckets(), OBJ)).isLessThanOrEqualTo(1024 * 1024);
         long oneMore = d.newMax() + 1;
         assertThat(TableMemory.estimate(oneMore, AutoRaisePlanner.bucketsFor(oneMore, 1024), OBJ)).isGreaterThan(1024 * 1024);
         assertThat(d.limitedBy()).isEqualTo(Limit.MemoryBudget);
 
-        Decision full = AutoRaisePlanner.plan(spec(null, "1Mi"), d.newMax(), d.newMax(), d.newBuckets(), true, OBJ);
+        Decision full = AutoRaisePlanner.plan(spec(null, "1Mi"), d.newMax(), d.newMax(), d.newBuckets(), true, OBJ, 0);
         assertThat(full.raise()).isFalse();
         assertThat(full.limitedBy()).isEqualTo(Limit.MemoryBudget);
         assertThat(full.message()).contains("memory budget 1Mi reached");
