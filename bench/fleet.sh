@@ -50,8 +50,8 @@ trap cleanup EXIT INT TERM
 mkdir -p "$WORK"
 rm -f "$TSV"
 log "building the jar and the test classes"
-./mvnw -B -q -o package -DskipTests
-./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test >/dev/null
+./mvnw -B -q package -DskipTests
+./mvnw -B -q dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test >/dev/null
 CLASSPATH_SIM="target/test-classes:target/classes:$(cat target/classpath.txt)"
 KUBECTL="$("$ROOT/hack/build-test-binaries.sh" | tail -n 1)/kubectl"
 export KUBECONFIG="$CONNTRACK_CLUSTER_DIR/kubeconfig"

@@ -13,7 +13,7 @@ PASSES=${PASSES:-200}
 AGENT_JVM_OPTS=${AGENT_JVM_OPTS:--Xmx32m -Xss256k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m}
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
 if [[ ! -f target/test-classes/dev/conntrack/kernel/NetnsScanBenchMain.class ]]; then
-  timeout 600 ./mvnw -B -q -o test-compile
+  timeout 600 ./mvnw -B -q test-compile
 fi
 PREFIX="ct-scanbench-$$"
 PIDS=()

@@ -34,7 +34,7 @@ for tool in ip conntrack python3 java flock /usr/bin/time; do
 done
 [[ $(id -u) -eq 0 ]] || { echo "run as root (namespaces, nf_conntrack_max)" >&2; exit 1; }
 if [[ ! -f target/test-classes/dev/conntrack/kernel/TableSummaryBenchMain.class ]]; then
-  timeout 600 ./mvnw -B -q -o test-compile
+  timeout 600 ./mvnw -B -q test-compile
 fi
 
 exec 9>"$LOCK"

@@ -55,28 +55,27 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     private final PolicyStatusAggregator aggregator = new PolicyStatusAggregator();
     private final RolloutPlanner planner = new RolloutPlanner();
     private final Clock clock = Clock.systemUTC();
-    private InformerEventSource<ConntrackNodeState, ConntrackPolicy> states;
     private InformerEventSource<Node, ConntrackPolicy> nodes;
 
     @Inject
     RolloutGate gate;
+    @Inject
+    NodeStateCache states;
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
-        states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, ConntrackPolicy.class)
-                .withName("nodestates")
-                // A node state change concerns the policies that select that node.
-                .withSecondaryToPrimaryMapper(state -> policiesSelecting(context, nodeOf(state.getMetadata().getName())))
-                .withOnUpdateFilter(ChangeFilters::moreThanHeartbeatChanged)
-                .withItemStore(new PrunedItemStore<>(PrunedItemStore::nodeStateForRollUp))
-                .build(), context);
+        // A node state change concerns the policies that select that node; a heartbeat that
+        // carries nothing new concerns none.
+        NodeStateEventSource<ConntrackPolicy> stateChanges = new NodeStateEventSource<>("nodestates", states,
+                (old, state, deleted) -> old == null || deleted || ChangeFilters.moreThanHeartbeatChanged(state, old)
+                        ? policiesSelecting(context, nodeOf(state.getMetadata().getName())) : Set.of());
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackPolicy.class)
                 .withName("nodes")
                 .withSecondaryToPrimaryMapper(node -> policiesSelecting(context, node))
                 .withOnUpdateFilter(new NodeUpdateFilter())
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::node))
                 .build(), context);
-        return List.of(states, nodes);
+        return List.of(stateChanges, nodes);
     }
 
     @Override
@@ -109,8 +108,8 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     public DeleteControl cleanup(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
         String name = policy.getMetadata().getName();
         gate.forget(name);
-        boolean stillInSomeSpec = states.list(s -> s.getSpec() != null && s.getSpec().getPolicies() != null
-                && s.getSpec().getPolicies().contains(name)).findAny().isPresent();
+        boolean stillInSomeSpec = states.stream().anyMatch(s -> s.getSpec() != null && s.getSpec().getPolicies() != null
+                && s.getSpec().getPolicies().contains(name));
         if (stillInSomeSpec) {
             // The node reconciler removes it from the specs (it ignores policies being deleted).
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK_MILLIS);
@@ -130,7 +129,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         List<ConntrackNodeState> selectedStates = new ArrayList<>();
         List<RolloutNode> rollout = new ArrayList<>();
         nodes.list(node -> NodeSelectorMatcher.selects(policy, node)).forEach(node -> {
-            Optional<ConntrackNodeState> state = states.get(ResourceID.fromResource(node));
+            Optional<ConntrackNodeState> state = states.get(node.getMetadata().getName());
             if (state.isPresent()) {
                 selectedStates.add(state.get());
                 rollout.add(RolloutNode.of(state.get(), name));

@@ -7,8 +7,6 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -42,17 +40,16 @@ public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
     static final String FIELD_MANAGER = "conntrack-operator";
-    /** A JSON patch of the spec, see {@link NodeStateSpecPatch} for why not server-side apply. */
-    private static final PatchContext SPEC_PATCH = new PatchContext.Builder()
-            .withPatchType(PatchType.JSON).withFieldManager(FIELD_MANAGER).build();
 
     private final PolicyMerger merger = new PolicyMerger();
+    private final NodeStatePatcher specPatches = new NodeStatePatcher(FIELD_MANAGER);
     private final Clock clock = Clock.systemUTC();
     private InformerEventSource<ConntrackPolicy, Node> policies;
 
     @Inject
     RolloutGate gate;
-    private InformerEventSource<ConntrackNodeState, Node> states;
+    @Inject
+    NodeStateCache states;
 
     @Override
     public List<EventSource<?, Node>> prepareEventSources(EventSourceContext<Node> context) {
@@ -65,23 +62,20 @@ public class NodeReconciler implements Reconciler<Node> {
                 .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::withoutManagedFields))
                 .build(), context);
-        states = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackNodeState.class, Node.class)
-                .withName("nodestates")
-                // Someone editing or deleting a node state brings it back to the merged spec.
-                .withSecondaryToPrimaryMapper(state -> Set.of(new ResourceID(state.getMetadata().getName())))
-                // The agents' status writes (heartbeats) must not re-run the merge.
-                .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
-                .withItemStore(new PrunedItemStore<>(PrunedItemStore::nodeStateSpec))
-                .build(), context);
+        // Someone editing or deleting a node state brings it back to the merged spec; the agents'
+        // status writes (heartbeats) must not re-run the merge.
+        NodeStateEventSource<Node> stateChanges = new NodeStateEventSource<>("nodestates", states,
+                (old, state, deleted) -> old == null || deleted || ChangeFilters.specOrDeletionChanged(state, old)
+                        ? Set.of(new ResourceID(state.getMetadata().getName())) : Set.of());
         SimpleInboundEventSource<Node> admissions = new SimpleInboundEventSource<>("rollout-admissions");
         gate.onAdmit(node -> admissions.propagateEvent(new ResourceID(node)));
-        return List.of(policies, states, admissions);
+        return List.of(policies, stateChanges, admissions);
     }
 
     @Override
     public UpdateControl<Node> reconcile(Node node, Context<Node> context) {
         String name = node.getMetadata().getName();
-        ConntrackNodeState existing = states.get(new ResourceID(name)).orElse(null);
+        ConntrackNodeState existing = states.get(name).orElse(null);
         RolloutHold.Result chosen = RolloutHold.choose(node, policies.list(p -> true).toList(),
                 existing == null ? null : existing.getSpec(), gate::mayAdvance, clock.instant());
         ConntrackNodeStateSpec desired = merger.resolve(node, chosen.policies());
@@ -97,10 +91,7 @@ public class NodeReconciler implements Reconciler<Node> {
             // cache has not seen yet), the conflict fails this reconcile and the retry patches it.
             client.resource(state).create();
         } else {
-            // Patched through an item (it only names the object): by name alone, the client would
-            // GET the object before every patch, doubling the requests.
-            client.resource(state).patch(SPEC_PATCH,
-                    client.getKubernetesSerialization().asJson(NodeStateSpecPatch.operations(existing, state)));
+            specPatches.send(client, name, client.getKubernetesSerialization().asJson(NodeStateSpecPatch.operations(existing, state)));
         }
         return UpdateControl.noUpdate();
     }

@@ -29,6 +29,9 @@ public class OperatorApplication implements QuarkusApplication {
     @Inject
     OperatorConfig config;
 
+    @Inject
+    NodeStateGarbageCollector garbageCollector;
+
     @Override
     public int run(String... args) {
         AgentDaemonSetManager daemonSet = null;
@@ -36,8 +39,11 @@ public class OperatorApplication implements QuarkusApplication {
             daemonSet = new AgentDaemonSetManager(client, new AgentDaemonSetFactory().create(agentSettings(config.agent())));
             daemonSet.start();
         }
+        // Before the controllers: it starts the shared node state watch they read.
+        garbageCollector.start();
         operator.start();
         Quarkus.waitForExit();
+        garbageCollector.close();
         if (daemonSet != null) {
             daemonSet.close();
         }

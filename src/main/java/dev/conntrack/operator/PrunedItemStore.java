@@ -53,22 +53,13 @@ public class PrunedItemStore<R extends HasMetadata> extends BasicItemStore<R> {
         return node;
     }
 
-    /** The spec only: for readers that merge and compare specs (the agents' status is not theirs). */
-    static ConntrackNodeState nodeStateSpec(ConntrackNodeState state) {
+    /**
+     * For the one shared node state cache ({@link NodeStateCache}): the whole spec (the node
+     * reconciler merges and compares it), the status the roll-up reads; the agent's originals and
+     * unavailable signals are read by no one in the operator.
+     */
+    static ConntrackNodeState nodeStateShared(ConntrackNodeState state) {
         withoutManagedFields(state);
-        state.setStatus(null);
-        return state;
-    }
-
-    /** What the roll-up reads: generations, snapshots and conflicts of the spec, the agent's status. */
-    static ConntrackNodeState nodeStateForRollUp(ConntrackNodeState state) {
-        withoutManagedFields(state);
-        if (state.getSpec() != null) {
-            state.getSpec().setSources(null);
-            state.getSpec().setConntrack(null);
-            state.getSpec().setMonitoring(null);
-            state.getSpec().setWarnings(null);
-        }
         if (state.getStatus() != null) {
             state.getStatus().setOriginals(null);
             state.getStatus().setUnavailableSignals(null);
@@ -80,13 +71,6 @@ public class PrunedItemStore<R extends HasMetadata> extends BasicItemStore<R> {
     public static class Nodes extends PrunedItemStore<Node> {
         public Nodes() {
             super(PrunedItemStore::node);
-        }
-    }
-
-    /** For the garbage collector's primary cache: it only needs the names. */
-    public static class NodeStateSpecs extends PrunedItemStore<ConntrackNodeState> {
-        public NodeStateSpecs() {
-            super(PrunedItemStore::nodeStateSpec);
         }
     }
 

@@ -10,9 +10,10 @@ import java.util.function.Consumer;
 /**
  * The hand-over between the two reconcilers, in memory: the policy reconciler (which sees every
  * selected node) admits nodes to a policy's current generation, the node reconciler (which writes
- * one node's spec) asks whether its node was admitted. The two read different informers, so an
- * admission is kept for as long as its generation is the policy's current one: dropping it when
- * one cache shows the node's new spec could let the other, lagging cache write the old one back.
+ * one node's spec) asks whether its node was admitted. A spec write reaches the shared node state
+ * cache only some time later, so an admission is kept for as long as its generation is the
+ * policy's current one: dropping it when the cache shows the node's new spec could let a reconcile
+ * that read the cache before write the old one back.
  * That is at most one name per selected node and policy. Nothing here has to survive a restart:
  * the planner starts again from what the node specs say.
  */

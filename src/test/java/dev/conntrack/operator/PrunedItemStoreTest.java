@@ -40,20 +40,16 @@ class PrunedItemStoreTest {
     }
 
     @Test
-    void nodeStatesKeepWhatTheirReaderNeeds() {
-        ConntrackNodeState forMerge = state();
-        PrunedItemStore.nodeStateSpec(forMerge);
-        assertThat(forMerge.getStatus()).isNull();
-        assertThat(forMerge.getSpec().getConntrack().getMax()).isEqualTo(262144);
-        assertThat(forMerge.getMetadata().getManagedFields()).isNullOrEmpty();
-
-        ConntrackNodeState forRollUp = state();
-        PrunedItemStore.nodeStateForRollUp(forRollUp);
-        assertThat(forRollUp.getSpec().getPolicyGenerations()).containsEntry("p", 3L);
-        assertThat(forRollUp.getSpec().getConntrack()).isNull();
-        assertThat(forRollUp.getStatus().getObservedGeneration()).isEqualTo(4L);
-        assertThat(forRollUp.getStatus().getPending()).containsEntry("max", "262144");
-        assertThat(forRollUp.getStatus().getOriginals()).isNull();
+    void nodeStatesKeepTheSpecAndWhatTheRollUpReadsOfTheStatus() {
+        ConntrackNodeState cached = state();
+        PrunedItemStore.nodeStateShared(cached);
+        assertThat(cached.getMetadata().getManagedFields()).isNullOrEmpty();
+        assertThat(cached.getSpec().getConntrack().getMax()).isEqualTo(262144);
+        assertThat(cached.getSpec().getPolicyGenerations()).containsEntry("p", 3L);
+        assertThat(cached.getStatus().getObservedGeneration()).isEqualTo(4L);
+        assertThat(cached.getStatus().getPending()).containsEntry("max", "262144");
+        assertThat(cached.getStatus().getOriginals()).isNull();
+        assertThat(cached.getStatus().getUnavailableSignals()).isNull();
     }
 
     @Test
@@ -84,6 +80,7 @@ class PrunedItemStoreTest {
         status.setObservedGeneration(4L);
         status.setPending(Map.of("max", "262144"));
         status.setOriginals(Map.of("max", "65536"));
+        status.setUnavailableSignals(List.of("kmsg: /dev/kmsg unreadable"));
         s.setStatus(status);
         return s;
     }
