@@ -57,7 +57,7 @@ public class NodeStateCache {
         if (informer == null) {
             SharedIndexInformer<ConntrackNodeState> created = client.resources(ConntrackNodeState.class).runnableInformer(0)
                     .itemStore(new PrunedItemStore<ConntrackNodeState>(PrunedItemStore::nodeStateShared));
-            created.addEventHandler(new Dispatcher());
+            created.addEventHandler(dispatcher());
             informer = created;
             LOG.debug("starting the shared node state informer");
             try {
@@ -96,6 +96,11 @@ public class NodeStateCache {
     public List<String> names() {
         SharedIndexInformer<ConntrackNodeState> i = informer;
         return i == null ? List.of() : i.getStore().listKeys();
+    }
+
+    /** What the watch calls with each change (package-private for tests). */
+    ResourceEventHandler<ConntrackNodeState> dispatcher() {
+        return new Dispatcher();
     }
 
     private final class Dispatcher implements ResourceEventHandler<ConntrackNodeState> {
