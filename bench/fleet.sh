@@ -55,6 +55,8 @@ log "building the jar and the test classes"
 CLASSPATH_SIM="target/test-classes:target/classes:$(cat target/classpath.txt)"
 KUBECTL="$("$ROOT/hack/build-test-binaries.sh" | tail -n 1)/kubectl"
 HELM="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/helm"
+# shellcheck source=hack/versions.env
+source "$ROOT/hack/versions.env"
 export KUBECONFIG="$CONNTRACK_CLUSTER_DIR/kubeconfig"
 
 for N in $SIZES; do
@@ -69,6 +71,7 @@ for N in $SIZES; do
   # and queues (API Priority and Fairness) its requests like a real deployment's.
   "$KUBECTL" create namespace conntrack-system >/dev/null
   "$HELM" template conntrack-operator helm/conntrack-operator --namespace conntrack-system --skip-crds \
+    --kube-version "$KUBERNETES_VERSION" \
     --show-only templates/operator-rbac.yaml --show-only templates/agent-rbac.yaml | "$KUBECTL" apply -f - >/dev/null
   OPERATOR_TOKEN="$("$KUBECTL" create token conntrack-operator -n conntrack-system --duration=24h)"
   # Like the chart: JVM options from JDK_JAVA_OPTIONS; the DaemonSet is not needed (no kubelet).

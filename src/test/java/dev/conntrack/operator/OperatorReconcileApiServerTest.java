@@ -258,6 +258,19 @@ class OperatorReconcileApiServerTest {
         assertThat(operator.isAlive()).as(operator.logTail(60)).isTrue();
     }
 
+    @Test
+    @Order(8)
+    void aNodeStateWithoutANodeIsDeletedButNotTheStateOfANodeThatExists() {
+        // Left over, e.g. written while its Node was being deleted and the operator was down.
+        String orphan = "orphan-" + RUN;
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.getMetadata().setName(orphan);
+        client.resource(state).create();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(state(orphan)).isNull());
+        assertThat(state(INGRESS)).as("a node that exists keeps its state").isNotNull();
+        assertThat(operator.isAlive()).as(operator.logTail(60)).isTrue();
+    }
+
     private static void createNode(String name, Map<String, String> labels, String cpu) {
         Node node = client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
                 .addToLabels(labels).addToLabels("run", RUN).endMetadata().build()).create();
