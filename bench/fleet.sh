@@ -90,6 +90,9 @@ for N in $SIZES; do
   # Agents poll at the spec's interval but at most every MIN_POLL seconds (the simulator's CPU).
   MIN_POLL=$(( N >= 5000 ? 10 : 5 ))
   rm -rf "$WORK/hosts"
+  # Each simulated agent keeps its few proc files open, as a real one does on its own node: N
+  # agents in one JVM need 6 N descriptors (a limit of 20,000 broke the 5,000-node run).
+  ulimit -n $(( N * 8 + 10000 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   # The simulator stands in for N other machines: at the lowest CPU priority it takes only what the
   # API server, etcd and the operator (the control plane being measured) leave. What its agents
   # send still costs the API server in full.
