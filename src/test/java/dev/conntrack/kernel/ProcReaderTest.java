@@ -106,4 +106,30 @@ class ProcReaderTest {
             }).count();
         }
     }
+
+    @Test
+    void theKeepOpenSwitchMakesPlainReadersThatStillReadFreshContent(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path file = dir.resolve("nf_conntrack_count");
+        java.nio.file.Files.writeString(file, "12\n");
+        String before = System.getProperty(ProcReader.KEEP_OPEN_PROPERTY);
+        System.setProperty(ProcReader.KEEP_OPEN_PROPERTY, "false");
+        try (ProcReader reader = ProcReader.keepingFilesOpen(64)) {
+            assertThat(reader.keepsFilesOpen()).isFalse();
+            reader.load(file);
+            assertThat(new String(reader.buffer(), 0, reader.length(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("12\n");
+            java.nio.file.Files.writeString(file, "13\n");
+            reader.load(file);
+            assertThat(new String(reader.buffer(), 0, reader.length(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("13\n");
+        } finally {
+            if (before == null) {
+                System.clearProperty(ProcReader.KEEP_OPEN_PROPERTY);
+            } else {
+                System.setProperty(ProcReader.KEEP_OPEN_PROPERTY, before);
+            }
+        }
+        try (ProcReader reader = ProcReader.keepingFilesOpen(64)) {
+            assertThat(reader.keepsFilesOpen()).as("default").isTrue();
+        }
+    }
 }
