@@ -93,12 +93,14 @@ daemonset_env() {
 }
 DEFAULT_ENV="$(daemonset_env)"
 
-# Variants: name | JDK (17/25) | launch (jar: java -jar quarkus-run.jar as the image does; cp: plain
+# Variants: name | JDK (17/25) | launch (launcher: java -cp app/* dev.conntrack.agent.AgentLauncher as the
+# DaemonSet does; jar: java -jar quarkus-run.jar, the image's entrypoint, which the agent used before; cp: plain
 # class path, no Quarkus RunnerClassLoader; idle: a main() that only sleeps, the JVM's own floor) | CDS (none/auto: a training run writes a dynamic
 # archive first) | extra environment (@DSENV@: the DaemonSet template's MALLOC_* variables; AUTH=kubeconfig: authenticate with the kubeconfig instead of a
 # service account token) | JVM options (@DEFAULT@ and @BEFORE@ are expanded).
 VARIANTS=(
-  "default|17|jar|none|@DSENV@|@DEFAULT@"
+  "default|17|launcher|none|@DSENV@|@DEFAULT@"
+  "default-jar|17|jar|none|@DSENV@|@DEFAULT@"
   "before|17|jar|none||@BEFORE@"
   "before+arena2|17|jar|none|MALLOC_ARENA_MAX=2|@BEFORE@"
   "before+code8m|17|jar|none||@BEFORE@ -XX:ReservedCodeCacheSize=8m -XX:CICompilerCount=1"
@@ -111,11 +113,14 @@ VARIANTS=(
   "jdk25|25|jar|none||@BEFORE@"
   "jdk25+coh|25|jar|none||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "jdk25+coh+cds|25|jar|auto||@BEFORE@ -XX:+UseCompactObjectHeaders"
-  "default+kubeconfig|17|jar|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
-  "default-cds|17|jar|none|@DSENV@|@DEFAULT@ -Xshare:off"
-  "default+code8m|17|jar|none|@DSENV@|@DEFAULT@ -XX:ReservedCodeCacheSize=8m"
+  "default+kubeconfig|17|launcher|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
+  "default-cds|17|launcher|none|@DSENV@|@DEFAULT@ -Xshare:off"
+  "default+code8m|17|launcher|none|@DSENV@|@DEFAULT@ -XX:ReservedCodeCacheSize=8m"
   "default+cp|17|cp|none|@DSENV@|@DEFAULT@"
   "jvm-floor|17|idle|none|@DSENV@|@DEFAULT@"
+  "default+xmn1m|17|launcher|none|@DSENV@|@DEFAULT@ -Xmn1m"
+  "default+xmn2m|17|launcher|none|@DSENV@|@DEFAULT@ -Xmn2m"
+  "default+scale01|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileThresholdScaling=0.1"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )
 if $LIST; then
@@ -305,6 +310,8 @@ start_agent() {
     auth_env=(KUBECONFIG="$KUBECONFIG_FILE")
   fi
   local main=(-jar "$JAR")
+  # launcher: the DaemonSet's container command (agent-daemonset.yaml), the application jar and AgentLauncher.
+  [[ "$launch" == launcher ]] && main=(-cp "$APP/app/*" dev.conntrack.agent.AgentLauncher)
   [[ "$launch" == cp ]] && main=(-cp "$APP/app/*:$APP/lib/main/*" dev.conntrack.Main)
   [[ "$launch" == idle ]] && main=(-cp "$OUT/idle" Idle)
   mkdir -p "$state"

@@ -343,11 +343,12 @@ public class NodeAgent implements AutoCloseable {
         }
         explainAsked = asked;
         boolean pressure = Conditions.isTrue(conditions, NodeConditions.PRESSURE) || Conditions.isTrue(conditions, NodeConditions.TABLE_FULL);
-        Optional<java.time.Duration> timeWait = Optional.ofNullable(report.current().get("tcpTimeWait"))
-                .map(v -> java.time.Duration.ofSeconds(Long.parseLong(v)));
-        var context = PressureRecommendations.Context.of(sample, rate, objectSize, timeWait, MemInfo.memAvailable(paths));
         NamespaceWatch.Target target = namespaces.explainTarget();
-        explainer.maybeExplain(pressure, target.pid(), target.name(), context, explanation -> {
+        explainer.maybeExplain(pressure, target.pid(), target.name(), () -> {
+            Optional<java.time.Duration> timeWait = Optional.ofNullable(report.current().get("tcpTimeWait"))
+                    .map(v -> java.time.Duration.ofSeconds(Long.parseLong(v)));
+            return PressureRecommendations.Context.of(sample, rate, objectSize, timeWait, MemInfo.memAvailable(paths));
+        }, explanation -> {
             String advice = explanation.getRecommendations() == null ? "no advice" : String.join("; ", explanation.getRecommendations());
             queue(() -> events.normal(NodeEventRecorder.EXPLAINED, explanation.getEntries() + " entries listed in "
                     + explanation.getNamespace() + ": " + advice));

@@ -2,7 +2,6 @@ package dev.conntrack.agent.kube;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,7 +27,7 @@ import javax.net.ssl.SSLSocketFactory;
  */
 final class HttpConnection implements AutoCloseable {
     /** Longest status or header line accepted; the API server's are far shorter. */
-    static final int MAX_LINE = 16 * 1024;
+    static final int MAX_LINE = HttpLines.MAX_LINE;
     /** Most header lines accepted in one response. */
     static final int MAX_HEADERS = 200;
 
@@ -186,27 +185,7 @@ final class HttpConnection implements AutoCloseable {
     }
 
     static String readLine(InputStream in, boolean first) throws IOException {
-        StringBuilder b = new StringBuilder(64);
-        while (true) {
-            int c = in.read();
-            if (c < 0) {
-                if (first && b.length() == 0) {
-                    throw new EOFException("connection closed before a response");
-                }
-                throw new EOFException("connection closed within a line");
-            }
-            if (c == '\n') {
-                int len = b.length();
-                if (len > 0 && b.charAt(len - 1) == '\r') {
-                    b.setLength(len - 1);
-                }
-                return b.toString();
-            }
-            if (b.length() >= MAX_LINE) {
-                throw new IOException("line longer than " + MAX_LINE + " bytes");
-            }
-            b.append((char) c);
-        }
+        return HttpLines.read(in, first);
     }
 
     private static boolean containsToken(String value, String token) {
