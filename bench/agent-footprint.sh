@@ -120,6 +120,7 @@ VARIANTS=(
   "jvm-floor|17|idle|none|@DSENV@|@DEFAULT@"
   "default+xmn3m|17|launcher|none|@DSENV@|@DEFAULT@ -Xmn3m"
   "default+scale01|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileThresholdScaling=0.1"
+  "default+scaleapp|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev.conntrack.*::*,0.1"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )
 if $LIST; then
@@ -269,19 +270,20 @@ pss_kb() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo "
 # "anon file" kB of the RSS (RssAnon: heap, metaspace, malloc, stacks; RssFile: libjvm, CDS archive, other mapped files)
 rss_split_kb() { awk '/^RssAnon:/{a=$2} /^RssFile:/{f=$2} /^RssShmem:/{f+=$2} END{print a + 0, f + 0}' "/proc/$1/status" 2>/dev/null || echo "0 0"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# Per-thread CPU ticks: "tid ticks comm" lines (thread names may contain spaces).
+# Per-thread CPU time in ns from schedstat (clock ticks are too coarse for threads that run a
+# few ms per minute): "tid ns comm" lines (thread names may contain spaces).
 thread_ticks() {
   local t
   for t in /proc/"$1"/task/*; do
-    echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+    echo "${t##*/} $(awk '{print $1}' "$t/schedstat" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
   done 2>/dev/null
 }
 
 # CPU ms/s of each thread between two thread_ticks snapshots, busiest first (threads born in the
 # window count from 0; threads that ended in it are missing).
 thread_cpu() {
-  awk -v hz="$CLK_TCK" -v el="$3" 'NR == FNR { before[$1] = $2; next }
-    { name = $0; sub(/^[0-9]+ [0-9]+ /, "", name); d = $2 - before[$1]; if (d > 0) printf "%.2f %s\n", d * 1000 / hz / el, name }' \
+  awk -v el="$3" 'NR == FNR { before[$1] = $2; next }
+    { name = $0; sub(/^[0-9]+ [0-9]+ /, "", name); d = $2 - before[$1]; if (d > 0) printf "%.2f %s\n", d / 1e6 / el, name }' \
     "$1" "$2" | sort -rn
 }
 
@@ -420,7 +422,7 @@ measure() {
   done
   t1=$(date +%s.%N); c1=$(cpu_ticks "$pid"); j1=$(jit_ticks "$pid"); thread_ticks "$pid" >"$dir/thread-ticks-1.txt"
   thread_cpu "$dir/thread-ticks-0.txt" "$dir/thread-ticks-1.txt" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >"$dir/thread-cpu.txt"
-  log "[$name] CPU ms/s by thread: $(head -n 6 "$dir/thread-cpu.txt" | paste -sd ';' | sed 's/;/; /g')"
+  log "[$name] CPU ms/s by thread: $(head -n 8 "$dir/thread-cpu.txt" | paste -sd ';' | sed 's/;/; /g')"
   stop_pid "$watch_pid"; forget_pid "$watch_pid"
   s1=$(metric "$port" conntrack_agent_poll_duration_seconds_sum); n1=$(metric "$port" conntrack_agent_poll_duration_seconds_count)
   w1=$(metric "$port" conntrack_agent_status_writes_total); a1=$(apiserver_status_patches)

@@ -67,6 +67,13 @@ public class NodeAgent implements AutoCloseable {
     static final Duration DEFAULT_POLL = Duration.ofSeconds(1);
     static final int DEFAULT_WARNING_PERCENT = 80;
     private static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
+    /**
+     * Longest sleep of the reporting thread between wake-ups (the poll wakes it after each poll):
+     * what a failed write waits at most before its retry is considered.
+     */
+    static final long REPORT_WAIT_MILLIS = 1_000;
+    /** Queued by the poll to wake the reporting thread: runs as a no-op. */
+    private static final Runnable STATUS_READY = () -> { };
 
     private final AgentConfig config;
     private final Clock clock;
@@ -304,6 +311,11 @@ public class NodeAgent implements AutoCloseable {
         ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
         status.setNotrack(notrackOutcome.status());
         newest.set(status);
+        // Wakes the reporting thread now, so a new status (a TableFull transition) is written at
+        // once; it otherwise sleeps up to REPORT_WAIT. Not when something is queued: it wakes anyway.
+        if (outbox.isEmpty()) {
+            outbox.offer(STATUS_READY);
+        }
         publishMetrics(report, table, reading.stats(), log);
         return PollPacing.next(configuredInterval, sample.usagePercent(), warning, rate.tableFull());
     }
@@ -496,7 +508,7 @@ public class NodeAgent implements AutoCloseable {
     private void reportLoop() {
         while (running) {
             try {
-                Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
+                Runnable event = outbox.poll(REPORT_WAIT_MILLIS, TimeUnit.MILLISECONDS);
                 // The status first: a transition queues its Event, and the condition it announces
                 // must not wait behind the Event's API calls.
                 reportOnce();

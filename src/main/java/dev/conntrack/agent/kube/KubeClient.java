@@ -23,11 +23,13 @@ public class KubeClient implements AutoCloseable {
     public static final String JSON_PATCH = "application/json-patch+json";
     public static final String MERGE_PATCH = "application/merge-patch+json";
     /**
-     * An idle connection older than this is closed instead of reused: servers and load balancers
-     * drop idle connections after a while (the reuse of one they already closed fails at once and
-     * is retried on a fresh one, but not reusing stale ones saves that round).
+     * An idle connection older than this is closed instead of reused. Long enough to carry the
+     * status heartbeat (60 s) on one connection, since a TLS handshake per heartbeat was a good
+     * part of an idle agent's CPU; below the kube-apiserver's 90 s idle timeout. A connection that
+     * a load balancer dropped earlier fails before any answer and the request is sent again on a
+     * new one.
      */
-    static final Duration MAX_IDLE = Duration.ofSeconds(30);
+    static final Duration MAX_IDLE = Duration.ofSeconds(75);
     /** A body read into memory larger than this is refused: the agent's answers are a few KiB. */
     static final int MAX_BODY = 16 * 1024 * 1024;
 
