@@ -33,6 +33,7 @@ public class AgentMetrics {
     private final Summary pollSeconds;
     private final Counter autoRaises;
     private final Gauge notrackRules;
+    private volatile Map<String, String> lastSettings = Map.of();
 
     public AgentMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -83,6 +84,12 @@ public class AgentMetrics {
     }
 
     public void settings(Map<String, String> current) {
+        // Every poll passes the live values; they change rarely, and each gauge update parses and
+        // looks up a labelled child.
+        if (current.equals(lastSettings)) {
+            return;
+        }
+        lastSettings = new java.util.HashMap<>(current);
         current.forEach((key, value) -> {
             try {
                 settingValue.labelValues(key).set(Double.parseDouble(value));
