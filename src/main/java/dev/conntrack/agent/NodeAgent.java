@@ -266,7 +266,11 @@ public class NodeAgent implements AutoCloseable {
             countWatcher.watchNamespace(namespaces.hotStatsFile());
         }
         // Usage is the busiest table's: a pod's or a NAT namespace's fills under the same global max.
-        TableSnapshot table = namespaces.busiest(tables.read());
+        // The table is read again only when enforcement just wrote to the kernel (max or buckets
+        // may have changed); otherwise the read of a moment ago is as fresh, and reading three
+        // files costs a good part of a poll while the poll still runs interpreted.
+        boolean wrote = report.count(KeyOutcome.Applied) > 0 || report.count(KeyOutcome.Restored) > 0;
+        TableSnapshot table = namespaces.busiest(wrote ? tables.read() : before);
         table.max().ifPresent(m -> knownMax = m);
         table.buckets().ifPresent(b -> knownBuckets = b);
         StatsReading reading = stats.read();
