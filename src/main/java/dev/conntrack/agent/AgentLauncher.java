@@ -16,8 +16,8 @@ import java.util.List;
  * Starts the agent role on a class path of the few jars it uses, instead of through
  * {@code java -jar quarkus-run.jar}: the agent never boots Quarkus, yet the Quarkus runner
  * installed the JBoss log manager (its classes and a reference-reaper thread) and kept the
- * resource index of all ~200 operator jars in the heap. Measured on the agent: about 4 MiB of RSS
- * and 300 classes (bench/RESULTS.md, Agent footprint).
+ * resource index of all ~200 operator jars in the heap. Measured on the agent: 2 MiB of RSS, 140
+ * classes and a thread (bench/RESULTS.md, Agent footprint).
  *
  * <p>The DaemonSet runs {@code java -cp /deployments/app/* dev.conntrack.agent.AgentLauncher}: the
  * application jar alone on the class path; this class finds the jars listed in {@link #JARS} in

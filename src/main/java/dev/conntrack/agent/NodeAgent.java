@@ -67,13 +67,7 @@ public class NodeAgent implements AutoCloseable {
     static final Duration DEFAULT_POLL = Duration.ofSeconds(1);
     static final int DEFAULT_WARNING_PERCENT = 80;
     private static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
-    /**
-     * Longest sleep of the reporting thread between wake-ups (the poll wakes it after each poll):
-     * what a failed write waits at most before its retry is considered.
-     */
-    static final long REPORT_WAIT_MILLIS = 1_000;
-    /** Queued by the poll to wake the reporting thread: runs as a no-op. */
-    private static final Runnable STATUS_READY = () -> { };
+
 
     private final AgentConfig config;
     private final Clock clock;
@@ -266,10 +260,14 @@ public class NodeAgent implements AutoCloseable {
             countWatcher.watchNamespace(namespaces.hotStatsFile());
         }
         // Usage is the busiest table's: a pod's or a NAT namespace's fills under the same global max.
-        // The table is read again only when enforcement just wrote to the kernel (max or buckets
-        // may have changed); otherwise the read of a moment ago is as fresh, and reading three
-        // files costs a good part of a poll while the poll still runs interpreted.
-        boolean wrote = report.count(KeyOutcome.Applied) > 0 || report.count(KeyOutcome.Restored) > 0;
+        // The table is read again only when enforcement wrote (or may have written, a failed
+        // verify) to the kernel: max or buckets may have changed. Otherwise the read of a moment
+        // ago is as fresh, and reading three files costs a good part of a poll while the poll
+        // still runs interpreted.
+        boolean wrote = false;
+        for (KeyResult r : report.results()) {
+            wrote |= r.outcome() == KeyOutcome.Applied || r.outcome() == KeyOutcome.Restored || r.outcome().isFailure();
+        }
         TableSnapshot table = namespaces.busiest(wrote ? tables.read() : before);
         table.max().ifPresent(m -> knownMax = m);
         table.buckets().ifPresent(b -> knownBuckets = b);
@@ -315,11 +313,6 @@ public class NodeAgent implements AutoCloseable {
         ConntrackNodeStateStatus status = status(generation, merged, report, table, reading, sample, rate, log);
         status.setNotrack(notrackOutcome.status());
         newest.set(status);
-        // Wakes the reporting thread now, so a new status (a TableFull transition) is written at
-        // once; it otherwise sleeps up to REPORT_WAIT. Not when something is queued: it wakes anyway.
-        if (outbox.isEmpty()) {
-            outbox.offer(STATUS_READY);
-        }
         publishMetrics(report, table, reading.stats(), log);
         return PollPacing.next(configuredInterval, sample.usagePercent(), warning, rate.tableFull());
     }
@@ -512,7 +505,7 @@ public class NodeAgent implements AutoCloseable {
     private void reportLoop() {
         while (running) {
             try {
-                Runnable event = outbox.poll(REPORT_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                Runnable event = outbox.poll(200, TimeUnit.MILLISECONDS);
                 // The status first: a transition queues its Event, and the condition it announces
                 // must not wait behind the Event's API calls.
                 reportOnce();

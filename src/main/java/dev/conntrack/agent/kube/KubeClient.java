@@ -25,9 +25,8 @@ public class KubeClient implements AutoCloseable {
     /**
      * An idle connection older than this is closed instead of reused. Long enough to carry the
      * status heartbeat (60 s) on one connection, since a TLS handshake per heartbeat was a good
-     * part of an idle agent's CPU; below the kube-apiserver's 90 s idle timeout. A connection that
-     * a load balancer dropped earlier fails before any answer and the request is sent again on a
-     * new one.
+     * part of an idle agent's CPU. A connection that the server or a load balancer dropped
+     * sooner fails before any answer, and the request is sent again on a new one.
      */
     static final Duration MAX_IDLE = Duration.ofSeconds(75);
     /** A body read into memory larger than this is refused: the agent's answers are a few KiB. */
