@@ -93,12 +93,14 @@ daemonset_env() {
 }
 DEFAULT_ENV="$(daemonset_env)"
 
-# Variants: name | JDK (17/25) | launch (jar: java -jar quarkus-run.jar as the image does; cp: plain
+# Variants: name | JDK (17/25) | launch (launcher: java -cp app/* dev.conntrack.agent.AgentLauncher as the
+# DaemonSet does; jar: java -jar quarkus-run.jar, the image's entrypoint, which the agent used before; cp: plain
 # class path, no Quarkus RunnerClassLoader; idle: a main() that only sleeps, the JVM's own floor) | CDS (none/auto: a training run writes a dynamic
 # archive first) | extra environment (@DSENV@: the DaemonSet template's MALLOC_* variables; AUTH=kubeconfig: authenticate with the kubeconfig instead of a
 # service account token) | JVM options (@DEFAULT@ and @BEFORE@ are expanded).
 VARIANTS=(
-  "default|17|jar|none|@DSENV@|@DEFAULT@"
+  "default|17|launcher|none|@DSENV@|@DEFAULT@"
+  "default-jar|17|jar|none|@DSENV@|@DEFAULT@"
   "before|17|jar|none||@BEFORE@"
   "before+arena2|17|jar|none|MALLOC_ARENA_MAX=2|@BEFORE@"
   "before+code8m|17|jar|none||@BEFORE@ -XX:ReservedCodeCacheSize=8m -XX:CICompilerCount=1"
@@ -111,11 +113,14 @@ VARIANTS=(
   "jdk25|25|jar|none||@BEFORE@"
   "jdk25+coh|25|jar|none||@BEFORE@ -XX:+UseCompactObjectHeaders"
   "jdk25+coh+cds|25|jar|auto||@BEFORE@ -XX:+UseCompactObjectHeaders"
-  "default+kubeconfig|17|jar|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
-  "default-cds|17|jar|none|@DSENV@|@DEFAULT@ -Xshare:off"
-  "default+code8m|17|jar|none|@DSENV@|@DEFAULT@ -XX:ReservedCodeCacheSize=8m"
+  "default+kubeconfig|17|launcher|none|@DSENV@ AUTH=kubeconfig|@DEFAULT@"
+  "default-cds|17|launcher|none|@DSENV@|@DEFAULT@ -Xshare:off"
+  "default+code8m|17|launcher|none|@DSENV@|@DEFAULT@ -XX:ReservedCodeCacheSize=8m"
   "default+cp|17|cp|none|@DSENV@|@DEFAULT@"
   "jvm-floor|17|idle|none|@DSENV@|@DEFAULT@"
+  "default+xmn3m|17|launcher|none|@DSENV@|@DEFAULT@ -Xmn3m"
+  "default+scale01|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileThresholdScaling=0.1"
+  "default+scaleapp|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev.conntrack.*::*,0.1"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )
 if $LIST; then
@@ -265,6 +270,23 @@ pss_kb() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo "
 # "anon file" kB of the RSS (RssAnon: heap, metaspace, malloc, stacks; RssFile: libjvm, CDS archive, other mapped files)
 rss_split_kb() { awk '/^RssAnon:/{a=$2} /^RssFile:/{f=$2} /^RssShmem:/{f+=$2} END{print a + 0, f + 0}' "/proc/$1/status" 2>/dev/null || echo "0 0"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Per-thread CPU time in ns from schedstat (clock ticks are too coarse for threads that run a
+# few ms per minute): "tid ns comm" lines (thread names may contain spaces).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(awk '{print $1}' "$t/schedstat" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+  done 2>/dev/null
+}
+
+# CPU ms/s of each thread between two thread_ticks snapshots, busiest first (threads born in the
+# window count from 0; threads that ended in it are missing).
+thread_cpu() {
+  awk -v el="$3" 'NR == FNR { before[$1] = $2; next }
+    { name = $0; sub(/^[0-9]+ [0-9]+ /, "", name); d = $2 - before[$1]; if (d > 0) printf "%.2f %s\n", d / 1e6 / el, name }' \
+    "$1" "$2" | sort -rn
+}
+
 # CPU ticks of the JIT compiler threads (C1/C2 CompilerThreadN), included in cpu_ticks.
 jit_ticks() {
   local t s=0
@@ -305,6 +327,8 @@ start_agent() {
     auth_env=(KUBECONFIG="$KUBECONFIG_FILE")
   fi
   local main=(-jar "$JAR")
+  # launcher: the DaemonSet's container command (agent-daemonset.yaml), the application jar and AgentLauncher.
+  [[ "$launch" == launcher ]] && main=(-cp "$APP/app/*" dev.conntrack.agent.AgentLauncher)
   [[ "$launch" == cp ]] && main=(-cp "$APP/app/*:$APP/lib/main/*" dev.conntrack.Main)
   [[ "$launch" == idle ]] && main=(-cp "$OUT/idle" Idle)
   mkdir -p "$state"
@@ -383,7 +407,7 @@ measure() {
   ((left > 0)) && sleep "$left"
 
   local t0 c0 j0 s0 n0 w0 a0 t1 c1 j1 s1 n1 w1 a1 max=0 r
-  t0=$(date +%s.%N); c0=$(cpu_ticks "$pid"); j0=$(jit_ticks "$pid")
+  t0=$(date +%s.%N); c0=$(cpu_ticks "$pid"); j0=$(jit_ticks "$pid"); thread_ticks "$pid" >"$dir/thread-ticks-0.txt"
   s0=$(metric "$port" conntrack_agent_poll_duration_seconds_sum); n0=$(metric "$port" conntrack_agent_poll_duration_seconds_count)
   w0=$(metric "$port" conntrack_agent_status_writes_total); a0=$(apiserver_status_patches)
   # Every status write during the window, as the API server saw it (bench/out only, for reading).
@@ -396,7 +420,9 @@ measure() {
     r=$(rss_kb "$pid"); ((r > max)) && max=$r
     sleep 1
   done
-  t1=$(date +%s.%N); c1=$(cpu_ticks "$pid"); j1=$(jit_ticks "$pid")
+  t1=$(date +%s.%N); c1=$(cpu_ticks "$pid"); j1=$(jit_ticks "$pid"); thread_ticks "$pid" >"$dir/thread-ticks-1.txt"
+  thread_cpu "$dir/thread-ticks-0.txt" "$dir/thread-ticks-1.txt" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >"$dir/thread-cpu.txt"
+  log "[$name] CPU ms/s by thread: $(head -n 8 "$dir/thread-cpu.txt" | paste -sd ';' | sed 's/;/; /g')"
   stop_pid "$watch_pid"; forget_pid "$watch_pid"
   s1=$(metric "$port" conntrack_agent_poll_duration_seconds_sum); n1=$(metric "$port" conntrack_agent_poll_duration_seconds_count)
   w1=$(metric "$port" conntrack_agent_status_writes_total); a1=$(apiserver_status_patches)

@@ -3,22 +3,17 @@ package dev.conntrack.agent;
 import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.agent.kube.ApiServerConfig;
 import dev.conntrack.agent.kube.KubeClient;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, no fabric8
- * client: its own small API client over the JDK HTTP client for the four calls it makes, and the
- * Prometheus client's small HTTP server, so that the process that runs on every node stays small.
+ * client: its own small HTTP/1.1 API client for the four calls it makes and its own one-thread
+ * metrics endpoint, so that the process that runs on every node stays small.
  */
 public final class AgentMain {
     private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
@@ -47,7 +42,7 @@ public final class AgentMain {
             return;
         }
         AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
-        HTTPServer server = startMetrics(config, metrics);
+        MetricsServer server = startMetrics(config, metrics);
         NodeAgent[] agent = new NodeAgent[1];
         NodeSpecWatch spec = new NodeSpecWatch(client, config.nodeName(), () -> {
             if (agent[0] != null) {
@@ -60,7 +55,7 @@ public final class AgentMain {
         agent[0].start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
                 + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
-                + (server == null ? "no port" : ":" + server.getPort()) + ")"
+                + (server == null ? "no port" : ":" + server.port()) + ")"
                 + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
 
         CountDownLatch stopped = new CountDownLatch(1);
@@ -102,26 +97,12 @@ public final class AgentMain {
         return new KubeClient(ApiServerConfig.fromEnvironment(System.getenv()), Duration.ofSeconds(3), Duration.ofSeconds(5));
     }
 
-    /**
-     * Scrapes are answered on a thread that exists only while scrapes come (the exporter's default
-     * pool keeps one for good); one at a time is plenty for a node's metrics, and a second scrape
-     * meanwhile runs on the server's dispatcher thread rather than being refused.
-     */
-    private static ExecutorService scrapeExecutor() {
-        return new ThreadPoolExecutor(0, 1, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "conntrack-metrics");
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.CallerRunsPolicy());
-    }
-
-    private static HTTPServer startMetrics(AgentConfig config, AgentMetrics metrics) {
+    private static MetricsServer startMetrics(AgentConfig config, AgentMetrics metrics) {
         if (config.metricsPort() == 0) {
             return null;
         }
         try {
-            return HTTPServer.builder().port(config.metricsPort()).registry(metrics.registry())
-                    .executorService(scrapeExecutor()).buildAndStart();
+            return MetricsServer.start(config.metricsPort(), metrics.registry());
         } catch (IOException e) {
             // Metrics are not worth failing enforcement for: say so and carry on.
             LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());

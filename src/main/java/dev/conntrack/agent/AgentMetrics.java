@@ -12,6 +12,10 @@ import java.util.Map;
  * The agent's Prometheus metrics. Prefix {@code conntrack_} (never node_exporter's
  * {@code node_nf_conntrack_*}). Kernel counters are cumulative since boot, so they are exposed as
  * counters read from the newest poll rather than re-counted here.
+ *
+ * <p>No exemplars: the agent has no traces to link to, and the client's exemplar samplers start a
+ * scheduler thread and look for OpenTelemetry on the class path at start-up (a thread and about 30
+ * classes on every node for nothing).
  */
 public class AgentMetrics {
     /** What one poll saw; null fields are signals the node does not provide. */
@@ -29,6 +33,7 @@ public class AgentMetrics {
     private final Summary pollSeconds;
     private final Counter autoRaises;
     private final Gauge notrackRules;
+    private volatile Map<String, String> lastSettings = Map.of();
 
     public AgentMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -54,20 +59,20 @@ public class AgentMetrics {
                 s -> s.tableFullLogLines());
         settingValue = Gauge.builder().name("conntrack_setting_value")
                 .help("Live kernel value of each managed setting (timeouts in seconds, booleans 0/1).")
-                .labelNames("setting").register(registry);
+                .labelNames("setting").withoutExemplars().register(registry);
         applyErrors = Counter.builder().name("conntrack_apply_errors_total")
-                .help("Kernel writes refused, by setting and reason.").labelNames("setting", "reason").register(registry);
+                .help("Kernel writes refused, by setting and reason.").labelNames("setting", "reason").withoutExemplars().register(registry);
         lastApply = Gauge.builder().name("conntrack_last_apply_timestamp_seconds")
-                .help("When the agent last wrote a setting to the kernel (Unix time).").register(registry);
+                .help("When the agent last wrote a setting to the kernel (Unix time).").withoutExemplars().register(registry);
         statusWrites = Counter.builder().name("conntrack_agent_status_writes_total")
-                .help("Writes of this node's ConntrackNodeState status.").register(registry);
+                .help("Writes of this node's ConntrackNodeState status.").withoutExemplars().register(registry);
         autoRaises = Counter.builder().name("conntrack_auto_raises_total")
-                .help("Times the agent raised nf_conntrack_max by itself (conntrack.autoscale).").register(registry);
+                .help("Times the agent raised nf_conntrack_max by itself (conntrack.autoscale).").withoutExemplars().register(registry);
         notrackRules = Gauge.builder().name("conntrack_notrack_rules")
                 .help("nftables notrack rules of the agent's table (inet conntrack_operator) in the kernel at the last check (conntrack.notrack).")
-                .register(registry);
+                .withoutExemplars().register(registry);
         pollSeconds = Summary.builder().name("conntrack_agent_poll_duration_seconds")
-                .help("Time one poll takes (reading the table, the counters, applying).").register(registry);
+                .help("Time one poll takes (reading the table, the counters, applying).").withoutExemplars().register(registry);
     }
 
     public PrometheusRegistry registry() {
@@ -79,6 +84,12 @@ public class AgentMetrics {
     }
 
     public void settings(Map<String, String> current) {
+        // Every poll passes the live values; they change rarely, and each gauge update parses and
+        // looks up a labelled child.
+        if (current.equals(lastSettings)) {
+            return;
+        }
+        lastSettings = new java.util.HashMap<>(current);
         current.forEach((key, value) -> {
             try {
                 settingValue.labelValues(key).set(Double.parseDouble(value));

@@ -68,6 +68,7 @@ public class NodeAgent implements AutoCloseable {
     static final int DEFAULT_WARNING_PERCENT = 80;
     private static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
 
+
     private final AgentConfig config;
     private final Clock clock;
     private final SettingsApplier applier;
@@ -259,7 +260,15 @@ public class NodeAgent implements AutoCloseable {
             countWatcher.watchNamespace(namespaces.hotStatsFile());
         }
         // Usage is the busiest table's: a pod's or a NAT namespace's fills under the same global max.
-        TableSnapshot table = namespaces.busiest(tables.read());
+        // The table is read again only when enforcement wrote (or may have written, a failed
+        // verify) to the kernel: max or buckets may have changed. Otherwise the read of a moment
+        // ago is as fresh, and reading three files costs a good part of a poll while the poll
+        // still runs interpreted.
+        boolean wrote = false;
+        for (KeyResult r : report.results()) {
+            wrote |= r.outcome() == KeyOutcome.Applied || r.outcome() == KeyOutcome.Restored || r.outcome().isFailure();
+        }
+        TableSnapshot table = namespaces.busiest(wrote ? tables.read() : before);
         table.max().ifPresent(m -> knownMax = m);
         table.buckets().ifPresent(b -> knownBuckets = b);
         StatsReading reading = stats.read();
@@ -343,11 +352,12 @@ public class NodeAgent implements AutoCloseable {
         }
         explainAsked = asked;
         boolean pressure = Conditions.isTrue(conditions, NodeConditions.PRESSURE) || Conditions.isTrue(conditions, NodeConditions.TABLE_FULL);
-        Optional<java.time.Duration> timeWait = Optional.ofNullable(report.current().get("tcpTimeWait"))
-                .map(v -> java.time.Duration.ofSeconds(Long.parseLong(v)));
-        var context = PressureRecommendations.Context.of(sample, rate, objectSize, timeWait, MemInfo.memAvailable(paths));
         NamespaceWatch.Target target = namespaces.explainTarget();
-        explainer.maybeExplain(pressure, target.pid(), target.name(), context, explanation -> {
+        explainer.maybeExplain(pressure, target.pid(), target.name(), () -> {
+            Optional<java.time.Duration> timeWait = Optional.ofNullable(report.current().get("tcpTimeWait"))
+                    .map(v -> java.time.Duration.ofSeconds(Long.parseLong(v)));
+            return PressureRecommendations.Context.of(sample, rate, objectSize, timeWait, MemInfo.memAvailable(paths));
+        }, explanation -> {
             String advice = explanation.getRecommendations() == null ? "no advice" : String.join("; ", explanation.getRecommendations());
             queue(() -> events.normal(NodeEventRecorder.EXPLAINED, explanation.getEntries() + " entries listed in "
                     + explanation.getNamespace() + ": " + advice));

@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -51,11 +52,13 @@ final class PressureExplainer implements AutoCloseable {
      * Starts a listing when the limiter allows it. {@code pid} selects another namespace's table
      * (null: the node's own); {@code done} gets the explanation on the worker thread.
      */
-    void maybeExplain(boolean underPressure, Long pid, String namespace, PressureRecommendations.Context context,
+    void maybeExplain(boolean underPressure, Long pid, String namespace, Supplier<PressureRecommendations.Context> contextNow,
             Consumer<TableExplanation> done) {
         if (busy.get() || !limiter.decide(underPressure).take()) {
             return;
         }
+        // Built only when a listing runs (rarely): it reads /proc/meminfo, which an idle poll must not.
+        PressureRecommendations.Context context = contextNow.get();
         busy.set(true);
         worker.execute(() -> {
             try {

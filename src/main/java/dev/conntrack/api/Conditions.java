@@ -55,12 +55,21 @@ public final class Conditions {
      * Returns a new list in the order of {@code fresh}; previous conditions of other types are dropped.
      */
     public static List<Condition> merge(List<Condition> previous, List<Condition> fresh, Instant now) {
-        String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        // Formatted only when a condition transitions: the agent merges on every poll, and
+        // formatting the time was a good part of a poll while the poll is still interpreted.
+        String stamp = null;
         List<Condition> merged = new ArrayList<>(fresh.size());
         for (Condition c : fresh) {
             Condition old = find(previous, c.getType());
-            String transition = old != null && Objects.equals(old.getStatus(), c.getStatus())
-                    && old.getLastTransitionTime() != null ? old.getLastTransitionTime() : stamp;
+            String transition;
+            if (old != null && Objects.equals(old.getStatus(), c.getStatus()) && old.getLastTransitionTime() != null) {
+                transition = old.getLastTransitionTime();
+            } else {
+                if (stamp == null) {
+                    stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
+                }
+                transition = stamp;
+            }
             merged.add(new ConditionBuilder(c).withLastTransitionTime(transition).build());
         }
         return merged;

@@ -25,14 +25,18 @@ public final class ConntrackStatsReader {
     private final ConntrackStatsParser parser = new ConntrackStatsParser();
     private boolean procfsMissing;
 
+    /** Read on every poll: built once (see TableReader). */
+    private final Path ownStats;
+
     public ConntrackStatsReader(HostPaths paths, CommandRunner commands) {
         this.paths = Objects.requireNonNull(paths, "paths");
         this.commands = Objects.requireNonNull(commands, "commands");
+        this.ownStats = paths.conntrackStats();
     }
 
     /** Counters of the agent's own (initial, for a hostNetwork pod) network namespace. */
     public StatsReading read() {
-        Path file = paths.conntrackStats();
+        Path file = ownStats;
         if (!procfsMissing) {
             try {
                 return StatsReading.of(parser.read(file));

@@ -6,6 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -21,6 +23,9 @@ public final class SysctlFiles implements KernelSettings {
     // the open files (read again at offset 0 each pass, see ProcReader).
     private final ProcReader reader = ProcReader.keepingFilesOpen(256);
 
+    /** Each key's read path, built once: every poll reads every key (see TableReader). */
+    private final Map<ConntrackKey, Path> readPaths = new EnumMap<>(ConntrackKey.class);
+
     public SysctlFiles(HostPaths paths) {
         this.paths = Objects.requireNonNull(paths, "paths");
     }
@@ -31,7 +36,11 @@ public final class SysctlFiles implements KernelSettings {
 
     @Override
     public synchronized ReadResult read(ConntrackKey key) {
-        Path path = key.readPath(paths);
+        Path path = readPaths.get(key);
+        if (path == null) {
+            path = key.readPath(paths);
+            readPaths.put(key, path);
+        }
         try {
             return ReadResult.of(reader.readTrimmed(path));
         } catch (IOException e) {

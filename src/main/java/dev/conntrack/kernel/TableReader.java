@@ -16,15 +16,24 @@ public final class TableReader {
     private final HostPaths paths;
     private final ProcReader reader = ProcReader.keepingFilesOpen(64);
 
+    // Built once: a path per read (name check, resolve, a fresh hash for the open-file lookup) was
+    // the larger part of a read before the JIT compiles the poll, i.e. for its first minutes.
+    private final Path countPath;
+    private final Path maxPath;
+    private final Path bucketsPath;
+
     public TableReader(HostPaths paths) {
         this.paths = Objects.requireNonNull(paths, "paths");
+        this.countPath = paths.conntrackCount();
+        this.maxPath = paths.conntrackMax();
+        this.bucketsPath = paths.conntrackBuckets();
     }
 
     public TableSnapshot read() {
         List<String> unavailable = new ArrayList<>(0);
-        OptionalLong count = readLong(paths.conntrackCount(), unavailable);
-        OptionalLong max = readLong(paths.conntrackMax(), unavailable);
-        OptionalLong buckets = readLong(paths.conntrackBuckets(), unavailable);
+        OptionalLong count = readLong(countPath, unavailable);
+        OptionalLong max = readLong(maxPath, unavailable);
+        OptionalLong buckets = readLong(bucketsPath, unavailable);
         return new TableSnapshot(count, max, buckets, unavailable);
     }
 

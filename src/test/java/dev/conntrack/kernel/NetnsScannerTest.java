@@ -245,6 +245,61 @@ class NetnsScannerTest {
     }
 
     @Test
+    void aProcessSeenInTheSameNamespaceTwiceIsNotReadAgainUntilTheFullPass() {
+        node();
+        NetnsScanner scanner = new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT);
+        assertThat(scanner.scan().pidsScanned()).isEqualTo(5);
+        // Representatives (1, 200, 300) are checked every pass; 100 and 201 are read a second time.
+        assertThat(scanner.scan().pidsScanned()).isEqualTo(5);
+        // Now settled: only the representatives.
+        NetnsScan third = scanner.scan();
+        assertThat(third.pidsScanned()).isEqualTo(3);
+        assertThat(third.namespaces()).extracting(NamespaceUsage::inode).containsExactly(HOST, POD_A, POD_B);
+
+        // A settled process that moves (rare after start-up) is seen at the next full pass at the latest.
+        link(paths.netNamespace(100), POD_B);
+        deleteProcess(1);
+        link(paths.ownNetNamespace(), HOST);
+        int pass = 3;
+        boolean moved = false;
+        for (; pass <= NetnsScanner.FULL_PASS_EVERY && !moved; pass++) {
+            NetnsScan scan = scanner.scan();
+            moved = scan.byInode(HOST).isEmpty() || scan.byInode(HOST).orElseThrow().pid() != 100;
+        }
+        assertThat(moved).isTrue();
+        assertThat(pass).isEqualTo(NetnsScanner.FULL_PASS_EVERY + 1);
+    }
+
+    @Test
+    void aNewProcessThatChangesNamespaceRightAfterItStartsIsFollowed() {
+        node();
+        NetnsScanner scanner = new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT);
+        scanner.scan();
+        // Caught between fork and setns (runc init, ip netns exec): first read in the host namespace.
+        process(400, HOST, 120, 5, "0::/\n");
+        scanner.scan();
+        // It joins a new namespace, with nothing else in it; the next pass reads it again.
+        long podC = 4026532500L;
+        process(400, podC, 42, 0, podCgroup(UID_B));
+        NetnsScan scan = scanner.scan();
+        assertThat(scan.byInode(podC)).hasValueSatisfying(n -> assertThat(n.entries()).hasValue(42));
+    }
+
+    @Test
+    void aReusedPidIsReadAfresh() {
+        node();
+        NetnsScanner scanner = new NetnsScanner(paths, NetnsScanner.Limits.DEFAULT);
+        scanner.scan();
+        scanner.scan(); // 100 settled in the host namespace
+        deleteProcess(100);
+        scanner.scan(); // gone from the listing: forgotten
+        long podC = 4026532500L;
+        process(100, podC, 9, 0, podCgroup(UID_B)); // the pid comes back as another process
+        NetnsScan scan = scanner.scan();
+        assertThat(scan.byInode(podC)).hasValueSatisfying(n -> assertThat(n.pid()).isEqualTo(100));
+    }
+
+    @Test
     void nsfsLinkTargetsAreParsedStrictly() {
         assertThat(NetnsScanner.parseInode("net:[4026531840]")).hasValue(4026531840L);
         assertThat(NetnsScanner.parseInode("mnt:[4026531840]")).isEmpty();

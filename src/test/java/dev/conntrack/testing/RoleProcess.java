@@ -10,8 +10,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The built artifact (target/quarkus-app/quarkus-run.jar) started as a separate process in one
- * role, the way the DaemonSet, the Deployment and the quick start run it. Output goes to a log file
+ * The built artifact (target/quarkus-app/) started as a separate process in one role, the way the
+ * DaemonSet (agent: {@code java -cp app/* dev.conntrack.agent.AgentLauncher}), the Deployment and
+ * the quick start (operator: {@code java -jar quarkus-run.jar}) run it. Output goes to a log file
  * under target/ that the tests print when they fail.
  */
 public final class RoleProcess implements AutoCloseable {
@@ -34,8 +35,16 @@ public final class RoleProcess implements AutoCloseable {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(List.of(jvmOptions));
-            command.add("-jar");
-            command.add(jar.toString());
+            if (role.equals("agent")) {
+                // As the DaemonSet starts it: the application jar alone on the class path, the
+                // launcher adds the few jars the agent needs (AgentLauncher).
+                command.add("-cp");
+                command.add(jar.getParent().resolve("app").resolve("*").toString());
+                command.add("dev.conntrack.agent.AgentLauncher");
+            } else {
+                command.add("-jar");
+                command.add(jar.toString());
+            }
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));

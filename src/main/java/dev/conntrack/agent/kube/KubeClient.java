@@ -1,67 +1,88 @@
 package dev.conntrack.agent.kube;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.ArrayDeque;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
- * The few API server calls the agent makes, over the JDK's HTTP client (HTTP/1.1: a watch holds
- * one connection, the other calls share a pooled one). Every request carries the current bearer
- * token (re-read as the file rotates) and the impersonation header when configured.
+ * The few API server calls the agent makes, over plain HTTP/1.1 on blocking TLS sockets
+ * ({@link HttpConnection}): a watch holds one connection for itself, the other calls reuse an idle
+ * one when there is one. Every request carries the current bearer token (re-read as the file
+ * rotates) and the impersonation header when configured. No threads of its own: each call runs on
+ * its caller's thread (the JDK's {@code java.net.http} client, used before, kept a selector thread
+ * and worker threads and loaded about 300 classes for the same few calls).
  */
 public class KubeClient implements AutoCloseable {
     public static final String JSON = "application/json";
     public static final String JSON_PATCH = "application/json-patch+json";
     public static final String MERGE_PATCH = "application/merge-patch+json";
+    /**
+     * An idle connection older than this is closed instead of reused. Long enough to carry the
+     * status heartbeat (60 s) on one connection, since a TLS handshake per heartbeat was a good
+     * part of an idle agent's CPU. A connection that the server or a load balancer dropped
+     * sooner fails before any answer, and the request is sent again on a new one.
+     */
+    static final Duration MAX_IDLE = Duration.ofSeconds(75);
+    /** A body read into memory larger than this is refused: the agent's answers are a few KiB. */
+    static final int MAX_BODY = 16 * 1024 * 1024;
 
     private final ApiServerConfig config;
-    private final HttpClient http;
+    private final SSLSocketFactory tls;
+    private final String host;
+    private final int port;
+    private final String hostHeader;
+    private final String basePath;
+    private final int connectTimeoutMillis;
     private final Duration requestTimeout;
+    /** Idle keep-alive connections, most recently used last. */
+    private final ArrayDeque<HttpConnection> idle = new ArrayDeque<>();
+    private boolean closed;
 
     public KubeClient(ApiServerConfig config, Duration connectTimeout, Duration requestTimeout) {
         this.config = config;
         this.requestTimeout = requestTimeout;
-        try {
-            this.http = HttpClient.newBuilder()
-                    .version(HttpClient.Version.HTTP_1_1)
-                    .sslContext(TlsContext.of(config))
-                    .connectTimeout(connectTimeout)
-                    .executor(shortLivedThreads())
-                    .build();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("TLS set-up for " + config.server() + " failed: " + e.getMessage(), e);
+        this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectTimeout.toMillis()));
+        URI server = config.server();
+        String scheme = server.getScheme() == null ? "" : server.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!scheme.equals("https") && !scheme.equals("http")) {
+            throw new IllegalArgumentException("API server " + server + ": only https (and http for tests) are supported");
         }
-    }
-
-    /**
-     * The client's own default pool keeps idle threads for a minute, and an idle agent calls the
-     * server about once a minute: threads that end after a few idle seconds are not there between
-     * calls. Unbounded like the default (a bounded pool can stall the client's internal tasks).
-     */
-    private static ExecutorService shortLivedThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "kube-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        String h = server.getHost();
+        if (h == null) {
+            throw new IllegalArgumentException("API server " + server + " has no host");
+        }
+        this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+        int defaultPort = scheme.equals("https") ? 443 : 80;
+        this.port = server.getPort() < 0 ? defaultPort : server.getPort();
+        this.hostHeader = server.getPort() < 0 || server.getPort() == defaultPort ? h : h + ":" + server.getPort();
+        String path = server.getRawPath() == null ? "" : server.getRawPath();
+        this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        if (scheme.equals("https")) {
+            try {
+                this.tls = TlsContext.of(config).getSocketFactory();
+            } catch (GeneralSecurityException e) {
+                throw new IllegalArgumentException("TLS set-up for " + config.server() + " failed: " + e.getMessage(), e);
+            }
+        } else {
+            this.tls = null;
+        }
     }
 
     /** For subclasses that answer the calls themselves (tests, simulations). */
     protected KubeClient() {
         this.config = null;
-        this.http = null;
+        this.tls = null;
+        this.host = null;
+        this.port = 0;
+        this.hostHeader = null;
+        this.basePath = null;
+        this.connectTimeoutMillis = 0;
         this.requestTimeout = null;
     }
 
@@ -70,72 +91,144 @@ public class KubeClient implements AutoCloseable {
     }
 
     public String get(String path) throws KubeApiException {
-        return send(request(path).GET().timeout(requestTimeout));
+        return send("GET", path, null, null);
     }
 
     public String post(String path, String json) throws KubeApiException {
-        return send(request(path).timeout(requestTimeout).header("Content-Type", JSON)
-                .POST(HttpRequest.BodyPublishers.ofString(json)));
+        return send("POST", path, JSON, json);
     }
 
     public String patch(String path, String contentType, String body) throws KubeApiException {
-        return send(request(path).timeout(requestTimeout).header("Content-Type", contentType)
-                .method("PATCH", HttpRequest.BodyPublishers.ofString(body)));
+        return send("PATCH", path, contentType, body);
     }
 
     /**
      * A streaming GET (a watch): the open body, to be read until the server ends it and closed by
      * the caller. {@code timeout} bounds the whole response; the server's own timeoutSeconds
-     * should end it first.
+     * should end it first. Closing the stream closes its connection (also from another thread,
+     * which ends a read blocked in it).
      */
     public InputStream stream(String path, Duration timeout) throws KubeApiException {
-        HttpResponse<InputStream> response;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        HttpConnection connection = null;
         try {
-            response = http.send(request(path).GET().timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw unreachable(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KubeApiException(0, "interrupted");
-        }
-        if (response.statusCode() / 100 != 2) {
-            String body;
-            try (InputStream in = response.body()) {
-                body = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                body = "";
+            connection = HttpConnection.open(host, port, tls, connectTimeoutMillis);
+            connection.deadline(deadline);
+            connection.writeRequest("GET", basePath + path, hostHeader, headers(null), null);
+            HttpResponseHead response = connection.readResponse("GET");
+            if (response.status() / 100 != 2) {
+                String body = new String(readAll(response.body(), 4096, false), StandardCharsets.UTF_8);
+                connection.close();
+                throw failed(response.status(), path, body);
             }
-            throw failed(response.statusCode(), path, body);
-        }
-        return response.body();
-    }
-
-    private HttpRequest.Builder request(String path) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(config.server() + path)).header("Accept", JSON);
-        String token = config.token() == null ? null : config.token().value();
-        if (token != null && !token.isEmpty()) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        if (config.impersonate() != null) {
-            b.header("Impersonate-User", config.impersonate());
-        }
-        return b;
-    }
-
-    private String send(HttpRequest.Builder request) throws KubeApiException {
-        HttpResponse<String> response;
-        try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return new StreamBody(response.body(), connection);
         } catch (IOException e) {
+            if (connection != null) {
+                connection.close();
+            }
             throw unreachable(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KubeApiException(0, "interrupted");
         }
-        if (response.statusCode() / 100 != 2) {
-            throw failed(response.statusCode(), response.request().uri().getRawPath(), response.body());
+    }
+
+    /** One request with a body read into memory; a reused connection the server has closed meanwhile is retried once on a new one. */
+    private String send(String method, String path, String contentType, String body) throws KubeApiException {
+        byte[] bytes = body == null ? null : body.getBytes(StandardCharsets.UTF_8);
+        long deadline = System.nanoTime() + requestTimeout.toNanos();
+        for (int attempt = 0; ; attempt++) {
+            HttpConnection connection = attempt == 0 ? takeIdle() : null;
+            boolean reused = connection != null;
+            boolean answered = false;
+            try {
+                if (connection == null) {
+                    connection = HttpConnection.open(host, port, tls, connectTimeoutMillis);
+                }
+                connection.deadline(deadline);
+                connection.writeRequest(method, basePath + path, hostHeader, headers(contentType), bytes);
+                HttpResponseHead response = connection.readResponse(method);
+                answered = true;
+                String text = new String(readAll(response.body(), MAX_BODY, true), StandardCharsets.UTF_8);
+                if (response.keepAlive() && HttpBodies.complete(response.body())) {
+                    release(connection);
+                } else {
+                    connection.close();
+                }
+                if (response.status() / 100 != 2) {
+                    throw failed(response.status(), rawPath(path), text);
+                }
+                return text;
+            } catch (IOException e) {
+                if (connection != null) {
+                    connection.close();
+                }
+                // A kept-alive connection the server closed while it sat idle fails before any
+                // answer: that request never reached the server, so it is sent again on a new one.
+                if (!reused || answered || System.nanoTime() - deadline >= 0) {
+                    throw unreachable(e);
+                }
+            }
         }
-        return response.body();
+    }
+
+    private String[] headers(String contentType) {
+        String token = config.token() == null ? null : config.token().value();
+        return new String[] {
+            "Accept", JSON,
+            "User-Agent", "conntrack-agent",
+            "Authorization", token == null || token.isEmpty() ? null : "Bearer " + token,
+            "Impersonate-User", config.impersonate(),
+            "Content-Type", contentType,
+        };
+    }
+
+    private synchronized HttpConnection takeIdle() {
+        long now = System.nanoTime();
+        HttpConnection c;
+        while ((c = idle.pollLast()) != null) {
+            if (!c.isClosed() && now - c.idleSince() < MAX_IDLE.toNanos()) {
+                return c;
+            }
+            c.close();
+        }
+        return null;
+    }
+
+    private void release(HttpConnection connection) {
+        connection.deadline(Long.MAX_VALUE);
+        connection.markIdle(System.nanoTime());
+        synchronized (this) {
+            if (!closed) {
+                idle.addLast(connection);
+                return;
+            }
+        }
+        connection.close();
+    }
+
+    /** Number of idle connections kept for reuse (tests). */
+    synchronized int idleConnections() {
+        return idle.size();
+    }
+
+    private static byte[] readAll(InputStream in, int limit, boolean failAboveLimit) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+        byte[] buf = new byte[8192];
+        int n;
+        while ((n = in.read(buf, 0, buf.length)) >= 0) {
+            if (out.size() + n > limit) {
+                if (failAboveLimit) {
+                    throw new IOException("response body larger than " + limit + " bytes");
+                }
+                out.write(buf, 0, limit - out.size());
+                break;
+            }
+            out.write(buf, 0, n);
+        }
+        return out.toByteArray();
+    }
+
+    private static String rawPath(String path) {
+        int q = path.indexOf('?');
+        return q < 0 ? path : path.substring(0, q);
     }
 
     private static KubeApiException unreachable(IOException e) {
@@ -149,6 +242,43 @@ public class KubeClient implements AutoCloseable {
 
     @Override
     public void close() {
-        // The JDK 17 HTTP client has no close(): its selector thread ends once the client is unreachable.
+        synchronized (this) {
+            closed = true;
+            for (HttpConnection c : idle) {
+                c.close();
+            }
+            idle.clear();
+        }
+    }
+
+    /** A watch body: closing it closes its connection, which is never reused. */
+    private static final class StreamBody extends InputStream {
+        private final InputStream body;
+        private final HttpConnection connection;
+
+        StreamBody(InputStream body, HttpConnection connection) {
+            this.body = body;
+            this.connection = connection;
+        }
+
+        @Override
+        public int read() throws IOException {
+            return body.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return body.read(b, off, len);
+        }
+
+        @Override
+        public int available() throws IOException {
+            return body.available();
+        }
+
+        @Override
+        public void close() {
+            connection.close();
+        }
     }
 }

@@ -1,0 +1,254 @@
+package dev.conntrack.agent.kube;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * One HTTP/1.1 connection to the API server over a blocking (TLS) socket: one request at a time,
+ * its response read from the same thread. This replaces the JDK's {@code java.net.http} client for
+ * the agent's few calls: that client's asynchronous machinery (selector thread, SSLEngine flow
+ * delegates, completable-future chains) loaded about 160 classes plus about 130 lambda classes
+ * and kept extra threads on every node, for a process that sends about one request a minute.
+ *
+ * <p>Every read runs against one deadline for the whole exchange (set with {@link #deadline}):
+ * the socket's read timeout is set to the time left before each read, so a server that trickles
+ * bytes cannot hold a call longer than its timeout either. Not thread-safe: a connection belongs to
+ * the thread that took it from the pool.
+ */
+final class HttpConnection implements AutoCloseable {
+    /** Longest status or header line accepted; the API server's are far shorter. */
+    static final int MAX_LINE = HttpLines.MAX_LINE;
+    /** Most header lines accepted in one response. */
+    static final int MAX_HEADERS = 200;
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private long deadlineNanos = Long.MAX_VALUE;
+    private long idleSince;
+
+    HttpConnection(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream()), 8192);
+        this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
+    }
+
+    /**
+     * Connects (TCP within {@code connectTimeoutMillis}), then, for {@code tls} non-null, runs the
+     * TLS handshake with host name verification (the certificate must name {@code host}, as a
+     * browser checks it; the JDK only does so when asked through the endpoint identification
+     * algorithm) within the same time.
+     */
+    static HttpConnection open(String host, int port, SSLSocketFactory tls, int connectTimeoutMillis) throws IOException {
+        Socket raw = new Socket();
+        try {
+            raw.setTcpNoDelay(true);
+            raw.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
+            if (tls == null) {
+                return new HttpConnection(raw);
+            }
+            SSLSocket ssl = (SSLSocket) tls.createSocket(raw, host, port, true);
+            SSLParameters params = ssl.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            ssl.setSSLParameters(params);
+            ssl.setSoTimeout(Math.max(1, connectTimeoutMillis));
+            ssl.startHandshake();
+            return new HttpConnection(ssl);
+        } catch (IOException | RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    /** The time by which the current exchange must be done ({@link System#nanoTime()} based). */
+    void deadline(long nanos) {
+        this.deadlineNanos = nanos;
+    }
+
+    void markIdle(long nowNanos) {
+        idleSince = nowNanos;
+    }
+
+    long idleSince() {
+        return idleSince;
+    }
+
+    /** Writes a request: request line, headers (name/value pairs; nulls skipped), Content-Length and body when not null. */
+    void writeRequest(String method, String target, String hostHeader, String[] headers, byte[] body) throws IOException {
+        StringBuilder b = new StringBuilder(256);
+        b.append(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            if (headers[i + 1] != null) {
+                b.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
+            }
+        }
+        if (body != null) {
+            b.append("Content-Length: ").append(body.length).append("\r\n");
+        }
+        b.append("\r\n");
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        if (body != null) {
+            out.write(body);
+        }
+        out.flush();
+    }
+
+    /**
+     * Reads the status line and headers of the response (interim 1xx responses skipped) and
+     * returns it with its body, framed by Transfer-Encoding: chunked, Content-Length or, when
+     * neither is given, the end of the connection.
+     */
+    HttpResponseHead readResponse(String method) throws IOException {
+        while (true) {
+            String status = readLine(true);
+            if (!status.startsWith("HTTP/1.") || status.length() < 12 || status.charAt(8) != ' ') {
+                throw new IOException("not an HTTP/1.x response: " + abbreviate(status));
+            }
+            int code;
+            try {
+                code = Integer.parseInt(status.substring(9, 12));
+            } catch (NumberFormatException e) {
+                throw new IOException("bad status line: " + abbreviate(status));
+            }
+            boolean keepAlive = status.startsWith("HTTP/1.1");
+            long contentLength = -1;
+            boolean chunked = false;
+            for (int n = 0; ; n++) {
+                String line = readLine(false);
+                if (line.isEmpty()) {
+                    break;
+                }
+                if (n >= MAX_HEADERS) {
+                    throw new IOException("more than " + MAX_HEADERS + " header lines");
+                }
+                int colon = line.indexOf(':');
+                if (colon <= 0) {
+                    throw new IOException("bad header line: " + abbreviate(line));
+                }
+                String name = line.substring(0, colon).trim();
+                String value = line.substring(colon + 1).trim();
+                if (name.equalsIgnoreCase("Content-Length")) {
+                    try {
+                        contentLength = Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        throw new IOException("bad Content-Length: " + abbreviate(value));
+                    }
+                    if (contentLength < 0) {
+                        throw new IOException("bad Content-Length: " + value);
+                    }
+                } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
+                    // Any coding other than a final "chunked" would need decoding we do not do.
+                    String last = value.substring(value.lastIndexOf(',') + 1).trim();
+                    if (!last.equalsIgnoreCase("chunked")) {
+                        throw new IOException("unsupported Transfer-Encoding: " + value);
+                    }
+                    chunked = true;
+                } else if (name.equalsIgnoreCase("Connection")) {
+                    if (containsToken(value, "close")) {
+                        keepAlive = false;
+                    } else if (containsToken(value, "keep-alive")) {
+                        keepAlive = true;
+                    }
+                }
+            }
+            if (code >= 100 && code < 200) {
+                continue; // interim (100 Continue, 103 Early Hints): the real response follows
+            }
+            InputStream body;
+            if (method.equals("HEAD") || code == 204 || code == 304) {
+                body = HttpBodies.empty();
+            } else if (chunked) {
+                body = new HttpBodies.Chunked(in);
+            } else if (contentLength >= 0) {
+                body = new HttpBodies.Fixed(in, contentLength);
+            } else {
+                body = new HttpBodies.UntilClose(in);
+                keepAlive = false;
+            }
+            return new HttpResponseHead(code, body, keepAlive);
+        }
+    }
+
+    /** A CRLF (or bare LF) terminated line in ISO-8859-1, without its terminator. */
+    private String readLine(boolean first) throws IOException {
+        return readLine(in, first);
+    }
+
+    static String readLine(InputStream in, boolean first) throws IOException {
+        return HttpLines.read(in, first);
+    }
+
+    private static boolean containsToken(String value, String token) {
+        for (String part : value.split(",")) {
+            if (part.trim().equalsIgnoreCase(token)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+
+    boolean isClosed() {
+        return socket.isClosed();
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // closing anyway; nothing to report
+        }
+    }
+
+    /** The socket's input, each read bounded by the time left to the connection's deadline. */
+    private final class DeadlineInput extends InputStream {
+        private final InputStream raw;
+
+        DeadlineInput(InputStream raw) {
+            this.raw = raw;
+        }
+
+        private void arm() throws IOException {
+            if (deadlineNanos == Long.MAX_VALUE) {
+                socket.setSoTimeout(0);
+                return;
+            }
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException("response not complete within the request timeout");
+            }
+            socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
+        }
+
+        @Override
+        public int read() throws IOException {
+            arm();
+            return raw.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            arm();
+            return raw.read(b, off, len);
+        }
+
+        @Override
+        public int available() throws IOException {
+            return raw.available();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package dev.conntrack.agent.kube;
+
+import java.io.InputStream;
+
+/**
+ * Status and body of one HTTP/1.1 response.
+ *
+ * @param status    the status code
+ * @param body      the body, already framed (chunked, fixed length or up to the connection's end)
+ * @param keepAlive whether the connection may carry another request once the body is read to its end
+ */
+record HttpResponseHead(int status, InputStream body, boolean keepAlive) {
+}
