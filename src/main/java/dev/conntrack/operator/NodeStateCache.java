@@ -60,14 +60,19 @@ public class NodeStateCache {
             created.addEventHandler(dispatcher());
             informer = created;
             LOG.debug("starting the shared node state informer");
-            try {
-                created.start().toCompletableFuture().get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while listing node states", e);
-            } catch (ExecutionException | TimeoutException e) {
-                throw new IllegalStateException("could not list and watch ConntrackNodeStates", e);
-            }
+            startAndWait(created, "ConntrackNodeStates");
+        }
+    }
+
+    /** Starts an informer and returns once it holds the initial list (shared with the garbage collector's Node watch). */
+    static void startAndWait(SharedIndexInformer<?> informer, String what) {
+        try {
+            informer.start().toCompletableFuture().get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing " + what, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not list and watch " + what, e);
         }
     }
 

@@ -9,11 +9,9 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Duration;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
 /**
@@ -32,7 +30,6 @@ import org.jboss.logging.Logger;
 public class NodeStateGarbageCollector implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeStateGarbageCollector.class);
     static final Duration SWEEP = Duration.ofMinutes(1);
-    private static final Duration SYNC_TIMEOUT = Duration.ofMinutes(5);
 
     private final KubernetesClient client;
     private final NodeStateCache states;
@@ -70,14 +67,7 @@ public class NodeStateGarbageCollector implements AutoCloseable {
                 check(node.getMetadata().getName());
             }
         });
-        try {
-            nodes.start().toCompletableFuture().get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while listing Nodes", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("could not list and watch Nodes", e);
-        }
+        NodeStateCache.startAndWait(nodes, "Nodes");
         states.addListener((old, state, deleted) -> {
             if (old == null && !deleted) {
                 check(state.getMetadata().getName());
