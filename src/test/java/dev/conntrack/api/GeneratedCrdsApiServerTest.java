@@ -24,6 +24,9 @@ class GeneratedCrdsApiServerTest {
         for (String plural : new String[] {"conntrackpolicies", "conntracknodestates"}) {
             Path committed = TestApiServer.projectDir().resolve("crds/" + plural + ".conntrack.dev.yaml");
             assertThat(committed).as(FIX).exists();
+            assertThat(generated.resolve(plural + ".conntrack.dev-v1.yml"))
+                    .as("the build generated no CRD for %s (quarkus.operator-sdk.crd.generate-all off?)", plural)
+                    .exists();
             assertThat(Files.readString(committed))
                     .as(FIX)
                     .isEqualTo(Files.readString(generated.resolve(plural + ".conntrack.dev-v1.yml")));
