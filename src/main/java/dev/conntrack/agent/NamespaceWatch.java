@@ -16,7 +16,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -117,12 +116,20 @@ final class NamespaceWatch {
         last = scanner.scan();
         lastScanAt = nowNanos;
         scanned = true;
-        NamespaceUsage next = last.namespaces().stream()
-                .filter(n -> !n.isInitial())
-                .filter(n -> n.dropsDelta().orElse(0) > 0 || n.entries().orElse(0) > 0)
-                .max(Comparator.<NamespaceUsage>comparingLong(n -> n.dropsDelta().orElse(0))
-                        .thenComparingLong(n -> n.entries().orElse(0)))
-                .orElse(null);
+        // The other namespace that dropped most, else the one with the largest table (a loop, not
+        // a stream: see NetnsScanner).
+        NamespaceUsage next = null;
+        for (NamespaceUsage n : last.namespaces()) {
+            long drops = n.dropsDelta().orElse(0);
+            long entries = n.entries().orElse(0);
+            if (n.isInitial() || (drops <= 0 && entries <= 0)) {
+                continue;
+            }
+            if (next == null || drops > next.dropsDelta().orElse(0)
+                    || (drops == next.dropsDelta().orElse(0) && entries > next.entries().orElse(0))) {
+                next = n;
+            }
+        }
         boolean changed = next == null ? hot != null : hot == null || hot.inode() != next.inode();
         if (changed) {
             hot = next;

@@ -47,6 +47,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -110,6 +111,8 @@ public class NodeAgent implements AutoCloseable {
     private final DropWindow dropWindow = new DropWindow();
     private List<Condition> conditions = List.of();
     private Instant lastTableFull;
+    private String pollIntervalText;
+    private Duration pollIntervalParsed;
 
     public NodeAgent(AgentConfig config, HostPaths paths, AgentMetrics metrics, NodeSpecWatch spec,
             StatusReporter reporter, NodeEventRecorder events, Clock clock) {
@@ -292,7 +295,7 @@ public class NodeAgent implements AutoCloseable {
         });
 
         // Conditions judge the configured interval, however fast the poll runs under pressure.
-        Duration configuredInterval = pollInterval(desired);
+        Duration configuredInterval = configuredPollInterval(desired);
         DropRate rate = dropWindow.forConditions(newestRate, sample.monotonicNanos(), configuredInterval);
         int warning = warningPercent(desired);
         List<Condition> fresh = NodeConditions.evaluate(report, sample.usagePercent(), rate, warning, generation);
@@ -535,6 +538,16 @@ public class NodeAgent implements AutoCloseable {
         if (!outbox.offer(event)) {
             LOG.fine("event queue full (API server unreachable?); dropping an event");
         }
+    }
+
+    /** The spec's poll interval, parsed again only when its text changes (exact decimal parsing is not free). */
+    private Duration configuredPollInterval(ConntrackNodeStateSpec spec) {
+        String text = spec == null || spec.getMonitoring() == null ? null : spec.getMonitoring().getPollInterval();
+        if (pollIntervalParsed == null || !Objects.equals(text, pollIntervalText)) {
+            pollIntervalParsed = pollInterval(spec);
+            pollIntervalText = text;
+        }
+        return pollIntervalParsed;
     }
 
     static Duration pollInterval(ConntrackNodeStateSpec spec) {

@@ -1,7 +1,6 @@
 package dev.conntrack.api;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -22,13 +21,16 @@ public final class Conditions {
     }
 
     public static Condition of(String type, boolean status, String reason, String message, Long observedGeneration) {
-        return new ConditionBuilder()
-                .withType(type)
-                .withStatus(status ? TRUE : FALSE)
-                .withReason(reason)
-                .withMessage(message)
-                .withObservedGeneration(observedGeneration)
-                .build();
+        return create(type, status ? TRUE : FALSE, reason, message, observedGeneration);
+    }
+
+    /**
+     * A condition without a transition time. The constructor, not the fluent builder: the agent
+     * builds its conditions on every poll, and the builder's machinery was a good part of a poll
+     * while the poll still runs interpreted.
+     */
+    public static Condition create(String type, String status, String reason, String message, Long observedGeneration) {
+        return new Condition(null, message, observedGeneration, reason, status, type);
     }
 
     /** The condition of the given type, or null. */
@@ -53,6 +55,8 @@ public final class Conditions {
      * Merges freshly computed conditions into the previous ones: each new condition keeps the
      * previous lastTransitionTime when its status did not change, otherwise gets {@code now}.
      * Returns a new list in the order of {@code fresh}; previous conditions of other types are dropped.
+     * A condition that did not change at all is the previous object itself: conditions are never
+     * modified once built.
      */
     public static List<Condition> merge(List<Condition> previous, List<Condition> fresh, Instant now) {
         // Formatted only when a condition transitions: the agent merges on every poll, and
@@ -63,6 +67,11 @@ public final class Conditions {
             Condition old = find(previous, c.getType());
             String transition;
             if (old != null && Objects.equals(old.getStatus(), c.getStatus()) && old.getLastTransitionTime() != null) {
+                if (sameExceptTransition(old, c)) {
+                    // Unchanged, the common case on every poll: keep the previous object.
+                    merged.add(old);
+                    continue;
+                }
                 transition = old.getLastTransitionTime();
             } else {
                 if (stamp == null) {
@@ -70,9 +79,19 @@ public final class Conditions {
                 }
                 transition = stamp;
             }
-            merged.add(new ConditionBuilder(c).withLastTransitionTime(transition).build());
+            Condition next = new Condition(transition, c.getMessage(), c.getObservedGeneration(), c.getReason(), c.getStatus(), c.getType());
+            if (!c.getAdditionalProperties().isEmpty()) {
+                next.getAdditionalProperties().putAll(c.getAdditionalProperties());
+            }
+            merged.add(next);
         }
         return merged;
+    }
+
+    private static boolean sameExceptTransition(Condition old, Condition c) {
+        return Objects.equals(old.getReason(), c.getReason()) && Objects.equals(old.getMessage(), c.getMessage())
+                && Objects.equals(old.getObservedGeneration(), c.getObservedGeneration())
+                && old.getAdditionalProperties().equals(c.getAdditionalProperties());
     }
 
     /** True when both lists carry the same conditions (type, status, reason, message, generation, transition time). */

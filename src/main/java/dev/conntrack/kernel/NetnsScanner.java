@@ -92,6 +92,8 @@ public final class NetnsScanner {
     /** pid -> the namespace inode last read for it, negated while not yet settled (read once). */
     private Map<Long, Long> knownPids = new HashMap<>();
     private int passes;
+    private Set<Long> kernelThreads;
+    private OptionalLong initialInode = OptionalLong.empty();
 
     private record ResolvedPod(long pid, Optional<PodResolver.PodRef> pod) {
     }
@@ -111,11 +113,13 @@ public final class NetnsScanner {
 
     public NetnsScan scan() {
         long start = nanoTime.getAsLong();
-        OptionalLong initial = readInode(paths.netNamespace(1));
-        if (initial.isEmpty()) {
-            initial = readInode(paths.ownNetNamespace());
+        OptionalLong initial = initialNamespace();
+        boolean fullPass = passes++ % FULL_PASS_EVERY == 0;
+        if (fullPass || kernelThreads == null) {
+            // Only full passes look at settled processes, kernel threads among them; new kernel
+            // threads in between are looked at once or twice like any new process, then settle.
+            kernelThreads = kernelThreads();
         }
-        Set<Long> kernelThreads = kernelThreads();
         Map<Long, Long> found = new LinkedHashMap<>();
         Set<Long> foundPids = new HashSet<>();
         int scanned = 0;
@@ -136,7 +140,6 @@ public final class NetnsScanner {
         }
 
         long[] pids = listPids();
-        boolean fullPass = passes++ % FULL_PASS_EVERY == 0;
         Map<Long, Long> knownNow = new HashMap<>(Math.max(16, pids.length * 2));
         int first = 0;
         if (resumeAfterPid > 0) {
@@ -239,17 +242,51 @@ public final class NetnsScanner {
         previousPassComplete = !capped;
         resumeAfterPid = capped ? lastLooked : 0;
 
-        Comparator<NamespaceUsage> byEntries = Comparator.comparingLong((NamespaceUsage n) -> n.entries().orElse(-1)).reversed()
-                .thenComparingLong(NamespaceUsage::inode);
-        namespaces.sort(Comparator.comparing((NamespaceUsage n) -> !n.isInitial()).thenComparing(byEntries));
-        List<NamespaceUsage> topByEntries = namespaces.stream().filter(n -> n.entries().isPresent())
-                .sorted(byEntries).limit(limits.topK()).toList();
-        List<NamespaceUsage> topByDrops = namespaces.stream().filter(n -> n.dropsDelta().orElse(0) > 0)
-                .sorted(Comparator.comparingLong((NamespaceUsage n) -> n.dropsDelta().getAsLong()).reversed()
-                        .thenComparingLong(NamespaceUsage::inode))
-                .limit(limits.topK()).toList();
+        // Loops and plain comparators, no streams: a scan runs every few seconds, and on a quiet
+        // node it stays interpreted for a long time, where a stream pipeline costs more than the
+        // reads.
+        namespaces.sort(INITIAL_FIRST_THEN_BY_ENTRIES);
+        List<NamespaceUsage> withEntries = new ArrayList<>(namespaces.size());
+        List<NamespaceUsage> dropping = new ArrayList<>(0);
+        for (NamespaceUsage n : namespaces) {
+            if (n.entries().isPresent()) {
+                withEntries.add(n);
+            }
+            if (n.dropsDelta().orElse(0) > 0) {
+                dropping.add(n);
+            }
+        }
+        withEntries.sort(BY_ENTRIES);
+        dropping.sort(BY_DROPS);
+        List<NamespaceUsage> topByEntries = List.copyOf(withEntries.subList(0, Math.min(limits.topK(), withEntries.size())));
+        List<NamespaceUsage> topByDrops = List.copyOf(dropping.subList(0, Math.min(limits.topK(), dropping.size())));
         return new NetnsScan(namespaces, topByEntries, topByDrops, initial, scanned, skippedThreads, capped,
                 Duration.ofNanos(nanoTime.getAsLong() - start), unavailable);
+    }
+
+    /** Largest table first, then by inode. */
+    private static final Comparator<NamespaceUsage> BY_ENTRIES = (a, b) -> {
+        int c = Long.compare(b.entries().orElse(-1), a.entries().orElse(-1));
+        return c != 0 ? c : Long.compare(a.inode(), b.inode());
+    };
+    private static final Comparator<NamespaceUsage> INITIAL_FIRST_THEN_BY_ENTRIES = (a, b) ->
+            a.isInitial() != b.isInitial() ? (a.isInitial() ? -1 : 1) : BY_ENTRIES.compare(a, b);
+    /** Most drops in the last interval first, then by inode. */
+    private static final Comparator<NamespaceUsage> BY_DROPS = (a, b) -> {
+        int c = Long.compare(b.dropsDelta().orElse(0), a.dropsDelta().orElse(0));
+        return c != 0 ? c : Long.compare(a.inode(), b.inode());
+    };
+
+    /**
+     * The initial namespace's inode, found once: pid 1 (or, where it cannot be inspected, this
+     * process) does not change namespace while the agent runs.
+     */
+    private OptionalLong initialNamespace() {
+        if (initialInode.isEmpty()) {
+            OptionalLong inode = readInode(paths.netNamespace(1));
+            initialInode = inode.isPresent() ? inode : readInode(paths.ownNetNamespace());
+        }
+        return initialInode;
     }
 
     /** Pids under /proc, ascending. */

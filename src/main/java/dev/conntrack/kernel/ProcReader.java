@@ -46,6 +46,8 @@ public final class ProcReader implements AutoCloseable {
     private ByteBuffer wrapped;
     private int length;
     private final boolean keepOpen;
+    /** Files that hold one value: complete after a first read that did not fill the buffer. */
+    private final boolean valueFiles;
     private final Map<Path, KeptFile> open = new HashMap<>();
 
     /** An open file; {@code key} is its identity on a file system whose files can be replaced, null on procfs/sysfs. */
@@ -57,13 +59,14 @@ public final class ProcReader implements AutoCloseable {
     }
 
     public ProcReader(int initialCapacity) {
-        this(initialCapacity, false);
+        this(initialCapacity, false, false);
     }
 
-    private ProcReader(int initialCapacity, boolean keepOpen) {
+    private ProcReader(int initialCapacity, boolean keepOpen, boolean valueFiles) {
         this.buffer = new byte[Math.max(64, initialCapacity)];
         this.wrapped = ByteBuffer.wrap(buffer);
         this.keepOpen = keepOpen;
+        this.valueFiles = valueFiles;
     }
 
     /**
@@ -78,7 +81,22 @@ public final class ProcReader implements AutoCloseable {
      * comment), unless {@link #KEEP_OPEN_PROPERTY} is {@code false}.
      */
     public static ProcReader keepingFilesOpen(int initialCapacity) {
-        return new ProcReader(initialCapacity, !"false".equals(System.getProperty(KEEP_OPEN_PROPERTY)));
+        return new ProcReader(initialCapacity, keepOpenByDefault(), false);
+    }
+
+    /**
+     * A reader like {@link #keepingFilesOpen} for files that hold one short value (/proc/sys
+     * settings, nf_conntrack_count, /sys module parameters): the kernel hands such a file over
+     * whole in the first read at offset 0 and answers the next one with EOF, so a first read that
+     * did not fill the buffer is the whole file and the second read is skipped. That halves the
+     * system calls of the reads a poll makes most.
+     */
+    public static ProcReader keepingValueFilesOpen() {
+        return new ProcReader(256, keepOpenByDefault(), true);
+    }
+
+    private static boolean keepOpenByDefault() {
+        return !"false".equals(System.getProperty(KEEP_OPEN_PROPERTY));
     }
 
     /** Whether this reader keeps its files open. */
@@ -153,7 +171,7 @@ public final class ProcReader implements AutoCloseable {
                 return;
             }
             length += n;
-            if (n == 0) {
+            if (n == 0 || (valueFiles && length < buffer.length)) {
                 return;
             }
         }

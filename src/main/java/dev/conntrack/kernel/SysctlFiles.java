@@ -21,7 +21,7 @@ public final class SysctlFiles implements KernelSettings {
     private final HostPaths paths;
     // Settings are read once per pass from one thread; the lock only guards the reused buffer and
     // the open files (read again at offset 0 each pass, see ProcReader).
-    private final ProcReader reader = ProcReader.keepingFilesOpen(256);
+    private final ProcReader reader = ProcReader.keepingValueFilesOpen();
 
     /** Each key's read path, built once: every poll reads every key (see TableReader). */
     private final Map<ConntrackKey, Path> readPaths = new EnumMap<>(ConntrackKey.class);

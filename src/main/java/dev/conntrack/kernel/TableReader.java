@@ -14,7 +14,7 @@ import java.util.OptionalLong;
  */
 public final class TableReader {
     private final HostPaths paths;
-    private final ProcReader reader = ProcReader.keepingFilesOpen(64);
+    private final ProcReader reader = ProcReader.keepingValueFilesOpen();
 
     // Built once: a path per read (name check, resolve, a fresh hash for the open-file lookup) was
     // the larger part of a read before the JIT compiles the poll, i.e. for its first minutes.

@@ -78,12 +78,23 @@ public final class ApplyReport {
     }
 
     public List<KeyResult> failures() {
-        return results.stream().filter(r -> r.outcome().isFailure()).collect(Collectors.toList());
+        List<KeyResult> list = new ArrayList<>(0);
+        for (KeyResult r : results) {
+            if (r.outcome().isFailure()) {
+                list.add(r);
+            }
+        }
+        return list;
     }
 
-    /** Some key could not be read, written, verified or restored. */
+    /** Some key could not be read, written, verified or restored. Asked several times per poll: a loop, not a stream. */
     public boolean degraded() {
-        return results.stream().anyMatch(r -> r.outcome().isFailure());
+        for (KeyResult r : results) {
+            if (r.outcome().isFailure()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** "max=262144: ReadOnlyFileSystem (Read-only file system); udp=60: InvalidValue (Invalid argument)", or "". */

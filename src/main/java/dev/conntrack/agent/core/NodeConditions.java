@@ -1,8 +1,8 @@
 package dev.conntrack.agent.core;
 
+import dev.conntrack.api.Conditions;
 import dev.conntrack.api.Mode;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.stream.Collectors;
@@ -118,7 +118,8 @@ public final class NodeConditions {
             return condition(APPLIED, TRUE, "ObserveOnly", "observe only, would change: " + describe(apply.pending()), generation);
         }
         List<ExternalOverride> overrides = apply.externalOverrides();
-        List<ExternalOverride> leftAsFound = overrides.stream().filter(o -> !o.reapplied()).collect(Collectors.toList());
+        List<ExternalOverride> leftAsFound = overrides.isEmpty() ? overrides
+                : overrides.stream().filter(o -> !o.reapplied()).collect(Collectors.toList());
         if (!leftAsFound.isEmpty()) {
             return condition(APPLIED, FALSE, "ExternalOverride",
                     leftAsFound.stream().map(ExternalOverride::toString).collect(Collectors.joining("; "))
@@ -169,16 +170,18 @@ public final class NodeConditions {
     }
 
     private static String describe(java.util.Map<String, String> values) {
-        return values.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", "));
+        // A loop, not a stream: this runs on every poll, interpreted for the agent's first minutes.
+        StringBuilder text = new StringBuilder();
+        for (java.util.Map.Entry<String, String> e : values.entrySet()) {
+            if (text.length() > 0) {
+                text.append(", ");
+            }
+            text.append(e.getKey()).append('=').append(e.getValue());
+        }
+        return text.toString();
     }
 
     private static Condition condition(String type, String status, String reason, String message, Long generation) {
-        return new ConditionBuilder()
-                .withType(type)
-                .withStatus(status)
-                .withReason(reason)
-                .withMessage(message)
-                .withObservedGeneration(generation)
-                .build();
+        return Conditions.create(type, status, reason, message, generation);
     }
 }

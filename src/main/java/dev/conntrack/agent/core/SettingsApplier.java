@@ -18,7 +18,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -54,6 +53,12 @@ public final class SettingsApplier {
     private final KernelSettings kernel;
     private final OriginalsStore originals;
     private final Map<ConntrackKey, Written> lastWritten = new EnumMap<>(ConntrackKey.class);
+    private ConntrackSettings wantedFor;
+    private List<Wanted> wanted;
+
+    /** A key the settings set: its kernel text, or why the value is unusable. */
+    private record Wanted(ConntrackKey key, String value, String invalid) {
+    }
 
     public SettingsApplier(KernelSettings kernel, OriginalsStore originals) {
         this.kernel = Objects.requireNonNull(kernel, "kernel");
@@ -73,20 +78,12 @@ public final class SettingsApplier {
         DriftPolicy drift = driftPolicy == null ? DriftPolicy.Reapply : driftPolicy;
         List<KeyResult> results = new ArrayList<>();
         Set<ConntrackKey> inSpec = EnumSet.noneOf(ConntrackKey.class);
-        for (ConntrackKey key : ConntrackKey.values()) {
-            Optional<String> want;
-            try {
-                want = key.kernelValue(desired);
-            } catch (IllegalArgumentException e) {
-                // Still in the spec (so not restored), just unusable; the CRD should have prevented it.
-                inSpec.add(key);
-                results.add(failed(key, null, null, FailureReason.InvalidValue, e.getMessage()));
-                continue;
-            }
-            if (want.isPresent()) {
-                inSpec.add(key);
-                results.add(apply(key, want.get(), m, drift));
-            }
+        for (Wanted wanted : kernelValues(desired)) {
+            inSpec.add(wanted.key());
+            results.add(wanted.invalid() != null
+                    // Still in the spec (so not restored), just unusable; the CRD should have prevented it.
+                    ? failed(wanted.key(), null, null, FailureReason.InvalidValue, wanted.invalid())
+                    : apply(wanted.key(), wanted.value(), m, drift));
         }
         for (Map.Entry<ConntrackKey, String> original : originals.all().entrySet()) {
             if (!inSpec.contains(original.getKey())) {
@@ -95,6 +92,29 @@ public final class SettingsApplier {
         }
         lastWritten.keySet().retainAll(inSpec);
         return new ApplyReport(m, results, originals.all());
+    }
+
+    /**
+     * The kernel text of every key SETTINGS sets, in apply order. Kept for the last settings
+     * object: the agent passes the same spec object on every poll until the spec changes (settings
+     * are never modified in place), and parsing its durations each time was a good part of a poll
+     * while the poll still runs interpreted.
+     */
+    private List<Wanted> kernelValues(ConntrackSettings settings) {
+        if (settings == wantedFor && wanted != null) {
+            return wanted;
+        }
+        List<Wanted> values = new ArrayList<>();
+        for (ConntrackKey key : ConntrackKey.values()) {
+            try {
+                key.kernelValue(settings).ifPresent(v -> values.add(new Wanted(key, v, null)));
+            } catch (IllegalArgumentException e) {
+                values.add(new Wanted(key, null, e.getMessage()));
+            }
+        }
+        wantedFor = settings;
+        wanted = List.copyOf(values);
+        return wanted;
     }
 
     /**
