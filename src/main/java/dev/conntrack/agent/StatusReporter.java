@@ -38,9 +38,14 @@ public class StatusReporter {
 
     private final String statusPath;
     private List<Object> lastWrittenKey;
-    /** The reporting thread offers the same newest status several times per poll: its key is computed once. */
+    /**
+     * The reporting thread offers the same newest status several times per poll: its key, and
+     * whether it differs from the written one, are computed once.
+     */
     private ConntrackNodeStateStatus lastOffered;
     private List<Object> lastOfferedKey;
+    /** Whether the last offered status differs from the last written in what must be reported now. */
+    private boolean lastOfferedChanged;
     private Instant lastWrite = Instant.EPOCH;
     private Instant lastFailure = Instant.EPOCH;
 
@@ -58,9 +63,10 @@ public class StatusReporter {
         if (status != lastOffered) {
             lastOfferedKey = significant(status);
             lastOffered = status;
+            lastOfferedChanged = !lastOfferedKey.equals(lastWrittenKey);
         }
         List<Object> key = lastOfferedKey;
-        boolean changed = !key.equals(lastWrittenKey);
+        boolean changed = lastOfferedChanged;
         boolean heartbeatDue = !now.isBefore(lastWrite.plus(heartbeat));
         if (!changed && !heartbeatDue) {
             return false;
@@ -72,6 +78,7 @@ public class StatusReporter {
         try {
             write(status);
             lastWrittenKey = key;
+            lastOfferedChanged = false;
             lastWrite = now;
             writes.incrementAndGet();
             return true;

@@ -64,4 +64,26 @@ class ConditionsTest {
         assertThat(Conditions.find(merged, "Applied").getLastTransitionTime()).isEqualTo("2025-11-25T10:05:00Z");
         assertThat(Conditions.find(merged, "Missing")).isNull();
     }
+
+    @Test
+    void anUnchangedConditionIsThePreviousObjectAndAChangedMessageKeepsTheTime() {
+        List<Condition> first = Conditions.merge(null, List.of(
+                c("Applied", "True", "SettingsApplied"), c("Pressure", "False", "UsageNormal")), T1);
+        Condition reworded = new ConditionBuilder(c("Pressure", "False", "UsageNormal")).withMessage("below 90%").build();
+
+        List<Condition> second = Conditions.merge(first, List.of(c("Applied", "True", "SettingsApplied"), reworded), T2);
+
+        assertThat(second.get(0)).isSameAs(first.get(0));
+        assertThat(second.get(1)).isNotSameAs(first.get(1));
+        assertThat(second.get(1).getMessage()).isEqualTo("below 90%");
+        assertThat(second.get(1).getLastTransitionTime()).as("status did not flip").isEqualTo("2025-11-25T10:00:00Z");
+    }
+
+    @Test
+    void createLeavesTheTransitionTimeToMerge() {
+        Condition created = Conditions.create("TableFull", "Unknown", "DropsUnavailable", "no counters", 4L);
+        assertThat(created).isEqualTo(new ConditionBuilder().withType("TableFull").withStatus("Unknown")
+                .withReason("DropsUnavailable").withMessage("no counters").withObservedGeneration(4L).build());
+        assertThat(created.getLastTransitionTime()).isNull();
+    }
 }

@@ -30,6 +30,19 @@ class ProcReaderTest {
     }
 
     @Test
+    void valueFileReaderReadsValuesWholeAlsoWhenLongerThanItsBuffer() throws IOException {
+        Path max = write("proc/sys/net/netfilter/nf_conntrack_max", "262144\n");
+        String longValue = "1".repeat(300);
+        Path other = write("proc/sys/net/netfilter/long_value", longValue + "\n");
+        try (ProcReader reader = ProcReader.keepingValueFilesOpen()) {
+            assertThat(reader.readLong(max)).isEqualTo(262144);
+            assertThat(reader.readTrimmed(other)).isEqualTo(longValue);
+            Files.writeString(max, "65536\n");
+            assertThat(reader.readLong(max)).isEqualTo(65536);
+        }
+    }
+
+    @Test
     void fileReplacedByANewOneIsReopened() throws IOException {
         Path max = write("proc/sys/net/netfilter/nf_conntrack_max", "1000\n");
         try (ProcReader reader = ProcReader.keepingFilesOpen(64)) {

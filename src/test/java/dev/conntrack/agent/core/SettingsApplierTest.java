@@ -318,6 +318,28 @@ class SettingsApplierTest {
     }
 
     @Test
+    void theSameSettingsObjectGivesTheSameAnswerEveryPassAndANewOneIsReadAfresh() {
+        ConntrackSettings bad = settings();
+        bad.setTcpTimeWait("10 minutes");
+        for (int pass = 0; pass < 2; pass++) {
+            ApplyReport report = applier.reconcile(bad, Mode.Enforce, DriftPolicy.Reapply);
+            assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Failed);
+            assertThat(live(ConntrackKey.MAX)).isEqualTo("1048576");
+        }
+
+        ConntrackSettings next = settings();
+        next.setTcpTimeWait("45s");
+        next.setMax(2097152);
+        ApplyReport report = applier.reconcile(next, Mode.Enforce, DriftPolicy.Reapply);
+
+        assertThat(report.results()).extracting(KeyResult::key, KeyResult::outcome).contains(
+                org.assertj.core.groups.Tuple.tuple(ConntrackKey.MAX, KeyOutcome.Applied),
+                org.assertj.core.groups.Tuple.tuple(ConntrackKey.TCP_TIME_WAIT, KeyOutcome.Applied));
+        assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo("45");
+        assertThat(live(ConntrackKey.MAX)).isEqualTo("2097152");
+    }
+
+    @Test
     void failedRestoreIsRetriedOnTheNextPass() {
         applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
         kernel.refuse(ConntrackKey.MAX, FailureReason.ReadOnlyFileSystem, "Read-only file system");

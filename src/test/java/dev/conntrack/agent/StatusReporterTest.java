@@ -1,0 +1,133 @@
+package dev.conntrack.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conntrack.agent.kube.ApiServerConfig;
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.DropCounters;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** When the agent writes its status: on a significant change at once, otherwise on the heartbeat. */
+class StatusReporterTest {
+    private static final Duration HEARTBEAT = Duration.ofSeconds(60);
+
+    /** Records the status patches instead of sending them; refuses them while {@code down}. */
+    private static final class RecordingClient extends KubeClient {
+        final List<String> patches = new ArrayList<>();
+        boolean down;
+
+        RecordingClient() {
+            super(new ApiServerConfig(URI.create("http://127.0.0.1:9"), null, null, null, null, null),
+                    Duration.ofSeconds(1), Duration.ofSeconds(1));
+        }
+
+        @Override
+        public String patch(String path, String contentType, String body) throws KubeApiException {
+            if (down) {
+                throw new KubeApiException(503, "unavailable");
+            }
+            patches.add(path + " " + body);
+            return "{}";
+        }
+    }
+
+    private static final class TestClock extends Clock {
+        Instant now = Instant.parse("2026-12-06T10:00:00Z");
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+    }
+
+    private final RecordingClient client = new RecordingClient();
+    private final TestClock clock = new TestClock();
+    private final StatusReporter reporter = new StatusReporter(client, "node-a", clock, HEARTBEAT);
+
+    private static ConntrackNodeStateStatus status(String tableFull, long drops) {
+        ConntrackNodeStateStatus s = new ConntrackNodeStateStatus();
+        s.setObservedGeneration(3L);
+        s.setConditions(List.of(Conditions.create("TableFull", tableFull, "R" + tableFull, "m", 3L)));
+        s.setCurrent(Map.of("max", "262144"));
+        DropCounters counters = new DropCounters();
+        counters.setDrop(drops);
+        s.setCounters(counters);
+        return s;
+    }
+
+    @Test
+    void theFirstStatusIsWrittenAndOfferingItAgainWritesNothingUntilTheHeartbeat() {
+        ConntrackNodeStateStatus first = status("False", 0);
+        assertThat(reporter.offer(first)).isTrue();
+        assertThat(client.patches).singleElement().asString()
+                .startsWith(NodeSpecWatch.PATH + "/node-a/status ");
+
+        for (int i = 0; i < 5; i++) {
+            clock.advance(Duration.ofMillis(200));
+            assertThat(reporter.offer(first)).isFalse();
+        }
+        clock.advance(HEARTBEAT);
+        assertThat(reporter.offer(first)).as("heartbeat").isTrue();
+        assertThat(reporter.writes()).isEqualTo(2);
+    }
+
+    @Test
+    void liveCountersRideOnTheHeartbeatButAConditionChangeIsWrittenAtOnce() {
+        reporter.offer(status("False", 0));
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(reporter.offer(status("False", 5))).as("only a counter moved").isFalse();
+
+        clock.advance(Duration.ofSeconds(1));
+        ConntrackNodeStateStatus dropping = status("True", 90);
+        assertThat(reporter.offer(dropping)).isTrue();
+        assertThat(client.patches.get(1)).contains("\"True\"");
+        // Offered again (the reporting thread wakes several times per poll): already written.
+        assertThat(reporter.offer(dropping)).isFalse();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(reporter.offer(status("False", 90))).as("and back").isTrue();
+        assertThat(reporter.writes()).isEqualTo(3);
+    }
+
+    @Test
+    void aRefusedWriteKeepsTheNewestStatusAndRetriesAfterTheBackoff() {
+        reporter.offer(status("False", 0));
+        client.down = true;
+        clock.advance(Duration.ofSeconds(1));
+        ConntrackNodeStateStatus dropping = status("True", 90);
+        assertThat(reporter.offer(dropping)).isFalse();
+        assertThat(reporter.failures()).isEqualTo(1);
+
+        client.down = false;
+        clock.advance(Duration.ofMillis(500));
+        assertThat(reporter.offer(dropping)).as("within the retry backoff").isFalse();
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(reporter.offer(dropping)).as("the same status, still unwritten").isTrue();
+        assertThat(client.patches).hasSize(2);
+        assertThat(client.patches.get(1)).contains("\"True\"");
+    }
+}
