@@ -121,7 +121,7 @@ VARIANTS=(
   "default+xmn3m|17|launcher|none|@DSENV@|@DEFAULT@ -Xmn3m"
   "default+scale01|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileThresholdScaling=0.1"
   "default+scaleapp|17|launcher|none|@DSENV@|@DEFAULT@ -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev.conntrack.*::*,0.1"
-  "default+perf1s|17|launcher|none|@DSENV@|@DEFAULT@ -XX:PerfDataSamplingInterval=1000"
+  "default+perf50ms|17|launcher|none|@DSENV@|@DEFAULT@ -XX:PerfDataSamplingInterval=50"
   "jdk25+coh+cds+cp|25|cp|auto|@DSENV@|@DEFAULT@ -XX:+UseCompactObjectHeaders"
 )
 if $LIST; then

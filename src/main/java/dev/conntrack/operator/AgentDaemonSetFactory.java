@@ -38,12 +38,15 @@ public class AgentDaemonSetFactory {
      * at 8m and grows only as far as its live data needs (starting at -Xmx keeps a young generation
      * sized for 32m resident), a 1m young generation (an idle poll allocates a few KiB: a bigger
      * eden only holds garbage resident between collections; 0.7 MiB less RSS), the serial
-     * collector, C1 only with one compiler thread.
+     * collector, C1 only with one compiler thread, and the JVM's performance counters sampled once
+     * a second instead of every 50 ms (that sampling was a quarter of the idle agent's CPU; the
+     * image runs JDK 17: JDK 25 removed the option and ignores it with a warning).
      * bench/agent-footprint.sh measures these against the alternatives (bench/RESULTS.md).
      */
     public static final String DEFAULT_JAVA_OPTS =
             "-Xmx32m -Xms8m -Xmn1m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
-            + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m";
+            + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m"
+            + " -XX:PerfDataSamplingInterval=1000";
 
     static final String TEMPLATE = "/agent-daemonset.yaml";
     private static final String STATE_VOLUME = "state";
