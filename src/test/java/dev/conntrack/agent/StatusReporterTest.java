@@ -8,11 +8,10 @@ import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.DropCounters;
+import dev.conntrack.testing.SettableClock;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,31 +41,8 @@ class StatusReporterTest {
         }
     }
 
-    private static final class TestClock extends Clock {
-        Instant now = Instant.parse("2026-12-06T10:00:00Z");
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-    }
-
     private final RecordingClient client = new RecordingClient();
-    private final TestClock clock = new TestClock();
+    private final SettableClock clock = new SettableClock(Instant.parse("2026-12-06T10:00:00Z"));
     private final StatusReporter reporter = new StatusReporter(client, "node-a", clock, HEARTBEAT);
 
     private static ConntrackNodeStateStatus status(String tableFull, long drops) {

@@ -3,19 +3,17 @@ package dev.conntrack.agent.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.conntrack.testing.SettableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -169,32 +167,16 @@ class ApiServerConfigTest {
     void rotatedTokenFileIsReadAgainAfterAMinuteAndTheLastTokenKeptWhenItVanishes() throws Exception {
         Path file = dir.resolve("token");
         Files.writeString(file, "first");
-        AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
-        Clock clock = new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
         BearerToken token = BearerToken.fromFile(file, clock);
         assertThat(token.value()).isEqualTo("first");
         Files.writeString(file, "second");
-        now.set(now.get().plus(Duration.ofSeconds(30)));
+        clock.advance(Duration.ofSeconds(30));
         assertThat(token.value()).as("within the minute").isEqualTo("first");
-        now.set(now.get().plus(Duration.ofSeconds(31)));
+        clock.advance(Duration.ofSeconds(31));
         assertThat(token.value()).isEqualTo("second");
         Files.delete(file);
-        now.set(now.get().plus(Duration.ofMinutes(2)));
+        clock.advance(Duration.ofMinutes(2));
         assertThat(token.value()).isEqualTo("second");
     }
 
