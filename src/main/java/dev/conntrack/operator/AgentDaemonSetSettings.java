@@ -60,11 +60,14 @@ public record AgentDaemonSetSettings(
         return List.of(new TolerationBuilder().withOperator("Exists").build());
     }
 
-    /** Requests that fit beside kubelet on any node; a memory limit, no CPU limit (no throttling of the poll loop). */
+    /**
+     * Requests that fit beside kubelet on any node and cover what an idle agent uses (about 61 MiB
+     * resident, bench/RESULTS.md); a memory limit, no CPU limit (no throttling of the poll loop).
+     */
     public static ResourceRequirements defaultResources() {
         return new ResourceRequirementsBuilder()
                 .addToRequests("cpu", new Quantity("10m"))
-                .addToRequests("memory", new Quantity("48Mi"))
+                .addToRequests("memory", new Quantity("64Mi"))
                 .addToLimits("memory", new Quantity("96Mi"))
                 .build();
     }

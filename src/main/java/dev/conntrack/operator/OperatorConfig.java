@@ -46,7 +46,7 @@ public interface OperatorConfig {
         @WithDefault("10m")
         String cpuRequest();
 
-        @WithDefault("48Mi")
+        @WithDefault("64Mi")
         String memoryRequest();
 
         @WithDefault("96Mi")

@@ -134,7 +134,7 @@ class HelmChartRenderApiServerTest {
                 entry("CONNTRACK_AGENT_STATE_DIR", "/var/lib/conntrack-operator"),
                 entry("CONNTRACK_AGENT_METRICS_PORT", "9402"),
                 entry("CONNTRACK_AGENT_CPU_REQUEST", "10m"),
-                entry("CONNTRACK_AGENT_MEMORY_REQUEST", "48Mi"),
+                entry("CONNTRACK_AGENT_MEMORY_REQUEST", "64Mi"),
                 entry("CONNTRACK_AGENT_MEMORY_LIMIT", "96Mi"));
         PodSpec pod = d.getSpec().getTemplate().getSpec();
         assertThat(pod.getServiceAccountName()).isEqualTo("conntrack-operator");

@@ -68,7 +68,7 @@ class AgentDaemonSetFactoryTest {
         assertThat(agent.getSecurityContext().getRunAsUser()).isZero();
         assertThat(agent.getSecurityContext().getRunAsNonRoot()).isFalse();
         assertThat(agent.getResources().getRequests()).containsOnly(
-                entry("cpu", new Quantity("10m")), entry("memory", new Quantity("48Mi")));
+                entry("cpu", new Quantity("10m")), entry("memory", new Quantity("64Mi")));
         assertThat(agent.getResources().getLimits()).containsOnly(entry("memory", new Quantity("96Mi")));
 
         assertThat(env(agent, "CONNTRACK_ROLE").getValue()).isEqualTo("agent");
