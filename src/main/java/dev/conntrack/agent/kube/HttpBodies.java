@@ -100,7 +100,7 @@ final class HttpBodies {
                 leftInChunk = nextChunkSize();
                 if (leftInChunk == 0) {
                     // Trailers (none from the API server) up to the empty line that ends the message.
-                    while (!HttpConnection.readLine(in, false).isEmpty()) {
+                    while (!HttpLines.read(in, false).isEmpty()) {
                         // skip the trailer line
                     }
                     done = true;
@@ -113,7 +113,7 @@ final class HttpBodies {
             }
             leftInChunk -= n;
             if (leftInChunk == 0) {
-                String end = HttpConnection.readLine(in, false);
+                String end = HttpLines.read(in, false);
                 if (!end.isEmpty()) {
                     throw new IOException("chunk not followed by CRLF");
                 }
@@ -122,7 +122,7 @@ final class HttpBodies {
         }
 
         private long nextChunkSize() throws IOException {
-            String line = HttpConnection.readLine(in, false);
+            String line = HttpLines.read(in, false);
             int semicolon = line.indexOf(';');
             String hex = (semicolon >= 0 ? line.substring(0, semicolon) : line).trim();
             if (hex.isEmpty() || hex.length() > 8) {

@@ -26,8 +26,6 @@ import javax.net.ssl.SSLSocketFactory;
  * the thread that took it from the pool.
  */
 final class HttpConnection implements AutoCloseable {
-    /** Longest status or header line accepted; the API server's are far shorter. */
-    static final int MAX_LINE = HttpLines.MAX_LINE;
     /** Most header lines accepted in one response. */
     static final int MAX_HEADERS = 200;
 
@@ -110,7 +108,7 @@ final class HttpConnection implements AutoCloseable {
      */
     HttpResponseHead readResponse(String method) throws IOException {
         while (true) {
-            String status = readLine(true);
+            String status = HttpLines.read(in, true);
             if (!status.startsWith("HTTP/1.") || status.length() < 12 || status.charAt(8) != ' ') {
                 throw new IOException("not an HTTP/1.x response: " + abbreviate(status));
             }
@@ -124,7 +122,7 @@ final class HttpConnection implements AutoCloseable {
             long contentLength = -1;
             boolean chunked = false;
             for (int n = 0; ; n++) {
-                String line = readLine(false);
+                String line = HttpLines.read(in, false);
                 if (line.isEmpty()) {
                     break;
                 }
@@ -177,15 +175,6 @@ final class HttpConnection implements AutoCloseable {
             }
             return new HttpResponseHead(code, body, keepAlive);
         }
-    }
-
-    /** A CRLF (or bare LF) terminated line in ISO-8859-1, without its terminator. */
-    private String readLine(boolean first) throws IOException {
-        return readLine(in, first);
-    }
-
-    static String readLine(InputStream in, boolean first) throws IOException {
-        return HttpLines.read(in, first);
     }
 
     private static boolean containsToken(String value, String token) {

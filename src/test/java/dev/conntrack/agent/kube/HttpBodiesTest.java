@@ -28,7 +28,7 @@ class HttpBodiesTest {
         assertThat(HttpBodies.complete(body)).isFalse();
         assertThat(readAll(body)).isEqualTo("hello, world");
         assertThat(HttpBodies.complete(body)).isTrue();
-        assertThat(HttpConnection.readLine(in, true)).isEqualTo("HTTP/1.1 200 OK");
+        assertThat(HttpLines.read(in, true)).isEqualTo("HTTP/1.1 200 OK");
     }
 
     @Test
@@ -85,8 +85,8 @@ class HttpBodiesTest {
 
     @Test
     void overlongLinesAreRefused() {
-        String line = "x".repeat(HttpConnection.MAX_LINE + 1) + "\r\n";
-        assertThatThrownBy(() -> HttpConnection.readLine(wire(line), false)).isInstanceOf(IOException.class)
+        String line = "x".repeat(HttpLines.MAX_LINE + 1) + "\r\n";
+        assertThatThrownBy(() -> HttpLines.read(wire(line), false)).isInstanceOf(IOException.class)
                 .hasMessageContaining("longer than");
     }
 }

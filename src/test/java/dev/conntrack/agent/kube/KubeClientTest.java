@@ -83,12 +83,12 @@ class KubeClientTest {
                 while (true) {
                     String requestLine;
                     try {
-                        requestLine = HttpConnection.readLine(in, true);
+                        requestLine = HttpLines.read(in, true);
                     } catch (IOException e) {
                         return; // the client closed the connection
                     }
                     Map<String, String> headers = new LinkedHashMap<>();
-                    for (String line = HttpConnection.readLine(in, false); !line.isEmpty(); line = HttpConnection.readLine(in, false)) {
+                    for (String line = HttpLines.read(in, false); !line.isEmpty(); line = HttpLines.read(in, false)) {
                         int colon = line.indexOf(':');
                         headers.put(line.substring(0, colon).toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
                     }

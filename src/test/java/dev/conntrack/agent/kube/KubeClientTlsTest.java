@@ -66,7 +66,7 @@ class KubeClientTlsTest {
             while (!server.isClosed()) {
                 try (SSLSocket s = (SSLSocket) server.accept()) {
                     InputStream in = new BufferedInputStream(s.getInputStream());
-                    while (!HttpConnection.readLine(in, true).isEmpty()) {
+                    while (!HttpLines.read(in, true).isEmpty()) {
                         // request line and headers
                     }
                     OutputStream out = s.getOutputStream();
