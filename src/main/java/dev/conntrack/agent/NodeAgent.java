@@ -69,7 +69,6 @@ public class NodeAgent implements AutoCloseable {
     static final int DEFAULT_WARNING_PERCENT = 80;
     private static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
 
-
     private final AgentConfig config;
     private final Clock clock;
     private final SettingsApplier applier;
@@ -267,11 +266,7 @@ public class NodeAgent implements AutoCloseable {
         // verify) to the kernel: max or buckets may have changed. Otherwise the read of a moment
         // ago is as fresh, and reading three files costs a good part of a poll while the poll
         // still runs interpreted.
-        boolean wrote = false;
-        for (KeyResult r : report.results()) {
-            wrote |= r.outcome() == KeyOutcome.Applied || r.outcome() == KeyOutcome.Restored || r.outcome().isFailure();
-        }
-        TableSnapshot table = namespaces.busiest(wrote ? tables.read() : before);
+        TableSnapshot table = namespaces.busiest(report.mayHaveWritten() ? tables.read() : before);
         table.max().ifPresent(m -> knownMax = m);
         table.buckets().ifPresent(b -> knownBuckets = b);
         StatsReading reading = stats.read();
@@ -544,14 +539,14 @@ public class NodeAgent implements AutoCloseable {
     private Duration configuredPollInterval(ConntrackNodeStateSpec spec) {
         String text = spec == null || spec.getMonitoring() == null ? null : spec.getMonitoring().getPollInterval();
         if (pollIntervalParsed == null || !Objects.equals(text, pollIntervalText)) {
-            pollIntervalParsed = pollInterval(spec);
+            pollIntervalParsed = pollInterval(text);
             pollIntervalText = text;
         }
         return pollIntervalParsed;
     }
 
-    static Duration pollInterval(ConntrackNodeStateSpec spec) {
-        String text = spec == null || spec.getMonitoring() == null ? null : spec.getMonitoring().getPollInterval();
+    /** The spec's pollInterval text as a duration; the default when it is absent or unreadable. */
+    static Duration pollInterval(String text) {
         if (text == null) {
             return DEFAULT_POLL;
         }

@@ -73,6 +73,18 @@ public final class NetnsScanner {
     static final int FULL_PASS_EVERY = 12;
     private static final long KTHREADD = 2;
     private static final int MAX_UNAVAILABLE_LINES = 10;
+    /** Largest table first, then by inode. */
+    private static final Comparator<NamespaceUsage> BY_ENTRIES = (a, b) -> {
+        int c = Long.compare(b.entries().orElse(-1), a.entries().orElse(-1));
+        return c != 0 ? c : Long.compare(a.inode(), b.inode());
+    };
+    private static final Comparator<NamespaceUsage> INITIAL_FIRST_THEN_BY_ENTRIES = (a, b) ->
+            a.isInitial() != b.isInitial() ? (a.isInitial() ? -1 : 1) : BY_ENTRIES.compare(a, b);
+    /** Most drops in the last interval first, then by inode. */
+    private static final Comparator<NamespaceUsage> BY_DROPS = (a, b) -> {
+        int c = Long.compare(b.dropsDelta().orElse(0), a.dropsDelta().orElse(0));
+        return c != 0 ? c : Long.compare(a.inode(), b.inode());
+    };
 
     private final HostPaths paths;
     private final ConntrackStatsReader stats;
@@ -263,19 +275,6 @@ public final class NetnsScanner {
         return new NetnsScan(namespaces, topByEntries, topByDrops, initial, scanned, skippedThreads, capped,
                 Duration.ofNanos(nanoTime.getAsLong() - start), unavailable);
     }
-
-    /** Largest table first, then by inode. */
-    private static final Comparator<NamespaceUsage> BY_ENTRIES = (a, b) -> {
-        int c = Long.compare(b.entries().orElse(-1), a.entries().orElse(-1));
-        return c != 0 ? c : Long.compare(a.inode(), b.inode());
-    };
-    private static final Comparator<NamespaceUsage> INITIAL_FIRST_THEN_BY_ENTRIES = (a, b) ->
-            a.isInitial() != b.isInitial() ? (a.isInitial() ? -1 : 1) : BY_ENTRIES.compare(a, b);
-    /** Most drops in the last interval first, then by inode. */
-    private static final Comparator<NamespaceUsage> BY_DROPS = (a, b) -> {
-        int c = Long.compare(b.dropsDelta().orElse(0), a.dropsDelta().orElse(0));
-        return c != 0 ? c : Long.compare(a.inode(), b.inode());
-    };
 
     /**
      * The initial namespace's inode, found once: pid 1 (or, where it cannot be inspected, this

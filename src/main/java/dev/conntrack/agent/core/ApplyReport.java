@@ -87,6 +87,19 @@ public final class ApplyReport {
         return list;
     }
 
+    /**
+     * Whether the pass wrote to the kernel or may have (a failure can follow a write the kernel
+     * took but that did not verify): values read before the pass may be stale.
+     */
+    public boolean mayHaveWritten() {
+        for (KeyResult r : results) {
+            if (r.outcome() == KeyOutcome.Applied || r.outcome() == KeyOutcome.Restored || r.outcome().isFailure()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Some key could not be read, written, verified or restored. Asked several times per poll: a loop, not a stream. */
     public boolean degraded() {
         for (KeyResult r : results) {

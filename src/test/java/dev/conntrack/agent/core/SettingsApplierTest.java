@@ -72,13 +72,15 @@ class SettingsApplierTest {
 
     @Test
     void secondPassIsAlreadyCorrectAndWritesNothing() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport first = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
         kernel.writes.clear();
 
         ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.AlreadyCorrect);
         assertThat(kernel.writes).isEmpty();
+        assertThat(first.mayHaveWritten()).isTrue();
+        assertThat(report.mayHaveWritten()).isFalse();
     }
 
     @Test
