@@ -60,15 +60,25 @@ public record AgentDaemonSetSettings(
         return List.of(new TolerationBuilder().withOperator("Exists").build());
     }
 
+    /** The agent's default resources; also the operator's configuration defaults ({@link OperatorConfig.Agent}). */
+    public static final String DEFAULT_CPU_REQUEST = "10m";
+    public static final String DEFAULT_MEMORY_REQUEST = "64Mi";
+    public static final String DEFAULT_MEMORY_LIMIT = "96Mi";
+
     /**
      * Requests that fit beside kubelet on any node and cover what an idle agent uses (about 61 MiB
      * resident, bench/RESULTS.md); a memory limit, no CPU limit (no throttling of the poll loop).
      */
     public static ResourceRequirements defaultResources() {
+        return resources(DEFAULT_CPU_REQUEST, DEFAULT_MEMORY_REQUEST, DEFAULT_MEMORY_LIMIT);
+    }
+
+    /** CPU and memory requests and a memory limit; never a CPU limit. */
+    public static ResourceRequirements resources(String cpuRequest, String memoryRequest, String memoryLimit) {
         return new ResourceRequirementsBuilder()
-                .addToRequests("cpu", new Quantity("10m"))
-                .addToRequests("memory", new Quantity("64Mi"))
-                .addToLimits("memory", new Quantity("96Mi"))
+                .addToRequests("cpu", new Quantity(cpuRequest))
+                .addToRequests("memory", new Quantity(memoryRequest))
+                .addToLimits("memory", new Quantity(memoryLimit))
                 .build();
     }
 

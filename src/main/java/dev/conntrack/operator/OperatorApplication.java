@@ -1,7 +1,5 @@
 package dev.conntrack.operator;
 
-import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -57,11 +55,7 @@ public class OperatorApplication implements QuarkusApplication {
                 .priorityClassName(agent.priorityClassName())
                 .stateDir(agent.stateDir())
                 .metricsPort(agent.metricsPort())
-                .resources(new ResourceRequirementsBuilder()
-                        .addToRequests("cpu", new Quantity(agent.cpuRequest()))
-                        .addToRequests("memory", new Quantity(agent.memoryRequest()))
-                        .addToLimits("memory", new Quantity(agent.memoryLimit()))
-                        .build());
+                .resources(AgentDaemonSetSettings.resources(agent.cpuRequest(), agent.memoryRequest(), agent.memoryLimit()));
         agent.tolerationsJson().ifPresent(json ->
                 builder.tolerations(List.copyOf(Arrays.asList(Serialization.unmarshal(json, Toleration[].class)))));
         agent.nodeSelectorJson().ifPresent(json -> builder.nodeSelector(labels(json)));

@@ -43,13 +43,13 @@ public interface OperatorConfig {
         @WithDefault("9402")
         int metricsPort();
 
-        @WithDefault("10m")
+        @WithDefault(AgentDaemonSetSettings.DEFAULT_CPU_REQUEST)
         String cpuRequest();
 
-        @WithDefault("64Mi")
+        @WithDefault(AgentDaemonSetSettings.DEFAULT_MEMORY_REQUEST)
         String memoryRequest();
 
-        @WithDefault("96Mi")
+        @WithDefault(AgentDaemonSetSettings.DEFAULT_MEMORY_LIMIT)
         String memoryLimit();
 
         Optional<String> javaOpts();
