@@ -47,18 +47,8 @@ class AgentLauncherTest {
         Path app = layout(all);
         List<Path> cp = AgentLauncher.classPath(app);
         assertThat(cp.get(0)).isEqualTo(app);
-        assertThat(cp.subList(1, cp.size())).extracting(p -> p.getFileName().toString()).containsExactly(
-                "com.fasterxml.jackson.core.jackson-core-2.21.2.jar",
-                "com.fasterxml.jackson.core.jackson-databind-2.21.2.jar",
-                "com.fasterxml.jackson.core.jackson-annotations-2.21.jar",
-                "io.prometheus.prometheus-metrics-core-1.3.10.jar",
-                "io.prometheus.prometheus-metrics-model-1.3.10.jar",
-                "org.yaml.snakeyaml-2.5.jar",
-                "io.fabric8.kubernetes-model-common-7.5.2.jar",
-                "io.fabric8.kubernetes-model-core-7.5.2.jar",
-                "io.fabric8.kubernetes-client-api-7.5.2.jar",
-                "io.fabric8.generator-annotations-7.5.2.jar",
-                "org.slf4j.slf4j-api-2.0.17.jar");
+        // Exactly the needed jars, in the order of AgentLauncher.JARS (NEEDED lists them in that order).
+        assertThat(cp.subList(1, cp.size())).extracting(p -> p.getFileName().toString()).containsExactly(NEEDED);
     }
 
     @Test

@@ -2,14 +2,12 @@ package dev.conntrack.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.conntrack.agent.kube.ApiServerConfig;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.DropCounters;
 import dev.conntrack.testing.SettableClock;
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,15 +19,10 @@ import org.junit.jupiter.api.Test;
 class StatusReporterTest {
     private static final Duration HEARTBEAT = Duration.ofSeconds(60);
 
-    /** Records the status patches instead of sending them; refuses them while {@code down}. */
+    /** Records the status patches instead of sending them (KubeClient's constructor for such subclasses); refuses them while {@code down}. */
     private static final class RecordingClient extends KubeClient {
         final List<String> patches = new ArrayList<>();
         boolean down;
-
-        RecordingClient() {
-            super(new ApiServerConfig(URI.create("http://127.0.0.1:9"), null, null, null, null, null),
-                    Duration.ofSeconds(1), Duration.ofSeconds(1));
-        }
 
         @Override
         public String patch(String path, String contentType, String body) throws KubeApiException {
