@@ -3,6 +3,7 @@ package dev.conntrack.operator;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackPolicyStatus;
+import dev.conntrack.api.Mode;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -18,8 +19,10 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import jakarta.inject.Inject;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +59,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     private final RolloutPlanner planner = new RolloutPlanner();
     private final Clock clock = Clock.systemUTC();
     private InformerEventSource<Node, ConntrackPolicy> nodes;
+    private IndexerResourceCache<ConntrackPolicy> policies;
 
     @Inject
     RolloutGate gate;
@@ -64,6 +68,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
+        policies = context.getPrimaryCache();
         // A node state change concerns the policies that select that node; a heartbeat that
         // carries nothing new concerns none.
         NodeStateEventSource<ConntrackPolicy> stateChanges = new NodeStateEventSource<>("nodestates", states,
@@ -85,23 +90,26 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         long generation = policy.getMetadata().getGeneration() == null ? 0L : policy.getMetadata().getGeneration();
         SelectedNodes selected = selectedNodes(policy, name);
 
-        RolloutPlanner.Plan plan = planner.plan(policy, selected.rollout, gate.admitted(name, generation), now);
+        Duration unsettled = gate.unsettled(policy);
+        RolloutPlanner.Plan plan = planner.plan(policy, selected.rollout, gate.admitted(name, generation), now, unsettled);
         if (!plan.admit().isEmpty()) {
             LOG.debugf("Policy %s generation %d: admitting %d nodes", name, generation, plan.admit().size());
             gate.admit(name, generation, plan.admit());
         }
 
+        // A silent agent sends no events: look again after a heartbeat to notice it; a settling
+        // generation is looked at again when the window has passed.
+        long recheck = unsettled.isZero() ? RECHECK_MILLIS : Math.min(RECHECK_MILLIS, unsettled.toMillis() + 1);
         Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status());
         if (status.isEmpty()) {
-            // A silent agent sends no events: look again after a heartbeat to notice it.
-            return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(RECHECK_MILLIS);
+            return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(recheck);
         }
         // Patch a fresh object carrying only identity and status: never write back the cached copy.
         ConntrackPolicy patch = new ConntrackPolicy();
         patch.setMetadata(new ObjectMetaBuilder().withName(name).build());
         patch.setSpec(null);
         patch.setStatus(status.get());
-        return UpdateControl.patchStatus(patch).rescheduleAfter(RECHECK_MILLIS);
+        return UpdateControl.patchStatus(patch).rescheduleAfter(recheck);
     }
 
     @Override
@@ -126,16 +134,20 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
      * One pass over the caches, no API call.
      */
     private SelectedNodes selectedNodes(ConntrackPolicy policy, String name) {
+        List<ConntrackPolicy> all = policies.list().toList();
         List<ConntrackNodeState> selectedStates = new ArrayList<>();
         List<RolloutNode> rollout = new ArrayList<>();
         nodes.list(node -> NodeSelectorMatcher.selects(policy, node)).forEach(node -> {
+            boolean targetObserving = PolicyMerger.mode(all.stream()
+                    .filter(p -> p.getSpec() != null && !PolicyMerger.deleting(p) && NodeSelectorMatcher.selects(p, node))
+                    .toList()) == Mode.ObserveOnly;
             Optional<ConntrackNodeState> state = states.get(node.getMetadata().getName());
             if (state.isPresent()) {
                 selectedStates.add(state.get());
-                rollout.add(RolloutNode.of(state.get(), name));
+                rollout.add(RolloutNode.of(state.get(), name, targetObserving));
             } else {
                 selectedStates.add(notCreatedYet(node));
-                rollout.add(RolloutNode.withoutState(node.getMetadata().getName()));
+                rollout.add(RolloutNode.withoutState(node.getMetadata().getName(), targetObserving));
             }
         });
         return new SelectedNodes(selectedStates, rollout);

@@ -56,8 +56,11 @@ public class NodeReconciler implements Reconciler<Node> {
         policies = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackPolicy.class, Node.class)
                 .withName("policies")
                 // A policy can move any node in or out of its selector: every node is affected.
-                .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
-                        .map(ResourceID::fromResource).collect(Collectors.toSet()))
+                // The settle window is stamped here, from the watch the node specs are merged from.
+                .withSecondaryToPrimaryMapper(policy -> {
+                    gate.seen(policy);
+                    return context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet());
+                })
                 // Status writes (once a second per policy during a rollout) and annotations change no node.
                 .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::withoutManagedFields))
@@ -76,14 +79,17 @@ public class NodeReconciler implements Reconciler<Node> {
     public UpdateControl<Node> reconcile(Node node, Context<Node> context) {
         String name = node.getMetadata().getName();
         ConntrackNodeState existing = states.get(name).orElse(null);
-        RolloutHold.Result chosen = RolloutHold.choose(node, policies.list(p -> true).toList(),
-                existing == null ? null : existing.getSpec(), gate::mayAdvance, clock.instant());
-        ConntrackNodeStateSpec desired = merger.resolve(node, chosen.policies());
-        desired.setPolicySnapshots(chosen.snapshots());
-        if (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired)) {
-            return UpdateControl.noUpdate();
+        List<ConntrackPolicy> all = policies.list(p -> true).toList();
+        all.forEach(gate::seen);
+        RolloutHold.Result chosen = RolloutHold.choose(merger, node, all, existing == null ? null : existing.getSpec(),
+                gate, clock.instant());
+        ConntrackNodeStateSpec desired = chosen.spec();
+        if (desired == null || (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired))) {
+            // Held by the settle window: look again when it has passed.
+            return chosen.recheckAfter() == null ? UpdateControl.noUpdate()
+                    : UpdateControl.<Node>noUpdate().rescheduleAfter(chosen.recheckAfter().toMillis() + 1);
         }
-        LOG.infof("Node %s: writing node state spec (policies %s)", name, desired.getPolicies());
+        LOG.infof("Node %s: writing node state spec (policies %s, mode %s)", name, desired.getPolicies(), desired.getMode());
         ConntrackNodeState state = desiredState(node, desired);
         KubernetesClient client = context.getClient();
         if (existing == null) {

@@ -145,6 +145,20 @@ public class PolicyMerger {
     }
 
     /**
+     * The mode {@link #resolve} gives a node these policies select: that of the first policy in
+     * precedence order that sets one, else {@link #DEFAULT_MODE}. Without the rest of the merge.
+     */
+    public static Mode mode(Collection<ConntrackPolicy> selecting) {
+        ConntrackPolicy first = null;
+        for (ConntrackPolicy p : selecting) {
+            if (p.getSpec() != null && p.getSpec().getMode() != null && (first == null || PRECEDENCE.compare(p, first) < 0)) {
+                first = p;
+            }
+        }
+        return first == null ? DEFAULT_MODE : first.getSpec().getMode();
+    }
+
+    /**
      * True when both specs serialize to the same JSON, ignoring null fields and empty lists/maps
      * (the API server may return either for a field we left empty).
      */

@@ -4,6 +4,7 @@ import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackNodeStateStatus;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.PolicySnapshot;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
@@ -19,11 +20,15 @@ import java.util.Map;
  * @param specGeneration the policy generation the node's spec is built from, null when it carries none
  * @param since          when the node took that generation, null when unknown
  * @param reported       the agent's status.observedGeneration equals the node state's metadata.generation
+ * @param observing      the node's spec has mode ObserveOnly: whatever it carries, it enforces nothing
+ * @param targetObserving the policies selecting the node now give it mode ObserveOnly: it takes them all
+ *                        at once and writes nothing, so there is nothing to admit
  */
 public record RolloutNode(String name, Long specGeneration, Instant since, boolean reported, boolean applied,
-        boolean degraded, Instant degradedSince, boolean tableFull, Instant tableFullSince) {
+        boolean degraded, Instant degradedSince, boolean tableFull, Instant tableFullSince,
+        boolean observing, boolean targetObserving) {
 
-    public static RolloutNode of(ConntrackNodeState state, String policyName) {
+    public static RolloutNode of(ConntrackNodeState state, String policyName, boolean targetObserving) {
         String name = state.getMetadata() == null ? "" : state.getMetadata().getName();
         ConntrackNodeStateSpec spec = state.getSpec();
         Map<String, Long> generations = spec == null ? null : spec.getPolicyGenerations();
@@ -41,12 +46,18 @@ public record RolloutNode(String name, Long specGeneration, Instant since, boole
         return new RolloutNode(name, specGeneration, since, reported,
                 Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_APPLIED),
                 degraded != null, degraded == null ? null : instant(degraded.getLastTransitionTime()),
-                tableFull != null, tableFull == null ? null : instant(tableFull.getLastTransitionTime()));
+                tableFull != null, tableFull == null ? null : instant(tableFull.getLastTransitionTime()),
+                spec != null && spec.getMode() == Mode.ObserveOnly, targetObserving);
     }
 
     /** A selected Node whose node state does not exist yet: it carries nothing and has reported nothing. */
-    public static RolloutNode withoutState(String name) {
-        return new RolloutNode(name, null, null, false, false, false, null, false, null);
+    public static RolloutNode withoutState(String name, boolean targetObserving) {
+        return new RolloutNode(name, null, null, false, false, false, null, false, null, false, targetObserving);
+    }
+
+    /** The spec carries this generation of the policy and enforces it (or the node only observes anyway). */
+    boolean took(long generation) {
+        return specGeneration != null && specGeneration == generation && (!observing || targetObserving);
     }
 
     /**

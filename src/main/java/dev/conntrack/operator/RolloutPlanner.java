@@ -1,9 +1,11 @@
 package dev.conntrack.operator;
 
 import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -32,6 +34,11 @@ import java.util.TreeSet;
  *     at or after taking it (and after the last resume) pauses the rollout. A pause sticks until
  *     the resume annotation gets a new value or the policy gets a new generation (a new rollout,
  *     e.g. the revert that fixes it).</li>
+ * <li>A node that a higher-priority ObserveOnly policy keeps observing is <em>held</em> for an
+ *     Enforce policy: it takes the generation at once and writes none of it, so it is neither
+ *     admitted nor counted in flight. When the observer leaves, it is pending like any other and
+ *     goes in a batch: a move towards enforcing always waits for the rollout.</li>
+ * <li>Nothing is admitted before the policy's version has been known for the settle window.</li>
  * </ul>
  */
 public final class RolloutPlanner {
@@ -43,10 +50,16 @@ public final class RolloutPlanner {
     public record Plan(Set<String> admit, RolloutStatus status) {
     }
 
-    public Plan plan(ConntrackPolicy policy, Collection<RolloutNode> nodes, Set<String> admittedEarlier, Instant now) {
+    /**
+     * @param unsettled how long the policy's current version still has to wait for the settle
+     *                  window ({@link RolloutGate}); nothing is admitted before it is zero
+     */
+    public Plan plan(ConntrackPolicy policy, Collection<RolloutNode> nodes, Set<String> admittedEarlier, Instant now,
+            Duration unsettled) {
         long generation = generation(policy);
         RolloutSpec rollout = policy.getSpec() == null ? null : policy.getSpec().getRollout();
         boolean pauseOnDegraded = pauseOnDegraded(rollout);
+        boolean enforcing = policy.getSpec() == null || policy.getSpec().getMode() != Mode.ObserveOnly;
         RolloutStatus previous = policy.getStatus() == null ? null : policy.getStatus().getRollout();
         String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
 
@@ -64,23 +77,35 @@ public final class RolloutPlanner {
         int updated = 0;
         int failed = 0;
         int inFlight = 0;
+        int observedAtOnce = 0;
+        int held = 0;
         TreeSet<String> pending = new TreeSet<>();
         TreeSet<String> troubled = new TreeSet<>();
         for (RolloutNode node : nodes) {
-            boolean carries = node.specGeneration() != null && node.specGeneration() == generation;
-            if (!carries && !admittedEarlier.contains(node.name())) {
+            if (node.targetObserving() && enforcing) {
+                // A higher-priority ObserveOnly policy decides the node's mode: it takes this
+                // generation at once and writes none of it; nothing to admit until the observer leaves.
+                held++;
+                continue;
+            }
+            boolean took = node.took(generation);
+            if (!took && node.targetObserving()) {
+                observedAtOnce++; // taken without a batch: observing writes nothing
+                continue;
+            }
+            if (!took && !admittedEarlier.contains(node.name())) {
                 pending.add(node.name());
                 continue;
             }
-            if (carries && node.reported() && node.applied()) {
+            if (took && node.reported() && node.applied()) {
                 updated++;
-            } else if (carries && node.reported() && node.degraded()) {
+            } else if (took && node.reported() && node.degraded()) {
                 failed++;
             } else {
                 inFlight++;
             }
             // Only a node that actually took this generation can have been hurt by it.
-            if (carries && pauseOnDegraded && node.troubledSince(latest(node.since(), resumedInstant))) {
+            if (took && pauseOnDegraded && node.troubledSince(latest(node.since(), resumedInstant))) {
                 troubled.add(node.name());
             }
         }
@@ -93,7 +118,7 @@ public final class RolloutPlanner {
         Set<String> admit = new LinkedHashSet<>();
         // Unbatched ("100%"): the node reconciler advances every node by itself; admissions would
         // only re-run it for nodes whose new spec the cache does not show yet.
-        if (!paused && !unbatched(rollout)) {
+        if (!paused && !unbatched(rollout) && unsettled.isZero()) {
             for (String name : pending) {
                 if (inFlight + admit.size() >= budget) {
                     break;
@@ -107,8 +132,9 @@ public final class RolloutPlanner {
         status.setMaxUnavailable(budget);
         status.setUpdatedNodes(updated);
         status.setFailedNodes(failed);
+        status.setHeldNodes(held);
         int advancing = unbatched(rollout) && !paused ? pending.size() : admit.size();
-        status.setInFlightNodes(inFlight + advancing);
+        status.setInFlightNodes(inFlight + observedAtOnce + advancing);
         status.setPendingNodes(pending.size() - advancing);
         if (paused) {
             status.setPaused(true);

@@ -45,6 +45,10 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
 
 /**
  * The chart as rendered by helm, with default values and with every option on: exactly the
@@ -126,6 +130,7 @@ class HelmChartRenderApiServerTest {
         assertThat(Chart.env(d)).containsExactly(
                 entry("CONNTRACK_ROLE", "operator"),
                 entry("JDK_JAVA_OPTIONS", "-Xmx192m -XX:+UseSerialGC"),
+                entry("CONNTRACK_ROLLOUT_SETTLE", "2s"),
                 entry("CONNTRACK_AGENT_NAMESPACE", NS),
                 entry("CONNTRACK_AGENT_IMAGE", "conntrack-operator:0.1.0"),
                 entry("CONNTRACK_AGENT_IMAGE_PULL_POLICY", "IfNotPresent"),
@@ -149,6 +154,77 @@ class HelmChartRenderApiServerTest {
         assertThat(container.getPrivileged()).isNull();
         assertThat(pod.getHostNetwork()).isNull();
         assertThat(d.getSpec().getReplicas()).isEqualTo(1);
+    }
+
+    @Test
+    void theOperatorIsProbedOnlyAfterAStartupProbeThatWaitsForANormalStart() {
+        var container = one(defaults, Deployment.class, "conntrack-operator").getSpec().getTemplate().getSpec().getContainers().get(0);
+        var startup = container.getStartupProbe();
+        assertThat(startup.getHttpGet().getPath()).isEqualTo("/q/health/ready");
+        // About 3 s to Ready on a real node: the first check comes after that, then one a second.
+        assertThat(startup.getInitialDelaySeconds()).isEqualTo(5);
+        assertThat(startup.getPeriodSeconds()).isEqualTo(1);
+        assertThat(startup.getFailureThreshold() * startup.getPeriodSeconds()).isEqualTo(120);
+        assertThat(container.getReadinessProbe().getInitialDelaySeconds()).isNull();
+        assertThat(container.getLivenessProbe().getInitialDelaySeconds()).as("the startup probe covers the start").isNull();
+    }
+
+    static Stream<Arguments> badValues() {
+        return Stream.of(
+                Arguments.of("agent.metricsPort=notaport", "at '/agent/metricsPort': got string, want integer"),
+                Arguments.of("agent.metricsPort=0", "at '/agent/metricsPort': minimum"),
+                Arguments.of("agent.metricsPort=65536", "at '/agent/metricsPort': maximum"),
+                Arguments.of("agent.metricPort=9402", "at '/agent': additional properties 'metricPort' not allowed"),
+                Arguments.of("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
+                Arguments.of("agent.stateDir=var/lib/ct", "at '/agent/stateDir'"),
+                Arguments.of("agent.resources.memoryLimit=lots", "at '/agent/resources/memoryLimit'"),
+                Arguments.of("operator.resources.requests.cpu=fast", "at '/operator/resources/requests/cpu'"),
+                Arguments.of("operator.rolloutSettle=soon", "at '/operator/rolloutSettle'"),
+                Arguments.of("agent.admissionPolicy.enabled=maybe", "at '/agent/admissionPolicy/enabled'"),
+                Arguments.of("agent.tolerations[0].operator=Sometimes", "at '/agent/tolerations/0/operator'"),
+                Arguments.of("monitoring.prometheusRule.usageRatioThreshold=1.5", "at '/monitoring/prometheusRule/usageRatioThreshold'"),
+                Arguments.of("monitoring.podMonitor.interval=often", "at '/monitoring/podMonitor/interval'"),
+                Arguments.of("operator.serviceAccountName=Not_A_Name", "at '/operator/serviceAccountName'"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badValues")
+    void aBadValueIsRefusedAtRenderNamingIt(String value, String named) {
+        String error = TestApiServer.helmFailure("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS,
+                "--set", value);
+        assertThat(error).contains("values don't meet the specifications of the schema").contains(named);
+    }
+
+    @Test
+    void aBadValueIsRefusedAtInstallAndNothingIsInstalled() throws Exception {
+        String ns = "badvalues-" + UUID.randomUUID().toString().substring(0, 8);
+        java.nio.file.Path kubeconfig = TestApiServer.kubeConfigFile(java.nio.file.Files.createTempDirectory("badvalues"));
+        String error = TestApiServer.helmFailure("install", "bad", Chart.dir().toString(), "--namespace", ns, "--skip-crds",
+                "--kubeconfig", kubeconfig.toString(), "--set", "agent.metricsPort=notaport");
+        assertThat(error).contains("at '/agent/metricsPort': got string, want integer");
+        assertThat(client.apps().deployments().inNamespace(ns).list().getItems()).isEmpty();
+        assertThat(client.namespaces().withName(ns).get()).as("not even the namespace").isNull();
+    }
+
+    @Test
+    void everyValuesFileOfTheRepositoryPassesTheSchema() {
+        assertThat(TestApiServer.helm("template", "x", Chart.dir().toString(), "-f", Chart.dir().resolve("values.yaml").toString(),
+                "-f", Chart.allOptionsValues().toString())).contains("kind: Deployment");
+    }
+
+    @Test
+    void helmTemplateRendersWithoutAClusterAndDefaultFlags() {
+        // What a user or a GitOps pipeline runs offline: Helm assumes Kubernetes v1.20 and knows no optional API.
+        String offline = TestApiServer.helm("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS);
+        List<HasMetadata> objects = Chart.parse(client, offline);
+        assertThat(kinds(objects)).contains("Deployment", "ClusterRole").doesNotContain("ValidatingAdmissionPolicy");
+        assertThat(offline).contains("the agents' ValidatingAdmissionPolicy is not rendered")
+                .contains("--api-versions " + Chart.VALIDATING_ADMISSION_POLICY);
+
+        String told = TestApiServer.helm("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS,
+                "--api-versions", Chart.VALIDATING_ADMISSION_POLICY);
+        assertThat(kinds(Chart.parse(client, told))).contains("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding");
+        assertThat(told).doesNotContain("is not rendered");
     }
 
     @Test

@@ -283,6 +283,11 @@ public final class SimulatedFleet implements AutoCloseable {
         }
     }
 
+    /** The fake kernel tree of one simulated node, to read what its agent wrote. */
+    public FakeHost host(String name) {
+        return FakeHost.empty(options.dir().resolve("hosts").resolve(name));
+    }
+
     /** A kernel with nf_conntrack loaded; buckets reads back what hashsize was given, as on a real host. */
     private HostPaths fakeHost(String name) {
         FakeHost host = FakeHost.withConntrack(options.dir().resolve("hosts").resolve(name));

@@ -8,6 +8,7 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.testing.KstatusReader;
 import dev.conntrack.testing.KstatusReader.Status;
@@ -39,7 +40,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * InProgress until its node reports Applied, then Current, and stays Current without further
  * status writes; the operator never changes the spec (generation stays put); a spec edit is
  * InProgress again until the node reports the new generation; a node that refuses the settings
- * makes it Failed. The agent is simulated by patching the node state's status, as the agent does.
+ * makes it Failed; an ObserveOnly audit of higher priority on its node makes it Failed (held: it is
+ * not in force there) while the audit is Current, and Current again once the audit is gone. The
+ * agent is simulated by patching the node state's status, as the agent does.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PolicyKstatusApiServerTest {
@@ -161,6 +164,46 @@ class PolicyKstatusApiServerTest {
         reportNode(true, false);
         await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())))
                 .isEqualTo(new KstatusReader.Result(Status.Current, "All 1 selected nodes applied generation 2")));
+    }
+
+    @Test
+    @Order(3)
+    void anEnforcePolicyHeldByAnAuditIsNotCurrentAndSaysByWhomAndWhere() {
+        await().atMost(WAIT).until(() -> policy() != null);
+        String audit = "kstatus-audit-" + RUN;
+        ConntrackPolicy observe = new ConntrackPolicy();
+        observe.getMetadata().setName(audit);
+        observe.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        observe.getSpec().setPriority(1000);
+        observe.getSpec().setMode(Mode.ObserveOnly);
+        client.resource(observe).create();
+        try {
+            await().atMost(WAIT).untilAsserted(() -> assertThat(state().getSpec().getMode()).isEqualTo(Mode.ObserveOnly));
+            reportNode(true, false);
+            await().atMost(WAIT).untilAsserted(() -> {
+                KstatusReader.Result result = KstatusReader.read(map(policy()));
+                assertThat(result.status()).as(result.message()).isEqualTo(Status.Failed);
+                assertThat(result.message()).contains(audit).contains(NODE).contains("only observe");
+                // kstatus alone (Flux's default) reads Stalled, with the same words.
+                assertThat(KstatusReader.kstatus(map(policy())).message()).isEqualTo(result.message());
+                ConntrackPolicy held = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+                assertThat(held.getStatus().getNodes().getApplied()).isZero();
+                assertThat(held.getStatus().getNodes().getHeldByObserveOnly()).isEqualTo(1);
+            });
+            assertThat(KstatusReader.read(map(auditPolicy(audit))).status()).as("the audit itself is Current").isEqualTo(Status.Current);
+        } finally {
+            client.resources(ConntrackPolicy.class).withName(audit).delete();
+        }
+
+        // The audit leaves: the node goes back to enforcing, through the rollout, and the policy is Current again.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(state().getSpec().getMode()).isEqualTo(Mode.Enforce));
+        reportNode(true, false);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())).status()).isEqualTo(Status.Current));
+        await().atMost(WAIT).until(() -> auditPolicy(audit) == null);
+    }
+
+    private static GenericKubernetesResource auditPolicy(String name) {
+        return client.genericKubernetesResources("conntrack.dev/v1alpha1", "ConntrackPolicy").withName(name).get();
     }
 
     private static void createPolicy() {

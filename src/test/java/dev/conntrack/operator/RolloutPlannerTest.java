@@ -7,6 +7,7 @@ import dev.conntrack.api.ConntrackPolicyStatus;
 import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,9 +45,9 @@ class RolloutPlannerTest {
     void firstTimeRolloutAdmitsOneBatchByName() {
         List<RolloutNode> nodes = new ArrayList<>();
         for (int i = 19; i >= 0; i--) {
-            nodes.add(RolloutNode.withoutState(String.format("n%02d", i)));
+            nodes.add(RolloutNode.withoutState(String.format("n%02d", i), false));
         }
-        RolloutPlanner.Plan plan = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).containsExactly("n00", "n01");
         assertThat(plan.status().getMaxUnavailable()).isEqualTo(2);
@@ -63,7 +64,7 @@ class RolloutPlannerTest {
                 atOld("d", 1), atOld("e", 1), atOld("f", 1), atOld("g", 1));
         ConntrackPolicy policy = policy(2, rollout(2), false);
 
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
 
         // b is in flight; a (applied) and c (reported Degraded) are finished: one more fits.
         assertThat(plan.admit()).containsExactly("d");
@@ -77,7 +78,7 @@ class RolloutPlannerTest {
     void admittedNodesTheCacheDoesNotShowYetCountAsInFlight() {
         List<RolloutNode> nodes = List.of(atOld("a", 1), atOld("b", 1), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(2)), nodes, Set.of("a", "b"), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(2)), nodes, Set.of("a", "b"), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getInFlightNodes()).isEqualTo(2);
@@ -88,7 +89,7 @@ class RolloutPlannerTest {
     void aNodeThatTurnsDegradedAfterTakingTheGenerationPausesWithItsName() {
         List<RolloutNode> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(3)), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(3)), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().isPaused()).isTrue();
@@ -99,21 +100,21 @@ class RolloutPlannerTest {
 
     @Test
     void droppingAfterTheChangePausesButDroppingAlreadyBeforeItDoesNot() {
-        RolloutNode startedDropping = new RolloutNode("a", 2L, TOOK, true, true, false, null, true, LATER);
-        RolloutNode droppedAllAlong = new RolloutNode("b", 2L, TOOK, true, true, false, null, true, BEFORE);
+        RolloutNode startedDropping = new RolloutNode("a", 2L, TOOK, true, true, false, null, true, LATER, false, false);
+        RolloutNode droppedAllAlong = new RolloutNode("b", 2L, TOOK, true, true, false, null, true, BEFORE, false, false);
 
-        assertThat(planner.plan(policy(2, rollout(1)), List.of(startedDropping, atOld("c", 1)), Set.of(), NOW)
+        assertThat(planner.plan(policy(2, rollout(1)), List.of(startedDropping, atOld("c", 1)), Set.of(), NOW, Duration.ZERO)
                 .status().isPaused()).isTrue();
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(droppingOld(), droppedAllAlong, atOld("c", 1)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(droppingOld(), droppedAllAlong, atOld("c", 1)), Set.of(), NOW, Duration.ZERO);
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.admit()).containsExactly("c");
     }
 
     @Test
     void troubleOnANodeStillOnTheOldGenerationDoesNotPause() {
-        RolloutNode oldAndDropping = new RolloutNode("a", 1L, BEFORE, true, true, true, LATER, true, LATER);
+        RolloutNode oldAndDropping = new RolloutNode("a", 1L, BEFORE, true, true, true, LATER, true, LATER, false, false);
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(oldAndDropping, atOld("b", 1)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(oldAndDropping, atOld("b", 1)), Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.admit()).containsExactly("a");
@@ -123,7 +124,7 @@ class RolloutPlannerTest {
     void withoutPauseOnDegradedADegradedNodeIsFailedAndTheRolloutGoesOn() {
         List<RolloutNode> nodes = List.of(degradedSince("a", 2, LATER), atOld("b", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1), false), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1), false), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.status().getFailedNodes()).isEqualTo(1);
@@ -136,14 +137,14 @@ class RolloutPlannerTest {
         ConntrackPolicy policy = policy(2, rollout(1));
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
 
-        RolloutPlanner.Plan stillPaused = planner.plan(policy, recovered, Set.of(), NOW);
+        RolloutPlanner.Plan stillPaused = planner.plan(policy, recovered, Set.of(), NOW, Duration.ZERO);
         assertThat(stillPaused.admit()).isEmpty();
         assertThat(stillPaused.status().isPaused()).isTrue();
         assertThat(stillPaused.status().getPausedNodes()).containsExactly("b");
         assertThat(stillPaused.status().getPausedAt()).isEqualTo("2026-03-01T10:01:30Z");
 
         policy.getMetadata().setAnnotations(Map.of(RolloutPlanner.RESUME_ANNOTATION, "1"));
-        RolloutPlanner.Plan resumed = planner.plan(policy, recovered, Set.of(), NOW);
+        RolloutPlanner.Plan resumed = planner.plan(policy, recovered, Set.of(), NOW, Duration.ZERO);
         assertThat(resumed.status().isPaused()).isFalse();
         assertThat(resumed.status().getResumedWith()).isEqualTo("1");
         assertThat(resumed.status().getResumedAt()).isEqualTo("2026-03-01T10:02:00Z");
@@ -157,7 +158,7 @@ class RolloutPlannerTest {
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
         List<RolloutNode> stillDegraded = List.of(degradedSince("b", 2, LATER), atOld("c", 1));
 
-        RolloutPlanner.Plan resumed = planner.plan(policy, stillDegraded, Set.of(), NOW);
+        RolloutPlanner.Plan resumed = planner.plan(policy, stillDegraded, Set.of(), NOW, Duration.ZERO);
         assertThat(resumed.status().isPaused()).isFalse();
         assertThat(resumed.admit()).containsExactly("c");
 
@@ -165,7 +166,7 @@ class RolloutPlannerTest {
         policy.setStatus(statusWith(resumed.status()));
         Instant later = NOW.plusSeconds(60);
         List<RolloutNode> another = List.of(degradedSince("b", 2, LATER), degradedSince("c", 2, later), atOld("d", 1));
-        RolloutPlanner.Plan again = planner.plan(policy, another, Set.of(), later);
+        RolloutPlanner.Plan again = planner.plan(policy, another, Set.of(), later, Duration.ZERO);
         assertThat(again.status().isPaused()).isTrue();
         assertThat(again.status().getPausedNodes()).containsExactly("c");
         assertThat(again.admit()).isEmpty();
@@ -178,7 +179,7 @@ class RolloutPlannerTest {
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
         List<RolloutNode> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.status().getGeneration()).isEqualTo(3L);
@@ -190,14 +191,14 @@ class RolloutPlannerTest {
     void nodesAddedMidRolloutJoinThePendingOnesAndRemovedOnesStopCounting() {
         List<RolloutNode> nodes = new ArrayList<>(List.of(inFlight("a", 2), inFlight("b", 2), atOld("c", 1)));
         ConntrackPolicy policy = policy(2, rollout("50%"));
-        assertThat(planner.plan(policy, nodes, Set.of(), NOW).admit()).isEmpty(); // 50% of 3 = 2, both busy
+        assertThat(planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO).admit()).isEmpty(); // 50% of 3 = 2, both busy
 
-        nodes.add(RolloutNode.withoutState("new-1"));
+        nodes.add(RolloutNode.withoutState("new-1", false));
         // 50% of 4 = 2: still full.
-        assertThat(planner.plan(policy, nodes, Set.of(), NOW).admit()).isEmpty();
+        assertThat(planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO).admit()).isEmpty();
 
         nodes.remove(1); // b left the cluster (or the selector) while in flight
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
         assertThat(plan.admit()).containsExactly("c");
         assertThat(plan.status().getPendingNodes()).isEqualTo(1);
     }
@@ -206,7 +207,7 @@ class RolloutPlannerTest {
     void withBatchingOffTheNodeReconcilerAdvancesEveryNodeByItself() {
         List<RolloutNode> nodes = List.of(done("a", 1), atOld("b", 1), atOld("c", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout("100%")), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout("100%")), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getMaxUnavailable()).isEqualTo(3);
@@ -216,35 +217,85 @@ class RolloutPlannerTest {
 
     @Test
     void nothingPendingMeansNothingToAdmit() {
-        RolloutPlanner.Plan plan = planner.plan(policy(4, null), List.of(done("a", 4), done("b", 4)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(4, null), List.of(done("a", 4), done("b", 4)), Set.of(), NOW, Duration.ZERO);
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getUpdatedNodes()).isEqualTo(2);
         assertThat(plan.status().getPendingNodes() + plan.status().getInFlightNodes()).isZero();
     }
 
+    @Test
+    void nodesAnAuditKeepsObservingAreHeldAndWhenItLeavesTheyGoInBatches() {
+        List<RolloutNode> observed = new ArrayList<>();
+        List<RolloutNode> released = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String name = String.format("n%02d", i);
+            // Carries generation 1 (taken at once under the audit) and reported Applied (observing).
+            observed.add(new RolloutNode(name, 1L, TOOK, true, true, false, null, false, null, true, true));
+            released.add(new RolloutNode(name, 1L, TOOK, true, true, false, null, false, null, true, false));
+        }
+
+        RolloutPlanner.Plan held = planner.plan(policy(1, rollout(2)), observed, Set.of(), NOW, Duration.ZERO);
+        assertThat(held.admit()).isEmpty();
+        assertThat(held.status().getHeldNodes()).isEqualTo(10);
+        assertThat(held.status().getUpdatedNodes() + held.status().getInFlightNodes() + held.status().getPendingNodes()).isZero();
+
+        // The audit is gone: observing nodes that would enforce are pending like any other.
+        RolloutPlanner.Plan batch = planner.plan(policy(1, rollout(2)), released, Set.of(), NOW, Duration.ZERO);
+        assertThat(batch.admit()).containsExactly("n00", "n01");
+        assertThat(batch.status().getHeldNodes()).isZero();
+        assertThat(batch.status().getPendingNodes()).isEqualTo(8);
+    }
+
+    @Test
+    void anObserveOnlyPolicyIsTakenAtOnceWhereTheNodesObserveAndCountsNoHeldNodes() {
+        ConntrackPolicy audit = policy(1, rollout(1));
+        audit.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
+        List<RolloutNode> nodes = List.of(RolloutNode.withoutState("a", true), RolloutNode.withoutState("b", true), done("c", 1));
+
+        RolloutPlanner.Plan plan = planner.plan(audit, nodes, Set.of(), NOW, Duration.ZERO);
+
+        assertThat(plan.admit()).as("nothing to admit: observing writes nothing").isEmpty();
+        assertThat(plan.status().getHeldNodes()).isZero();
+        assertThat(plan.status().getInFlightNodes()).isEqualTo(2);
+        assertThat(plan.status().getPendingNodes()).isZero();
+    }
+
+    @Test
+    void nothingIsAdmittedWhileTheSettleWindowRuns() {
+        List<RolloutNode> nodes = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            nodes.add(RolloutNode.withoutState(String.format("n%02d", i), false));
+        }
+        RolloutPlanner.Plan settling = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ofSeconds(2));
+        assertThat(settling.admit()).isEmpty();
+        assertThat(settling.status().getPendingNodes()).isEqualTo(20);
+
+        assertThat(planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ZERO).admit()).hasSize(2);
+    }
+
     private static RolloutNode done(String name, long generation) {
-        return new RolloutNode(name, generation, TOOK, true, true, false, null, false, null);
+        return new RolloutNode(name, generation, TOOK, true, true, false, null, false, null, false, false);
     }
 
     private static RolloutNode inFlight(String name, long generation) {
-        return new RolloutNode(name, generation, TOOK, false, false, false, null, false, null);
+        return new RolloutNode(name, generation, TOOK, false, false, false, null, false, null, false, false);
     }
 
     private static RolloutNode failed(String name, long generation) {
         // Degraded since before it took the generation: finished (failed), but no reason to pause.
-        return new RolloutNode(name, generation, TOOK, true, false, true, BEFORE, false, null);
+        return new RolloutNode(name, generation, TOOK, true, false, true, BEFORE, false, null, false, false);
     }
 
     private static RolloutNode degradedSince(String name, long generation, Instant since) {
-        return new RolloutNode(name, generation, TOOK, true, false, true, since, false, null);
+        return new RolloutNode(name, generation, TOOK, true, false, true, since, false, null, false, false);
     }
 
     private static RolloutNode atOld(String name, long generation) {
-        return new RolloutNode(name, generation, BEFORE, true, true, false, null, false, null);
+        return new RolloutNode(name, generation, BEFORE, true, true, false, null, false, null, false, false);
     }
 
     private static RolloutNode droppingOld() {
-        return new RolloutNode("z-old", 1L, BEFORE, true, true, false, null, true, LATER);
+        return new RolloutNode("z-old", 1L, BEFORE, true, true, false, null, true, LATER, false, false);
     }
 
     private static RolloutStatus pausedAt(long generation, String at, String... names) {

@@ -33,10 +33,13 @@ public final class Chart {
         return TestApiServer.projectDir().resolve("src/test/resources/helm/all-options-values.yaml");
     }
 
-    /** helm template, for the test cluster's Kubernetes version; returns the rendered YAML. */
+    /** What the test cluster serves that the chart asks Helm about (as Argo CD passes the cluster's own). */
+    public static final String VALIDATING_ADMISSION_POLICY = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
+
+    /** helm template, for the test cluster's Kubernetes version and API; returns the rendered YAML. */
     public static String template(String release, String namespace, String... extraArgs) {
         List<String> args = new ArrayList<>(List.of("template", release, dir().toString(), "--namespace", namespace,
-                "--kube-version", TestApiServer.kubernetesVersion()));
+                "--kube-version", TestApiServer.kubernetesVersion(), "--api-versions", VALIDATING_ADMISSION_POLICY));
         args.addAll(List.of(extraArgs));
         return TestApiServer.helm(args.toArray(String[]::new));
     }

@@ -111,6 +111,11 @@ public final class NodeConditions {
             return condition(APPLIED, FALSE, "WriteRefused", apply.degradedMessage(), generation);
         }
         if (apply.mode() == Mode.ObserveOnly) {
+            if (apply.pending().isEmpty() && !apply.originals().isEmpty()) {
+                // Not untouched: they match because this agent wrote them earlier, under Enforce.
+                return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values match the spec because this agent "
+                        + "wrote them earlier under Enforce (originals kept: " + describe(apply.originals()) + ")", generation);
+            }
             if (apply.pending().isEmpty()) {
                 return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values already match the spec", generation);
             }
