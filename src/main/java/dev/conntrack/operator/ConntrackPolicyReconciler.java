@@ -44,10 +44,10 @@ import org.jboss.logging.Logger;
  * events of that second into one roll-up and at most one status patch.
  */
 @ControllerConfiguration(name = ConntrackPolicyReconciler.NAME, finalizerName = OperatorLabels.FINALIZER,
-        // Not generation-aware: the resume annotation must get through; PolicyUpdateFilter keeps
+        // Not generation-aware: the resume annotation must get through; ChangeFilters.PolicyUpdates keeps
         // our own status writes out instead.
         generationAwareEventProcessing = false,
-        informer = @Informer(onUpdateFilter = PolicyUpdateFilter.class, itemStore = PrunedItemStore.Policies.class))
+        informer = @Informer(onUpdateFilter = ChangeFilters.PolicyUpdates.class, itemStore = PrunedItemStore.Policies.class))
 @RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
     public static final String NAME = "conntrackpolicy";
@@ -77,7 +77,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackPolicy.class)
                 .withName("nodes")
                 .withSecondaryToPrimaryMapper(node -> policiesSelecting(context, node))
-                .withOnUpdateFilter(new NodeUpdateFilter())
+                .withOnUpdateFilter(new ChangeFilters.NodeUpdates())
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::node))
                 .build(), context);
         return List.of(stateChanges, nodes);
@@ -97,10 +97,18 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
             gate.admit(name, generation, plan.admit());
         }
 
-        // A silent agent sends no events: look again after a heartbeat to notice it; a settling
-        // generation is looked at again when the window has passed.
-        long recheck = unsettled.isZero() ? RECHECK_MILLIS : Math.min(RECHECK_MILLIS, unsettled.toMillis() + 1);
         Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status());
+        // A silent agent sends no events: look again after a heartbeat to notice it. Sooner while a
+        // generation settles (to admit when the window has passed) or nodes count as dropping
+        // because of a recent drop (to stop counting them when it is no longer recent).
+        long recheck = RECHECK_MILLIS;
+        if (!unsettled.isZero()) {
+            recheck = Math.min(recheck, unsettled.toMillis() + 1);
+        }
+        ConntrackPolicyStatus current = status.orElse(policy.getStatus());
+        if (current != null && current.getNodes() != null && current.getNodes().getDropping() > 0) {
+            recheck = Math.min(recheck, PolicyStatusAggregator.DROPPED_RECENTLY.toMillis());
+        }
         if (status.isEmpty()) {
             return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(recheck);
         }
@@ -116,8 +124,11 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     public DeleteControl cleanup(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
         String name = policy.getMetadata().getName();
         gate.forget(name);
+        // Only states of Nodes that exist: the node reconciler cannot take the policy out of the
+        // spec of a Node that is gone, and the cluster's garbage collector deletes that state (its
+        // controller owner reference is the Node), whose agent is gone too.
         boolean stillInSomeSpec = states.stream().anyMatch(s -> s.getSpec() != null && s.getSpec().getPolicies() != null
-                && s.getSpec().getPolicies().contains(name));
+                && s.getSpec().getPolicies().contains(name) && nodeOf(s.getMetadata().getName()) != null);
         if (stillInSomeSpec) {
             // The node reconciler removes it from the specs (it ignores policies being deleted).
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK_MILLIS);
@@ -125,7 +136,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         return DeleteControl.defaultDelete();
     }
 
-    private record SelectedNodes(List<ConntrackNodeState> states, List<RolloutNode> rollout) {
+    private record SelectedNodes(List<ConntrackNodeState> states, List<RolloutPlanner.NodeView> rollout) {
     }
 
     /**
@@ -136,7 +147,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     private SelectedNodes selectedNodes(ConntrackPolicy policy, String name) {
         List<ConntrackPolicy> all = policies.list().toList();
         List<ConntrackNodeState> selectedStates = new ArrayList<>();
-        List<RolloutNode> rollout = new ArrayList<>();
+        List<RolloutPlanner.NodeView> rollout = new ArrayList<>();
         nodes.list(node -> NodeSelectorMatcher.selects(policy, node)).forEach(node -> {
             boolean targetObserving = PolicyMerger.mode(all.stream()
                     .filter(p -> p.getSpec() != null && !PolicyMerger.deleting(p) && NodeSelectorMatcher.selects(p, node))
@@ -144,10 +155,10 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
             Optional<ConntrackNodeState> state = states.get(node.getMetadata().getName());
             if (state.isPresent()) {
                 selectedStates.add(state.get());
-                rollout.add(RolloutNode.of(state.get(), name, targetObserving));
+                rollout.add(RolloutPlanner.NodeView.of(state.get(), name, targetObserving));
             } else {
                 selectedStates.add(notCreatedYet(node));
-                rollout.add(RolloutNode.withoutState(node.getMetadata().getName(), targetObserving));
+                rollout.add(RolloutPlanner.NodeView.withoutState(node.getMetadata().getName(), targetObserving));
             }
         });
         return new SelectedNodes(selectedStates, rollout);

@@ -16,7 +16,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import jakarta.inject.Inject;
 import java.time.Clock;
@@ -31,11 +30,12 @@ import org.jboss.logging.Logger;
  * ConntrackNodeState (named after the Node) and writes it only when it changed. Any policy spec
  * change re-reconciles every node; the merge itself runs on informer caches, so that is cheap.
  * Which version of each policy the node gets is {@link RolloutHold}'s choice: the rollout admits
- * nodes through the {@link RolloutGate}, whose admissions re-reconcile exactly those nodes.
+ * nodes through the {@link RolloutGate}, an event source of this reconciler whose admissions
+ * re-reconcile exactly those nodes.
  * Status-only updates (of policies and of node states) do not reach this reconciler.
  */
 @ControllerConfiguration(name = NodeReconciler.NAME,
-        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = NodeUpdateFilter.class))
+        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = ChangeFilters.NodeUpdates.class))
 public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
@@ -70,9 +70,7 @@ public class NodeReconciler implements Reconciler<Node> {
         NodeStateEventSource<Node> stateChanges = new NodeStateEventSource<>("nodestates", states,
                 (old, state, deleted) -> old == null || deleted || ChangeFilters.specOrDeletionChanged(state, old)
                         ? Set.of(new ResourceID(state.getMetadata().getName())) : Set.of());
-        SimpleInboundEventSource<Node> admissions = new SimpleInboundEventSource<>("rollout-admissions");
-        gate.onAdmit(node -> admissions.propagateEvent(new ResourceID(node)));
-        return List.of(policies, stateChanges, admissions);
+        return List.of(policies, stateChanges, gate);
     }
 
     @Override

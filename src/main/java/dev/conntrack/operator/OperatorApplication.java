@@ -27,9 +27,6 @@ public class OperatorApplication implements QuarkusApplication {
     @Inject
     OperatorConfig config;
 
-    @Inject
-    NodeStateGarbageCollector garbageCollector;
-
     @Override
     public int run(String... args) {
         AgentDaemonSetManager daemonSet = null;
@@ -37,11 +34,8 @@ public class OperatorApplication implements QuarkusApplication {
             daemonSet = new AgentDaemonSetManager(client, new AgentDaemonSetFactory().create(agentSettings(config.agent())));
             daemonSet.start();
         }
-        // Before the controllers: it starts the shared node state watch they read.
-        garbageCollector.start();
         operator.start();
         Quarkus.waitForExit();
-        garbageCollector.close();
         if (daemonSet != null) {
             daemonSet.close();
         }

@@ -21,8 +21,6 @@ import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Merges every policy that selects a node into that node's {@link ConntrackNodeStateSpec}, field
@@ -210,35 +208,11 @@ public class PolicyMerger {
             return true;
         }
         if (duration && a instanceof String x && b instanceof String y) {
-            BigDecimal dx = durationNanos(x);
-            BigDecimal dy = durationNanos(y);
+            BigDecimal dx = GoDurations.nanos(x);
+            BigDecimal dy = GoDurations.nanos(y);
             return dx != null && dy != null && dx.compareTo(dy) == 0;
         }
         return false;
-    }
-
-    private static final Pattern DURATION = Pattern.compile("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$");
-    private static final Pattern DURATION_PART = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ns|us|ms|s|m|h)");
-
-    /** A Go duration (the CRD's CEL format) in nanoseconds, or null when it is not one. */
-    static BigDecimal durationNanos(String text) {
-        if (!DURATION.matcher(text).matches()) {
-            return null;
-        }
-        BigDecimal total = BigDecimal.ZERO;
-        Matcher m = DURATION_PART.matcher(text);
-        while (m.find()) {
-            long unit = switch (m.group(2)) {
-                case "ns" -> 1L;
-                case "us" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                default -> 3_600_000_000_000L; // h
-            };
-            total = total.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unit)));
-        }
-        return total;
     }
 
     @SuppressWarnings("unchecked")

@@ -89,7 +89,9 @@ final class PolicyNodeView {
         this.applied = specCurrent && !silent && reported && !held && Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_APPLIED);
         this.degraded = Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_DEGRADED);
         this.pressure = Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_PRESSURE);
-        this.tableFull = Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_TABLE_FULL);
+        // Also a drop spell shorter than the roll-up's rate limit: TableFull may be False again by the
+        // time the roll-up runs, status.lastTableFullTime still says it happened.
+        this.tableFull = Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_TABLE_FULL) || droppedRecently(status, now);
         // A held node is where the user put it (under an audit), not in trouble.
         this.rank = tableFull ? TABLE_FULL : pressure ? PRESSURE : degraded ? DEGRADED : !applied && !held ? NOT_APPLIED : FINE;
         if (applied || degraded || held) {
@@ -121,15 +123,25 @@ final class PolicyNodeView {
         return new PolicyNodeView(name, state, specCurrent, enforcing, now);
     }
 
-    private static boolean silentSince(ConntrackNodeStateStatus status, Instant now) {
-        if (status == null || status.getHeartbeatTime() == null) {
-            return false;
+    private static boolean droppedRecently(ConntrackNodeStateStatus status, Instant now) {
+        Instant last = status == null ? null : instant(status.getLastTableFullTime());
+        return last != null && !last.isBefore(now.minus(PolicyStatusAggregator.DROPPED_RECENTLY));
+    }
+
+    private static Instant instant(String text) {
+        if (text == null) {
+            return null;
         }
         try {
-            return Instant.parse(status.getHeartbeatTime()).isBefore(now.minus(PolicyStatusAggregator.SILENT_AFTER));
+            return Instant.parse(text);
         } catch (DateTimeParseException e) {
-            return false;
+            return null;
         }
+    }
+
+    private static boolean silentSince(ConntrackNodeStateStatus status, Instant now) {
+        Instant heartbeat = status == null ? null : instant(status.getHeartbeatTime());
+        return heartbeat != null && heartbeat.isBefore(now.minus(PolicyStatusAggregator.SILENT_AFTER));
     }
 
     NodeSummary summary() {

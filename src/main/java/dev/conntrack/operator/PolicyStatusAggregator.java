@@ -55,6 +55,12 @@ public class PolicyStatusAggregator {
     public static final String NODE_AGENT_SILENT = "AgentSilent";
     /** Three missed heartbeats (60 s each): the agent is gone, whatever its last status said. */
     public static final Duration SILENT_AFTER = Duration.ofMinutes(3);
+    /**
+     * A node counts as dropping while its status.lastTableFullTime is this recent, even once its
+     * TableFull condition is False again: the roll-up runs at most once a second per policy, so a
+     * shorter drop spell would otherwise never show in the policy.
+     */
+    public static final Duration DROPPED_RECENTLY = Duration.ofSeconds(30);
 
     public static final int MAX_WORST_NODES = 5;
     /** Condition messages are for humans; past this they stop helping and start bloating etcd. */

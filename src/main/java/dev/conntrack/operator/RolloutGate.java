@@ -1,6 +1,9 @@
 package dev.conntrack.operator;
 
 import dev.conntrack.api.ConntrackPolicy;
+import io.fabric8.kubernetes.api.model.Node;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Clock;
@@ -10,11 +13,11 @@ import java.util.Collection;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
+
 
 /**
- * What the rollout keeps in memory between the two reconcilers.
+ * What the rollout keeps in memory between the two reconcilers, and how admissions reach the node
+ * reconciler: the gate is one of its event sources, and each admitted node is an event.
  *
  * <p>Admissions: the policy reconciler (which sees every selected node) admits nodes to a policy's
  * current generation, the node reconciler (which writes one node's spec) asks whether its node was
@@ -34,7 +37,7 @@ import java.util.function.Consumer;
  * and a restarted operator waits the window again for every version it has not seen settle.
  */
 @Singleton
-public class RolloutGate implements RolloutHold.Admissions {
+public class RolloutGate extends SimpleInboundEventSource<Node> implements RolloutHold.Admissions {
     private record Admission(long generation, Set<String> nodes) {
     }
 
@@ -51,7 +54,6 @@ public class RolloutGate implements RolloutHold.Admissions {
 
     private final ConcurrentHashMap<String, Admission> byPolicy = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Seen> seen = new ConcurrentHashMap<>();
-    private final CopyOnWriteArrayList<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
     private final Duration settle;
     private final Clock clock;
 
@@ -61,6 +63,7 @@ public class RolloutGate implements RolloutHold.Admissions {
     }
 
     public RolloutGate(Duration settle, Clock clock) {
+        super("rollout-admissions");
         if (settle.isNegative()) {
             throw new IllegalArgumentException("conntrack.rollout.settle must not be negative: " + settle);
         }
@@ -70,11 +73,6 @@ public class RolloutGate implements RolloutHold.Admissions {
 
     public Duration settle() {
         return settle;
-    }
-
-    /** Called with the name of every node admitted, e.g. to trigger its reconcile. */
-    public void onAdmit(Consumer<String> listener) {
-        listeners.add(listener);
     }
 
     @Override
@@ -96,9 +94,10 @@ public class RolloutGate implements RolloutHold.Admissions {
         Admission a = byPolicy.compute(policy, (k, old) -> old != null && old.generation() == generation
                 ? old : new Admission(generation, ConcurrentHashMap.newKeySet()));
         a.nodes().addAll(nodes);
-        for (String node : nodes) {
-            for (Consumer<String> listener : listeners) {
-                listener.accept(node);
+        if (isRunning()) {
+            // Re-runs exactly the admitted nodes' reconciles (none while the node controller is not running).
+            for (String node : nodes) {
+                propagateEvent(new ResourceID(node));
             }
         }
     }

@@ -107,7 +107,7 @@ class HelmChartRenderApiServerTest {
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator").getRules())).containsExactly(
                 "conntrack.dev conntrackpolicies: get list watch patch update",
                 "conntrack.dev conntrackpolicies/status conntrackpolicies/finalizers: get patch update",
-                "conntrack.dev conntracknodestates: get list watch create patch update delete",
+                "conntrack.dev conntracknodestates: get list watch create patch update",
                 " nodes: get list watch");
         assertThat(rules(one(defaults, Role.class, "conntrack-operator").getRules())).containsExactly(
                 "apps daemonsets: get list watch create patch update");

@@ -118,10 +118,10 @@ final class InMemoryFleet {
             }
             String name = PolicyMerger.name(p);
             long generation = p.getMetadata().getGeneration();
-            List<RolloutNode> views = new ArrayList<>();
+            List<RolloutPlanner.NodeView> views = new ArrayList<>();
             for (Node node : nodes.values()) {
                 if (NodeSelectorMatcher.selects(p, node)) {
-                    views.add(RolloutNode.of(states.get(node.getMetadata().getName()), name, targetObserving(node)));
+                    views.add(RolloutPlanner.NodeView.of(states.get(node.getMetadata().getName()), name, targetObserving(node)));
                 }
             }
             RolloutPlanner.Plan plan = planner.plan(p, views, gate.admitted(name, generation), now(), gate.unsettled(p));

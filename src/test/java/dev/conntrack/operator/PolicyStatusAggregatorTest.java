@@ -215,6 +215,28 @@ class PolicyStatusAggregatorTest {
     }
 
     @Test
+    void aDropSpellShorterThanTheRollUpStillCountsTheNodeAsDroppingWhileItIsRecent() {
+        // The agent reported TableFull True and False again between two roll-ups; its last table-full time stays.
+        ConntrackNodeState brief = applied("brief");
+        brief.getStatus().setLastTableFullTime(T0.minusSeconds(5).toString());
+        ConntrackNodeState longAgo = applied("long-ago");
+        longAgo.getStatus().setLastTableFullTime(T0.minus(PolicyStatusAggregator.DROPPED_RECENTLY).minusSeconds(1).toString());
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(brief, longAgo), T0);
+
+        assertThat(status.getNodes().getDropping()).isEqualTo(1);
+        Condition degraded = assertCondition(status, DEGRADED, "True", "NodesDropping");
+        assertThat(degraded.getMessage()).isEqualTo("1 node drops packets: brief");
+        assertThat(status.getWorstNodes()).extracting(NodeSummary::getName).containsExactly("brief");
+        assertCondition(status, READY, "True", "AllNodesApplied");
+
+        // Later the drop is no longer recent: nothing drops.
+        ConntrackPolicyStatus later = aggregate(policy("p", 1), List.of(brief),
+                T0.plus(PolicyStatusAggregator.DROPPED_RECENTLY));
+        assertThat(later.getNodes().getDropping()).isZero();
+    }
+
+    @Test
     void failedNodesAreNamedUpToThree() {
         List<ConntrackNodeState> states = new ArrayList<>(List.of(applied("ok")));
         for (String name : List.of("e", "d", "c", "b", "a")) {

@@ -55,7 +55,7 @@ class PrunedItemStoreTest {
 
     @Test
     void onlyLabelCapacityIdentityAndDeletionChangesOfNodesGetThrough() {
-        NodeUpdateFilter filter = new NodeUpdateFilter();
+        ChangeFilters.NodeUpdates filter = new ChangeFilters.NodeUpdates();
         Node before = new NodeBuilder().withNewMetadata().withName("n").withUid("u").addToLabels("a", "1").endMetadata()
                 .withNewStatus().addToCapacity("cpu", new Quantity("4")).endStatus().build();
 
