@@ -65,6 +65,8 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     RolloutGate gate;
     @Inject
     NodeStateCache states;
+    @Inject
+    PolicyValidator validator;
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
@@ -91,13 +93,16 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         SelectedNodes selected = selectedNodes(policy, name);
 
         Duration unsettled = gate.unsettled(policy);
+        List<String> problems = validator.problems(policy);
         RolloutPlanner.Plan plan = planner.plan(policy, selected.rollout, gate.admitted(name, generation), now, unsettled);
-        if (!plan.admit().isEmpty()) {
+        if (!problems.isEmpty()) {
+            LOG.debugf("Policy %s generation %d is invalid, no node takes it: %s", name, generation, problems);
+        } else if (!plan.admit().isEmpty()) {
             LOG.debugf("Policy %s generation %d: admitting %d nodes", name, generation, plan.admit().size());
             gate.admit(name, generation, plan.admit());
         }
 
-        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status());
+        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status(), problems);
         // A silent agent sends no events: look again after a heartbeat to notice it. Sooner while a
         // generation settles (to admit when the window has passed) or nodes count as dropping
         // because of a recent drop (to stop counting them when it is no longer recent).

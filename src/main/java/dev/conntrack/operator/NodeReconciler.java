@@ -49,6 +49,8 @@ public class NodeReconciler implements Reconciler<Node> {
     @Inject
     RolloutGate gate;
     @Inject
+    PolicyValidator validator;
+    @Inject
     NodeStateCache states;
 
     @Override
@@ -80,7 +82,7 @@ public class NodeReconciler implements Reconciler<Node> {
         List<ConntrackPolicy> all = policies.list(p -> true).toList();
         all.forEach(gate::seen);
         RolloutHold.Result chosen = RolloutHold.choose(merger, node, all, existing == null ? null : existing.getSpec(),
-                gate, clock.instant());
+                gate, validator::valid, clock.instant());
         ConntrackNodeStateSpec desired = chosen.spec();
         if (desired == null || (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired))) {
             // Held by the settle window: look again when it has passed.

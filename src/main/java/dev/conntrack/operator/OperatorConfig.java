@@ -13,6 +13,30 @@ public interface OperatorConfig {
 
     Rollout rollout();
 
+    LeaderElection leaderElection();
+
+    /**
+     * Leader election with a Lease in the operator's namespace (conntrack.agent.namespace), so that
+     * several replicas never reconcile at once. The durations are the operator SDK's (and
+     * client-go's) defaults: a leader that stops renewing is replaced within about leaseDuration.
+     */
+    interface LeaderElection {
+        @WithDefault("true")
+        boolean enabled();
+
+        @WithDefault("conntrack-operator")
+        String leaseName();
+
+        @WithDefault("15s")
+        Duration leaseDuration();
+
+        @WithDefault("10s")
+        Duration renewDeadline();
+
+        @WithDefault("2s")
+        Duration retryPeriod();
+    }
+
     interface Rollout {
         /**
          * How long a policy's new generation (or its deletion) must have been known before any node

@@ -99,6 +99,13 @@ final class PolicyConditions {
                 "All " + c.getSelected() + " selected nodes applied " + generationText(generation), generation);
     }
 
+    /** Ready or Progressing False: the policy's values break the CRD's rules, so no node takes this generation. */
+    static Condition invalid(String type, List<String> problems, Long generation) {
+        return Conditions.of(type, false, PolicyStatusAggregator.REASON_INVALID_SETTINGS,
+                cap(generationText(generation) + " is not applied anywhere, its values are invalid (nodes keep what they had of it): "
+                        + String.join("; ", problems)), generation);
+    }
+
     /** "2 of 5 nodes only observe: observe-only-audit (ObserveOnly, higher priority) sets their mode, ...". */
     private static String heldText(Tally t, Long generation) {
         int held = t.counts.getHeldByObserveOnly();
@@ -141,7 +148,8 @@ final class PolicyConditions {
         if (PolicyStatusAggregator.REASON_ROLLOUT_PAUSED.equals(progressing.getReason()) && !Conditions.TRUE.equals(ready.getStatus())) {
             return Conditions.of(STALLED, true, PolicyStatusAggregator.REASON_ROLLOUT_PAUSED, progressing.getMessage(), generation);
         }
-        if (PolicyStatusAggregator.REASON_NODES_FAILED.equals(ready.getReason())
+        if (PolicyStatusAggregator.REASON_INVALID_SETTINGS.equals(ready.getReason())
+                || PolicyStatusAggregator.REASON_NODES_FAILED.equals(ready.getReason())
                 || (PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY.equals(ready.getReason())
                         && !Conditions.TRUE.equals(progressing.getStatus()))) {
             return Conditions.of(STALLED, true, ready.getReason(), ready.getMessage(), generation);

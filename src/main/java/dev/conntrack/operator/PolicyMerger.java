@@ -114,6 +114,7 @@ public class PolicyMerger {
             mergeField(field, candidates, target, sources, conflicts);
         }
 
+        keepAutoscaleWithinMax(target.conntrack, sources, warnings);
         ConntrackNodeStateSpec spec = target.spec;
         if (spec.getMode() == null) {
             spec.setMode(DEFAULT_MODE);
@@ -140,6 +141,22 @@ public class PolicyMerger {
         spec.setConflicts(conflicts.isEmpty() ? null : conflicts);
         spec.setWarnings(warnings.isEmpty() ? null : warnings);
         return spec;
+    }
+
+    /**
+     * Each policy passes the CRD's rule that autoscale.ceiling is at least max, but the merge can take
+     * max from one policy and autoscale (whole) from another. The node state's schema refuses such a
+     * spec, and a refused write would freeze the node: autoscale is left out, and a warning says why.
+     */
+    private static void keepAutoscaleWithinMax(ConntrackSettings ct, Map<String, String> sources, List<String> warnings) {
+        AutoscaleSpec autoscale = ct == null ? null : ct.getAutoscale();
+        if (autoscale == null || autoscale.getCeiling() == null || ct.getMax() == null || autoscale.getCeiling() >= ct.getMax()) {
+            return;
+        }
+        warnings.add("policy \"" + sources.get("conntrack.autoscale") + "\": conntrack.autoscale left out, its ceiling "
+                + autoscale.getCeiling() + " is below max " + ct.getMax() + " from policy \"" + sources.get("conntrack.max") + "\"");
+        ct.setAutoscale(null);
+        sources.remove("conntrack.autoscale");
     }
 
     /**

@@ -45,6 +45,7 @@ public class PolicyStatusAggregator {
     public static final String REASON_NO_CONFLICT = "NoConflict";
     public static final String REASON_ROLLOUT_PAUSED = "RolloutPaused";
     public static final String REASON_HELD_BY_OBSERVE_ONLY = "HeldByObserveOnly";
+    public static final String REASON_INVALID_SETTINGS = "InvalidSettings";
 
     // Node state condition types the agent writes, reused as NodeSummary reasons.
     public static final String NODE_APPLIED = "Applied";
@@ -87,6 +88,16 @@ public class PolicyStatusAggregator {
      */
     public Optional<ConntrackPolicyStatus> aggregate(ConntrackPolicy policy, Collection<ConntrackNodeState> statesSelectingIt,
             Instant now, RolloutStatus rollout) {
+        return aggregate(policy, statesSelectingIt, now, rollout, List.of());
+    }
+
+    /**
+     * As above, for a policy whose values break the CRD's rules ({@link PolicyValidator}): Ready,
+     * Progressing and Stalled say {@value #REASON_INVALID_SETTINGS} and what is wrong; its nodes keep
+     * what they had of it.
+     */
+    public Optional<ConntrackPolicyStatus> aggregate(ConntrackPolicy policy, Collection<ConntrackNodeState> statesSelectingIt,
+            Instant now, RolloutStatus rollout, List<String> problems) {
         Long generation = policy.getMetadata() == null ? null : policy.getMetadata().getGeneration();
         String policyName = PolicyMerger.name(policy);
         boolean enforcing = policy.getSpec() == null || policy.getSpec().getMode() != Mode.ObserveOnly;
@@ -103,8 +114,10 @@ public class PolicyStatusAggregator {
             conflicts.add(state);
         }
 
-        Condition ready = PolicyConditions.ready(tally, generation);
-        Condition progressing = PolicyConditions.progressing(tally, generation, rollout);
+        Condition ready = problems.isEmpty() ? PolicyConditions.ready(tally, generation)
+                : PolicyConditions.invalid(READY, problems, generation);
+        Condition progressing = problems.isEmpty() ? PolicyConditions.progressing(tally, generation, rollout)
+                : PolicyConditions.invalid(PROGRESSING, problems, generation);
         List<Condition> fresh = List.of(
                 ready,
                 progressing,

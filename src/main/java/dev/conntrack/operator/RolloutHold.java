@@ -53,6 +53,12 @@ public final class RolloutHold {
         Duration unsettled(ConntrackPolicy policy);
     }
 
+    /** Whether a policy's current version may go into node specs at all (its values pass the CRD's rules). */
+    @FunctionalInterface
+    public interface Validity {
+        boolean valid(ConntrackPolicy policy);
+    }
+
     /**
      * The spec the node moves to ({@code existing} itself while it is held; null when there is
      * none yet and nothing may be written), and when to look again if the settle window held it.
@@ -64,12 +70,13 @@ public final class RolloutHold {
     }
 
     public static Result choose(PolicyMerger merger, Node node, Collection<ConntrackPolicy> policies,
-            ConntrackNodeStateSpec existing, Admissions admissions, Instant now) {
+            ConntrackNodeStateSpec existing, Admissions admissions, Validity validity, Instant now) {
         String nodeName = node.getMetadata().getName();
         String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
         Map<String, PolicySnapshot> had = existing == null || existing.getPolicySnapshots() == null
                 ? Map.of() : existing.getPolicySnapshots();
-        List<ConntrackPolicy> selecting = selecting(node, policies);
+        Set<String> standIns = new HashSet<>();
+        List<ConntrackPolicy> selecting = selecting(node, policies, validity, had, standIns);
 
         if (PolicyMerger.mode(selecting) == Mode.ObserveOnly) {
             Map<String, PolicySnapshot> snapshots = new TreeMap<>();
@@ -85,7 +92,8 @@ public final class RolloutHold {
         Map<String, PolicySnapshot> snapshots = new TreeMap<>();
         if (existing != null && existing.getMode() == Mode.ObserveOnly) {
             for (ConntrackPolicy p : selecting) {
-                if (!RolloutPlanner.unbatched(p.getSpec().getRollout())
+                // A stand-in for an invalid version (its last valid snapshot) has no rollout to admit it.
+                if (!standIns.contains(PolicyMerger.name(p)) && !RolloutPlanner.unbatched(p.getSpec().getRollout())
                         && !admissions.mayAdvance(PolicyMerger.name(p), generation(p), nodeName)) {
                     return new Result(existing, null);
                 }
@@ -155,11 +163,23 @@ public final class RolloutHold {
         return wait;
     }
 
-    private static List<ConntrackPolicy> selecting(Node node, Collection<ConntrackPolicy> policies) {
+    /**
+     * The policies selecting the node now. A policy whose current values are invalid takes no part
+     * with them: the node keeps the version it had (a stand-in from its snapshot), or gets nothing of
+     * it; its status says what is wrong, and the other policies still reach the node.
+     */
+    private static List<ConntrackPolicy> selecting(Node node, Collection<ConntrackPolicy> policies, Validity validity,
+            Map<String, PolicySnapshot> had, Set<String> standIns) {
         List<ConntrackPolicy> selecting = new ArrayList<>();
         for (ConntrackPolicy p : policies) {
-            if (p != null && p.getSpec() != null && !PolicyMerger.deleting(p) && NodeSelectorMatcher.selects(p, node)) {
+            if (p == null || p.getSpec() == null || PolicyMerger.deleting(p) || !NodeSelectorMatcher.selects(p, node)) {
+                continue;
+            }
+            if (validity.valid(p)) {
                 selecting.add(p);
+            } else if (had.get(PolicyMerger.name(p)) != null) {
+                selecting.add(policyFrom(PolicyMerger.name(p), had.get(PolicyMerger.name(p))));
+                standIns.add(PolicyMerger.name(p));
             }
         }
         return selecting;

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The chart's ValidatingAdmissionPolicy on the real API server: an agent may write only the
- * ConntrackNodeState of the node its token is bound to. The token is a real one: a TokenRequest
+ * The chart's ValidatingAdmissionPolicies on the real API server: an agent may write only the
+ * ConntrackNodeState of the node its token is bound to, and only Events about that node. The token is a real one: a TokenRequest
  * bound to a Pod scheduled on node A, which is what the kubelet mounts into an agent pod, so the
  * API server itself derives the node-name extra. Impersonation with and without that extra shows
  * the rule is about the extra, and the real agent process runs under the policy.
@@ -113,6 +113,39 @@ class AgentAdmissionPolicyApiServerTest {
                         "{\"status\":null}");
         assertRefused(() -> patchStatus(agentOfNodeA, NODE_B), WRONG_NODE);
         assertThat(admin.resources(ConntrackNodeState.class).withName(NODE_B).get().getStatus()).isNull();
+    }
+
+    @Test
+    void nodeBoundTokenWritesEventsAboutItsOwnNodeOnly() {
+        String own = NODE_A + ".vap-own";
+        agentOfNodeA.v1().events().inNamespace("default").resource(event(own, NODE_A)).create();
+        agentOfNodeA.v1().events().inNamespace("default").withName(own)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":2,\"message\":\"again\"}");
+        assertThat(admin.v1().events().inNamespace("default").withName(own).get().getCount()).isEqualTo(2);
+
+        String aboutB = "agent of node " + NODE_A + " may only write Events about Node " + NODE_A + ", not about Node " + NODE_B;
+        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").resource(event(NODE_B + ".vap-forged", NODE_B)).create(),
+                aboutB);
+        // Nor turn its own Event into one about another node, or patch another node's Event.
+        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").withName(own)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"involvedObject\":{\"name\":\"" + NODE_B + "\"}}"), aboutB);
+        String theirs = NODE_B + ".vap-theirs";
+        admin.v1().events().inNamespace("default").resource(event(theirs, NODE_B)).create();
+        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").withName(theirs)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":5}"), aboutB);
+        try (KubernetesClient noNode = impersonate(Map.of())) {
+            assertRefused(() -> noNode.v1().events().inNamespace("default").resource(event(NODE_A + ".vap-no-node", NODE_A)).create(),
+                    "conntrack agent requests must use a node-bound service account token");
+        }
+        admin.v1().events().inNamespace("default").withName(own).delete();
+        admin.v1().events().inNamespace("default").withName(theirs).delete();
+    }
+
+    private static io.fabric8.kubernetes.api.model.Event event(String name, String node) {
+        return new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withName(name).endMetadata()
+                .withNewInvolvedObject().withKind("Node").withName(node).endInvolvedObject()
+                .withReason("ConntrackApplied").withMessage("admission test").withType("Normal").build();
     }
 
     @Test

@@ -97,31 +97,40 @@ class HelmChartRenderApiServerTest {
                 "RoleBinding/conntrack-system/conntrack-operator",
                 "ClusterRole//conntrack-operator-agent",
                 "ClusterRoleBinding//conntrack-operator-agent",
+                "Role/default/conntrack-operator-agent-events",
+                "RoleBinding/default/conntrack-operator-agent-events",
                 "Deployment/conntrack-system/conntrack-operator",
                 "ValidatingAdmissionPolicy//conntrack-operator-agent-own-node-state",
-                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-state");
+                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-state",
+                "ValidatingAdmissionPolicy//conntrack-operator-agent-own-node-events",
+                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-events");
     }
 
     @Test
     void rbacIsExactlyWhatTheCodeCalls() {
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator").getRules())).containsExactly(
-                "conntrack.dev conntrackpolicies: get list watch patch update",
-                "conntrack.dev conntrackpolicies/status conntrackpolicies/finalizers: get patch update",
-                "conntrack.dev conntracknodestates: get list watch create patch update",
-                " nodes: get list watch");
+                "conntrack.dev conntrackpolicies: get list watch patch",
+                "conntrack.dev conntrackpolicies/status: patch",
+                "conntrack.dev conntracknodestates: list watch create patch",
+                " nodes: list watch");
         assertThat(rules(one(defaults, Role.class, "conntrack-operator").getRules())).containsExactly(
-                "apps daemonsets: get list watch create patch update");
+                "apps daemonsets [conntrack-agent]: list watch patch",
+                "apps daemonsets: create",
+                "coordination.k8s.io leases [conntrack-operator]: get update",
+                "coordination.k8s.io leases: create");
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator-agent").getRules())).containsExactly(
-                "conntrack.dev conntracknodestates: get list watch",
-                "conntrack.dev conntracknodestates/status: patch",
-                " nodes: get",
-                " events: create get patch");
+                "conntrack.dev conntracknodestates: list watch",
+                "conntrack.dev conntracknodestates/status: patch");
+        assertThat(rules(one(defaults, Role.class, "conntrack-operator-agent-events").getRules())).containsExactly(
+                " events: create patch");
         assertBinding(one(defaults, ClusterRoleBinding.class, "conntrack-operator").getRoleRef().getName(),
                 one(defaults, ClusterRoleBinding.class, "conntrack-operator").getSubjects(), "conntrack-operator", NS, "conntrack-operator");
         assertBinding(one(defaults, ClusterRoleBinding.class, "conntrack-operator-agent").getRoleRef().getName(),
                 one(defaults, ClusterRoleBinding.class, "conntrack-operator-agent").getSubjects(), "conntrack-operator-agent", NS, "conntrack-agent");
         RoleBinding rb = one(defaults, RoleBinding.class, "conntrack-operator");
         assertBinding(rb.getRoleRef().getName(), rb.getSubjects(), "conntrack-operator", NS, "conntrack-operator");
+        RoleBinding events = one(defaults, RoleBinding.class, "conntrack-operator-agent-events");
+        assertBinding(events.getRoleRef().getName(), events.getSubjects(), "conntrack-operator-agent-events", NS, "conntrack-agent");
     }
 
     @Test
@@ -259,9 +268,13 @@ class HelmChartRenderApiServerTest {
                 "RoleBinding/" + ALL_NS + "/ct-conntrack-operator",
                 "ClusterRole//ct-conntrack-operator-agent",
                 "ClusterRoleBinding//ct-conntrack-operator-agent",
+                "Role/default/ct-conntrack-operator-agent-events",
+                "RoleBinding/default/ct-conntrack-operator-agent-events",
                 "Deployment/" + ALL_NS + "/ct-conntrack-operator",
                 "ValidatingAdmissionPolicy//ct-conntrack-operator-agent-own-node-state",
                 "ValidatingAdmissionPolicyBinding//ct-conntrack-operator-agent-own-node-state",
+                "ValidatingAdmissionPolicy//ct-conntrack-operator-agent-own-node-events",
+                "ValidatingAdmissionPolicyBinding//ct-conntrack-operator-agent-own-node-events",
                 "PodMonitor/" + ALL_NS + "/conntrack-agent",
                 "Service/" + ALL_NS + "/ct-conntrack-operator-metrics",
                 "ServiceMonitor/" + ALL_NS + "/ct-conntrack-operator",
@@ -278,6 +291,11 @@ class HelmChartRenderApiServerTest {
                 "ct-conntrack-operator-agent", ALL_NS, "ct-agent");
         assertThat(one(allOptions, ValidatingAdmissionPolicy.class, "ct-conntrack-operator-agent-own-node-state")
                 .getSpec().getMatchConditions().get(0).getExpression()).contains("system:serviceaccount:" + ALL_NS + ":ct-agent'");
+        assertThat(one(allOptions, ValidatingAdmissionPolicy.class, "ct-conntrack-operator-agent-own-node-events")
+                .getSpec().getMatchConditions().get(0).getExpression()).contains("system:serviceaccount:" + ALL_NS + ":ct-agent'");
+        assertBinding(one(allOptions, RoleBinding.class, "ct-conntrack-operator-agent-events").getRoleRef().getName(),
+                one(allOptions, RoleBinding.class, "ct-conntrack-operator-agent-events").getSubjects(),
+                "ct-conntrack-operator-agent-events", ALL_NS, "ct-agent");
     }
 
     @Test
@@ -471,8 +489,9 @@ class HelmChartRenderApiServerTest {
     }
 
     private static List<String> rules(List<PolicyRule> rules) {
-        return rules.stream().map(r -> String.join(" ", r.getApiGroups()) + " " + String.join(" ", r.getResources()) + ": "
-                + String.join(" ", r.getVerbs())).toList();
+        return rules.stream().map(r -> String.join(" ", r.getApiGroups()) + " " + String.join(" ", r.getResources())
+                + (r.getResourceNames() == null || r.getResourceNames().isEmpty() ? "" : " " + r.getResourceNames())
+                + ": " + String.join(" ", r.getVerbs())).toList();
     }
 
     private static List<String> ids(List<HasMetadata> items) {

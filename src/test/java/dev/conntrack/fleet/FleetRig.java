@@ -12,7 +12,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
@@ -25,14 +28,22 @@ final class FleetRig {
     final KubernetesClient agents = TestApiServer.newClientAs(TestApiServer.AGENT_USER);
     final SimulatedFleet fleet;
     final RoleProcess operator;
+    /** Every operator process started, the first one included. */
+    final List<RoleProcess> operators = new CopyOnWriteArrayList<>();
     private final Duration wait;
+    private final Path dir;
 
     /**
      * @param prepare called before the agents start (e.g. to break a node's writes)
      */
     FleetRig(String prefix, int nodes, Map<String, String> labels, Duration wait, Consumer<SimulatedFleet> prepare) {
+        this(prefix, nodes, labels, wait, prepare, Map.of());
+    }
+
+    /** @param operatorEnv more environment of the operator (e.g. leader election timings) */
+    FleetRig(String prefix, int nodes, Map<String, String> labels, Duration wait, Consumer<SimulatedFleet> prepare,
+            Map<String, String> operatorEnv) {
         this.wait = wait;
-        Path dir;
         try {
             dir = Files.createTempDirectory(prefix);
         } catch (IOException e) {
@@ -42,11 +53,19 @@ final class FleetRig {
                 dir, Duration.ofSeconds(2), Duration.ofSeconds(60), 4));
         prepare.accept(fleet);
         fleet.createNodes(admin, 8);
-        operator = RoleProcess.start("operator", "operator-" + prefix, Map.of(
-                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
-                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
+        operator = startOperator("operator-" + prefix, operatorEnv);
+    }
+
+    /** One more operator process, as the chart's service account, its log under target/role-logs/LOG.log. */
+    RoleProcess startOperator(String log, Map<String, String> env) {
+        Map<String, String> all = new HashMap<>(env);
+        all.put("KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString());
+        all.put("CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false");
+        all.put("KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER);
+        all.put("QUARKUS_HTTP_PORT", "0");
+        RoleProcess process = RoleProcess.start("operator", log, all, "-Xmx192m");
+        operators.add(process);
+        return process;
     }
 
     /** Starts the agents and waits until every node has a node state its agent reported on. */
@@ -62,13 +81,13 @@ final class FleetRig {
             for (String policy : policies) {
                 admin.resources(ConntrackPolicy.class).withName(policy).delete();
             }
-            if (operator.isAlive()) {
+            if (operators.stream().anyMatch(RoleProcess::isAlive)) {
                 await().atMost(wait).until(() -> java.util.Arrays.stream(policies)
                         .allMatch(p -> admin.resources(ConntrackPolicy.class).withName(p).get() == null));
             }
         } finally {
             fleet.close();
-            operator.close();
+            operators.forEach(RoleProcess::close);
             fleet.deleteNodes(admin, 8);
             agents.close();
             admin.close();

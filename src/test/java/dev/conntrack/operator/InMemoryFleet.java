@@ -37,6 +37,7 @@ final class InMemoryFleet {
     RolloutGate gate;
     private final RolloutPlanner planner = new RolloutPlanner();
     private final PolicyMerger merger = new PolicyMerger();
+    private final PolicyValidator validator = new PolicyValidator();
     private final PolicyStatusAggregator aggregator = new PolicyStatusAggregator();
     /** The policy the single-policy tests look at: the one applied last. */
     ConntrackPolicy policy;
@@ -186,7 +187,7 @@ final class InMemoryFleet {
         all.forEach(gate::seen);
         for (Node node : nodes.values()) {
             ConntrackNodeState state = states.get(node.getMetadata().getName());
-            RolloutHold.Result chosen = RolloutHold.choose(merger, node, all, state.getSpec(), gate, now());
+            RolloutHold.Result chosen = RolloutHold.choose(merger, node, all, state.getSpec(), gate, validator::valid, now());
             ConntrackNodeStateSpec desired = chosen.spec();
             if (desired != null && !PolicyMerger.sameSpec(state.getSpec(), desired)) {
                 state.setSpec(desired);

@@ -237,6 +237,20 @@ class PolicyStatusAggregatorTest {
     }
 
     @Test
+    void anInvalidPolicyIsNotReadyAndStalledSayingWhatIsWrong() {
+        ConntrackPolicy p = policy("p", 3);
+        ConntrackPolicyStatus status = aggregator.aggregate(p, builtFrom(p, List.of(applied("a"))), T0, null,
+                List.of("monitoring.pollInterval must be a duration between 100ms and 1m such as \"30s\", is \"0s\"")).orElseThrow();
+
+        Condition ready = assertCondition(status, READY, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertThat(ready.getMessage()).startsWith("generation 3 is not applied anywhere, its values are invalid")
+                .contains("monitoring.pollInterval").contains("\"0s\"");
+        assertCondition(status, PROGRESSING, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertCondition(status, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertCondition(status, PolicyStatusAggregator.RECONCILING, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+    }
+
+    @Test
     void failedNodesAreNamedUpToThree() {
         List<ConntrackNodeState> states = new ArrayList<>(List.of(applied("ok")));
         for (String name : List.of("e", "d", "c", "b", "a")) {

@@ -46,19 +46,17 @@ class RbacApiServerTest {
     }
 
     @Test
-    void agentReadsItsStatePatchesItsStatusReadsNodesAndWritesEvents() {
-        assertThat(agent.resources(ConntrackNodeState.class).withName(NODE).get()).isNotNull();
+    void agentListsItsStatePatchesItsStatusAndWritesEventsInDefault() {
+        assertThat(agent.resources(ConntrackNodeState.class).withField("metadata.name", NODE).list().getItems()).hasSize(1);
         agent.resources(ConntrackNodeState.class).withName(NODE).subresource("status")
                 .patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"agentVersion\":\"test\"}}]");
-        assertThat(agent.nodes().withName(NODE).get()).isNotNull();
-        agent.v1().events().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.EventBuilder()
-                .withNewMetadata().withName(NODE + ".rbac").endMetadata()
-                .withNewInvolvedObject().withKind("Node").withName(NODE).endInvolvedObject()
-                .withReason("ConntrackApplied").withMessage("rbac test").withType("Normal").build()).create();
+        agent.v1().events().inNamespace("default").resource(event(NODE + ".rbac")).create();
+        agent.v1().events().inNamespace("default").withName(NODE + ".rbac")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":2}");
     }
 
     @Test
-    void agentCannotChangeSpecsPoliciesNodesOrReadSecrets() {
+    void agentCannotChangeSpecsPoliciesNodesOrReadSecretsAndHasNoVerbItDoesNotUse() {
         ConntrackNodeState state = admin.resources(ConntrackNodeState.class).withName(NODE).get();
         state.getSpec().setPolicies(java.util.List.of("forged"));
         forbidden(() -> agent.resource(state).update());
@@ -68,10 +66,15 @@ class RbacApiServerTest {
         forbidden(() -> agent.resource(policy).create());
         forbidden(() -> agent.nodes().withName(NODE).edit(n -> new NodeBuilder(n).editMetadata().addToLabels("x", "y").endMetadata().build()));
         forbidden(() -> agent.secrets().inNamespace(TestApiServer.NAMESPACE).list());
+        // Unused since the agent reads its spec by a field selector and writes Events without reading them.
+        forbidden(() -> agent.resources(ConntrackNodeState.class).withName(NODE).get());
+        forbidden(() -> agent.nodes().withName(NODE).get());
+        forbidden(() -> agent.v1().events().inNamespace("default").withName(NODE + ".rbac-get").get());
+        forbidden(() -> agent.v1().events().inNamespace(TestApiServer.NAMESPACE).resource(event(NODE + ".elsewhere")).create());
     }
 
     @Test
-    void operatorManagesStatesAndItsDaemonSetButNothingElse() {
+    void operatorManagesStatesItsDaemonSetAndItsLeaseButNothingElse() {
         assertThat(operator.resources(ConntrackPolicy.class).list()).isNotNull();
         assertThat(operator.nodes().list()).isNotNull();
         forbidden(() -> operator.nodes().withName(NODE).edit(n -> new NodeBuilder(n).editMetadata().addToLabels("x", "y").endMetadata().build()));
@@ -81,6 +84,25 @@ class RbacApiServerTest {
         ConntrackPolicy policy = new ConntrackPolicy();
         policy.getMetadata().setName("rbac-op-forged");
         forbidden(() -> operator.resource(policy).create());
+        // Node states: specs are written with create and patch; nothing reads one by name or deletes it.
+        forbidden(() -> operator.resources(ConntrackNodeState.class).withName(NODE).get());
+        forbidden(() -> operator.resources(ConntrackNodeState.class).withName(NODE).delete());
+        forbidden(() -> operator.nodes().withName(NODE).get());
+        // Its namespace: only the agent DaemonSet by name (creating cannot be limited to a name), and its Lease.
+        String ns = TestApiServer.NAMESPACE;
+        forbidden(() -> operator.apps().daemonSets().inNamespace(ns).list());
+        forbidden(() -> operator.apps().daemonSets().inNamespace(ns).withName("other-daemonset")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"));
+        assertThat(operator.apps().daemonSets().inNamespace(ns).withField("metadata.name", "conntrack-agent").list()).isNotNull();
+        forbidden(() -> operator.leases().inNamespace(ns).withName("not-the-operators").get());
+        forbidden(() -> operator.leases().inNamespace("default").withName("conntrack-operator").get());
+    }
+
+    private static io.fabric8.kubernetes.api.model.Event event(String name) {
+        return new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withName(name).endMetadata()
+                .withNewInvolvedObject().withKind("Node").withName(NODE).endInvolvedObject()
+                .withReason("ConntrackApplied").withMessage("rbac test").withType("Normal").build();
     }
 
     private static void forbidden(Executable call) {

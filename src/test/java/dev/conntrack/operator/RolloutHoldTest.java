@@ -22,6 +22,7 @@ class RolloutHoldTest {
     private static final Duration WINDOW = Duration.ofSeconds(2);
     private static final RolloutHold.Admissions NONE = admissions(false, Duration.ZERO);
     private static final RolloutHold.Admissions ALL = admissions(true, Duration.ZERO);
+    private static final RolloutHold.Validity VALID = p -> true;
 
     private final PolicyMerger merger = new PolicyMerger();
     private final Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("pool", "a").endMetadata().build();
@@ -141,7 +142,7 @@ class RolloutHoldTest {
         ConntrackPolicy baseline = policy("baseline", 1, 262144);
         RolloutHold.Admissions nothingYet = admissions(false, WINDOW);
 
-        RolloutHold.Result observing = RolloutHold.choose(merger, node, List.of(baseline, audit(1)), null, nothingYet, T0);
+        RolloutHold.Result observing = RolloutHold.choose(merger, node, List.of(baseline, audit(1)), null, nothingYet, VALID, T0);
 
         assertThat(observing.recheckAfter()).as("observing waits for nothing").isNull();
         assertThat(observing.spec().getMode()).isEqualTo(Mode.ObserveOnly);
@@ -155,13 +156,13 @@ class RolloutHoldTest {
         ConntrackPolicy baseline = policy("baseline", 1, 262144);
         baseline.getSpec().setRollout(RolloutPlannerTest.rollout("100%"));
 
-        RolloutHold.Result early = RolloutHold.choose(merger, node, List.of(baseline), null, admissions(true, WINDOW), T0);
+        RolloutHold.Result early = RolloutHold.choose(merger, node, List.of(baseline), null, admissions(true, WINDOW), VALID, T0);
         assertThat(early.spec()).as("nothing to write yet").isNull();
         assertThat(early.recheckAfter()).isEqualTo(WINDOW);
 
         // The audit arrives within the window: the node observes at once.
         RolloutHold.Result withAudit = RolloutHold.choose(merger, node, List.of(baseline, audit(1)), null,
-                admissions(true, WINDOW), T0);
+                admissions(true, WINDOW), VALID, T0);
         assertThat(withAudit.spec().getMode()).isEqualTo(Mode.ObserveOnly);
 
         // Alone and settled, it is taken.
@@ -172,13 +173,13 @@ class RolloutHoldTest {
     void anEditThatWouldBeEnforcedWaitsForTheWindowButAnEditTowardsObservingDoesNot() {
         ConntrackNodeStateSpec enforcing = build(List.of(policy("p", 1, 262144)), null, ALL, T0);
         RolloutHold.Result edit = RolloutHold.choose(merger, node, List.of(policy("p", 2, 524288)), enforcing,
-                admissions(true, WINDOW), T1);
+                admissions(true, WINDOW), VALID, T1);
         assertThat(edit.spec()).isSameAs(enforcing);
         assertThat(edit.recheckAfter()).isEqualTo(WINDOW);
 
         ConntrackPolicy toObserving = policy("p", 2, 524288);
         toObserving.getSpec().setMode(Mode.ObserveOnly);
-        RolloutHold.Result observe = RolloutHold.choose(merger, node, List.of(toObserving), enforcing, admissions(false, WINDOW), T1);
+        RolloutHold.Result observe = RolloutHold.choose(merger, node, List.of(toObserving), enforcing, admissions(false, WINDOW), VALID, T1);
         assertThat(observe.recheckAfter()).isNull();
         assertThat(observe.spec().getMode()).isEqualTo(Mode.ObserveOnly);
         assertThat(observe.spec().getPolicyGenerations()).containsEntry("p", 2L);
@@ -202,7 +203,7 @@ class RolloutHoldTest {
 
         // Admitted, but the audit's deletion is younger than the window: still observing.
         RolloutHold.Result tooSoon = RolloutHold.choose(merger, node, List.of(baseline, leaving), observing,
-                admissions(true, WINDOW), T1);
+                admissions(true, WINDOW), VALID, T1);
         assertThat(tooSoon.spec()).isSameAs(observing);
         assertThat(tooSoon.recheckAfter()).isEqualTo(WINDOW);
     }
@@ -226,9 +227,29 @@ class RolloutHoldTest {
         assertThat(admitted.getConntrack().getTcpTimeWait()).isEqualTo("30s");
     }
 
+    @Test
+    void aPolicyWhoseNewValuesAreInvalidKeepsTheNodeOnWhatItHadAndTheOthersStillArrive() {
+        ConntrackPolicy p = policy("p", 1, 262144);
+        ConntrackNodeStateSpec built = build(List.of(p), null, ALL, T0);
+        ConntrackPolicy broken = policy("p", 2, 0); // max 0: slipped past the schema
+        ConntrackPolicy other = policy("other", 1, 131072);
+        other.getSpec().getConntrack().setMax(null);
+        other.getSpec().getConntrack().setTcpTimeWait("30s");
+        RolloutHold.Validity validity = q -> PolicyValidator.problems(q.getSpec()).isEmpty();
+
+        ConntrackNodeStateSpec next = RolloutHold.choose(merger, node, List.of(broken, other), built, ALL, validity, T1).spec();
+
+        assertThat(next.getConntrack().getMax()).as("the last valid version").isEqualTo(262144);
+        assertThat(next.getPolicyGenerations()).containsEntry("p", 1L).containsEntry("other", 1L);
+        assertThat(next.getConntrack().getTcpTimeWait()).isEqualTo("30s");
+        // A node that never had it gets nothing of it, and the rest.
+        ConntrackNodeStateSpec fresh = RolloutHold.choose(merger, node, List.of(broken, other), null, ALL, validity, T1).spec();
+        assertThat(fresh.getPolicies()).containsExactly("other");
+    }
+
     private ConntrackNodeStateSpec build(List<ConntrackPolicy> policies, ConntrackNodeStateSpec existing,
             RolloutHold.Admissions admissions, Instant now) {
-        RolloutHold.Result chosen = RolloutHold.choose(merger, node, policies, existing, admissions, now);
+        RolloutHold.Result chosen = RolloutHold.choose(merger, node, policies, existing, admissions, VALID, now);
         assertThat(chosen.recheckAfter()).as("not held by the settle window").isNull();
         return chosen.spec();
     }

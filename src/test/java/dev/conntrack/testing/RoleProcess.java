@@ -102,6 +102,16 @@ public final class RoleProcess implements AutoCloseable {
         return log;
     }
 
+    /** SIGKILL: the process ends at once, with no shutdown of its own (a crash, a node that died). */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** SIGTERM, then SIGKILL after a grace period. */
     @Override
     public void close() {
