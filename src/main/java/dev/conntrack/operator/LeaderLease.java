@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
-import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
@@ -65,17 +64,13 @@ public class LeaderLease {
         if (!election.enabled()) {
             return null;
         }
-        return LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(election.leaseName())
-                .withLeaseNamespace(config.agent().namespace())
-                .withIdentity(identity)
-                .withLeaseDuration(election.leaseDuration())
-                .withRenewDeadline(election.renewDeadline())
-                .withRetryPeriod(election.retryPeriod())
-                .withLeaderCallbacks(new LeaderCallbacks(this::startedLeading, this::stoppedLeading,
-                        leader -> LOG.infof("Leader of %s/%s: %s", config.agent().namespace(), election.leaseName(), leader)))
-                // Losing the Lease is handled in stoppedLeading: halt, or hand it over on shutdown.
-                .withExitOnStopLeading(false)
-                .build();
+        // Not the SDK's exit on a lost Lease: stoppedLeading halts, or hands the Lease over on shutdown
+        // (an exit from within the shutdown that stops the elector would wait on that very shutdown).
+        return new LeaderElectionConfiguration(election.leaseName(), config.agent().namespace(),
+                election.leaseDuration(), election.renewDeadline(), election.retryPeriod(), identity,
+                new LeaderCallbacks(this::startedLeading, this::stoppedLeading,
+                        leader -> LOG.infof("Leader of %s/%s: %s", config.agent().namespace(), election.leaseName(), leader)),
+                false);
     }
 
     /** Runs the task once this replica leads (at once when it does, or when leader election is off). */

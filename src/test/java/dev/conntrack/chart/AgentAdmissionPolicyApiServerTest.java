@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.kernel.FakeHost;
+import dev.conntrack.testing.AgentRequests;
 import dev.conntrack.testing.Chart;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.TestApiServer;
@@ -119,20 +120,18 @@ class AgentAdmissionPolicyApiServerTest {
     void nodeBoundTokenWritesEventsAboutItsOwnNodeOnly() {
         String own = NODE_A + ".vap-own";
         agentOfNodeA.v1().events().inNamespace("default").resource(event(own, NODE_A)).create();
-        agentOfNodeA.v1().events().inNamespace("default").withName(own)
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":2,\"message\":\"again\"}");
+        AgentRequests.patchEvent(agentOfNodeA, "default", own, "{\"count\":2,\"message\":\"again\"}");
         assertThat(admin.v1().events().inNamespace("default").withName(own).get().getCount()).isEqualTo(2);
 
         String aboutB = "agent of node " + NODE_A + " may only write Events about Node " + NODE_A + ", not about Node " + NODE_B;
         assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").resource(event(NODE_B + ".vap-forged", NODE_B)).create(),
                 aboutB);
         // Nor turn its own Event into one about another node, or patch another node's Event.
-        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").withName(own)
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"involvedObject\":{\"name\":\"" + NODE_B + "\"}}"), aboutB);
+        assertRefused(() -> AgentRequests.patchEvent(agentOfNodeA, "default", own,
+                "{\"involvedObject\":{\"name\":\"" + NODE_B + "\"}}"), aboutB);
         String theirs = NODE_B + ".vap-theirs";
         admin.v1().events().inNamespace("default").resource(event(theirs, NODE_B)).create();
-        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").withName(theirs)
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":5}"), aboutB);
+        assertRefused(() -> AgentRequests.patchEvent(agentOfNodeA, "default", theirs, "{\"count\":5}"), aboutB);
         try (KubernetesClient noNode = impersonate(Map.of())) {
             assertRefused(() -> noNode.v1().events().inNamespace("default").resource(event(NODE_A + ".vap-no-node", NODE_A)).create(),
                     "conntrack agent requests must use a node-bound service account token");
@@ -209,8 +208,7 @@ class AgentAdmissionPolicyApiServerTest {
     }
 
     private static void patchStatus(KubernetesClient client, String node) {
-        client.resources(ConntrackNodeState.class).withName(node).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"agentVersion\":\"vap-test\"}}");
+        AgentRequests.patchNodeStateStatus(client, node, "{\"status\":{\"agentVersion\":\"vap-test\"}}");
     }
 
     private static void assertRefused(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {

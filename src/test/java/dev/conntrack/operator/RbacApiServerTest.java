@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.testing.AgentRequests;
 import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
@@ -48,11 +49,10 @@ class RbacApiServerTest {
     @Test
     void agentListsItsStatePatchesItsStatusAndWritesEventsInDefault() {
         assertThat(agent.resources(ConntrackNodeState.class).withField("metadata.name", NODE).list().getItems()).hasSize(1);
-        agent.resources(ConntrackNodeState.class).withName(NODE).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"agentVersion\":\"test\"}}]");
+        AgentRequests.patch(agent, "/apis/conntrack.dev/v1alpha1/conntracknodestates/" + NODE + "/status", AgentRequests.JSON_PATCH,
+                "[{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"agentVersion\":\"test\"}}]");
         agent.v1().events().inNamespace("default").resource(event(NODE + ".rbac")).create();
-        agent.v1().events().inNamespace("default").withName(NODE + ".rbac")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"count\":2}");
+        AgentRequests.patchEvent(agent, "default", NODE + ".rbac", "{\"count\":2}");
     }
 
     @Test
@@ -91,9 +91,22 @@ class RbacApiServerTest {
         // Its namespace: only the agent DaemonSet by name (creating cannot be limited to a name), and its Lease.
         String ns = TestApiServer.NAMESPACE;
         forbidden(() -> operator.apps().daemonSets().inNamespace(ns).list());
-        forbidden(() -> operator.apps().daemonSets().inNamespace(ns).withName("other-daemonset")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"));
+        forbidden(() -> AgentRequests.patch(operator, "/apis/apps/v1/namespaces/" + ns + "/daemonsets/other-daemonset",
+                "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"));
         assertThat(operator.apps().daemonSets().inNamespace(ns).withField("metadata.name", "conntrack-agent").list()).isNotNull();
+        // What AgentDaemonSetManager does: server-side apply of the named DaemonSet (creating it when
+        // missing). A dry run: another test's operator may own the real one.
+        io.fabric8.kubernetes.api.model.apps.DaemonSet existing = admin.apps().daemonSets().inNamespace(ns).withName("conntrack-agent").get();
+        io.fabric8.kubernetes.api.model.apps.DaemonSet agents = existing != null
+                ? new DaemonSetBuilder().withNewMetadata().withName("conntrack-agent").withNamespace(ns).endMetadata()
+                        .withSpec(existing.getSpec()).build()
+                : new DaemonSetBuilder()
+                        .withNewMetadata().withName("conntrack-agent").withNamespace(ns).endMetadata()
+                        .withNewSpec().withNewSelector().addToMatchLabels("app", "rbac-test").endSelector()
+                        .withNewTemplate().withNewMetadata().addToLabels("app", "rbac-test").endMetadata()
+                        .withNewSpec().addNewContainer().withName("agent").withImage("conntrack-operator:rbac").endContainer().endSpec()
+                        .endTemplate().endSpec().build();
+        assertThat(operator.resource(agents).dryRun().fieldManager("rbac-test").forceConflicts().serverSideApply()).isNotNull();
         forbidden(() -> operator.leases().inNamespace(ns).withName("not-the-operators").get());
         forbidden(() -> operator.leases().inNamespace("default").withName("conntrack-operator").get());
     }
