@@ -3,6 +3,8 @@ package dev.conntrack.operator;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import jakarta.enterprise.context.Dependent;
@@ -116,9 +118,10 @@ public class LeaderLease {
             if (lease == null || lease.getSpec() == null || !identity.equals(lease.getSpec().getHolderIdentity())) {
                 return;
             }
-            lease.getSpec().setHolderIdentity(null);
-            lease.getSpec().setLeaseDurationSeconds(1);
-            client.leases().inNamespace(namespace).resource(lease).update();
+            // A patch carrying the resourceVersion read: it fails if another replica took the Lease meanwhile.
+            client.leases().inNamespace(namespace).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+                    "{\"metadata\":{\"resourceVersion\":\"" + lease.getMetadata().getResourceVersion()
+                            + "\"},\"spec\":{\"holderIdentity\":null,\"leaseDurationSeconds\":1}}");
             LOG.infof("%s handed the Lease %s/%s over", identity, namespace, name);
         } catch (KubernetesClientException e) {
             // It expires by itself after its duration.
