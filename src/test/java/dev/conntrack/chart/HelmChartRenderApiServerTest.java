@@ -116,7 +116,7 @@ class HelmChartRenderApiServerTest {
         assertThat(rules(one(defaults, Role.class, "conntrack-operator").getRules())).containsExactly(
                 "apps daemonsets [conntrack-agent]: list watch patch",
                 "apps daemonsets: create",
-                "coordination.k8s.io leases [conntrack-operator]: get patch",
+                "coordination.k8s.io leases [conntrack-operator]: get update patch",
                 "coordination.k8s.io leases: create");
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator-agent").getRules())).containsExactly(
                 "conntrack.dev conntracknodestates: list watch",
