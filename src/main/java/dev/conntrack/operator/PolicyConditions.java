@@ -144,15 +144,18 @@ final class PolicyConditions {
      * Enforce policy is not in force there until that policy goes).
      */
     static Condition stalled(Condition ready, Condition progressing, Long generation) {
+        String reason = ready.getReason();
+        // What blocks now comes first: invalid values, or an audit holding nodes (once no other node is applying).
+        if (PolicyStatusAggregator.REASON_INVALID_SETTINGS.equals(reason)
+                || (PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY.equals(reason) && !Conditions.TRUE.equals(progressing.getStatus()))) {
+            return Conditions.of(STALLED, true, reason, ready.getMessage(), generation);
+        }
         // A paused rollout with every node applied (the node recovered) has nothing left to block.
         if (PolicyStatusAggregator.REASON_ROLLOUT_PAUSED.equals(progressing.getReason()) && !Conditions.TRUE.equals(ready.getStatus())) {
             return Conditions.of(STALLED, true, PolicyStatusAggregator.REASON_ROLLOUT_PAUSED, progressing.getMessage(), generation);
         }
-        if (PolicyStatusAggregator.REASON_INVALID_SETTINGS.equals(ready.getReason())
-                || PolicyStatusAggregator.REASON_NODES_FAILED.equals(ready.getReason())
-                || (PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY.equals(ready.getReason())
-                        && !Conditions.TRUE.equals(progressing.getStatus()))) {
-            return Conditions.of(STALLED, true, ready.getReason(), ready.getMessage(), generation);
+        if (PolicyStatusAggregator.REASON_NODES_FAILED.equals(reason)) {
+            return Conditions.of(STALLED, true, reason, ready.getMessage(), generation);
         }
         return Conditions.of(STALLED, false, PolicyStatusAggregator.REASON_NOT_STALLED, "Nothing blocks the policy", generation);
     }

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two operator processes (the chart's service account, leader election on the chart's Lease) over 40
- * simulated nodes while two policies roll out in 10% batches: the leader is killed (SIGKILL, no
+ * simulated nodes while two policies roll out in 10% batches (each on its own half of the nodes): the leader is killed (SIGKILL, no
  * hand-over) in the middle, the other takes the Lease within its duration and finishes both
  * rollouts. Sampled every 100 ms throughout: never more than maxUnavailable nodes in flight per
  * policy (no double admission across the two), no policy's updated count ever going back (no lost
@@ -37,7 +37,9 @@ import org.junit.jupiter.api.Test;
  */
 class OperatorFailoverApiServerTest {
     private static final int NODES = 40;
-    private static final int MAX_UNAVAILABLE = 4; // 10% of 40
+    /** Each policy selects half of the nodes (so that one's spec writes never count as the other's in flight). */
+    private static final int PER_POLICY = NODES / 2;
+    private static final int MAX_UNAVAILABLE = 2; // 10% of 20
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Duration LEASE = Duration.ofSeconds(4);
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
@@ -58,6 +60,13 @@ class OperatorFailoverApiServerTest {
         fleet = rig.fleet;
         first = rig.operator;
         second = rig.startOperator("operator-failover-two", election("op-two-" + RUN));
+        for (int i = 0; i < NODES; i++) {
+            String half = i < PER_POLICY ? "0" : "1";
+            admin.nodes().withName(fleet.names().get(i)).edit(n -> {
+                n.getMetadata().getLabels().put("failover-half", half);
+                return n;
+            });
+        }
         rig.start();
     }
 
@@ -89,7 +98,7 @@ class OperatorFailoverApiServerTest {
                 admin.resource(policy(POLICIES.get(i), i, settings -> settings.setTcpTimeWait("45s"))).create();
             }
             // Mid-rollout: some nodes updated, most not.
-            await().atMost(WAIT).untilAsserted(() -> assertThat(updated(POLICIES.get(0))).isBetween(MAX_UNAVAILABLE, NODES / 2));
+            await().atMost(WAIT).untilAsserted(() -> assertThat(updated(POLICIES.get(0))).isBetween(MAX_UNAVAILABLE, PER_POLICY / 2));
             long killed = System.nanoTime();
             leader.kill();
 
@@ -105,7 +114,7 @@ class OperatorFailoverApiServerTest {
                     assertThat(status).as(name + "\n" + survivor.logTail(20)).isNotNull();
                     Condition ready = Conditions.find(status.getConditions(), "Ready");
                     assertThat(ready.getStatus()).as(name + ": " + ready.getMessage()).isEqualTo("True");
-                    assertThat(status.getNodes().getApplied()).isEqualTo(NODES);
+                    assertThat(status.getNodes().getApplied()).isEqualTo(PER_POLICY);
                     assertThat(status.getObservedGeneration()).isEqualTo(1L);
                 }
             });
@@ -162,14 +171,11 @@ class OperatorFailoverApiServerTest {
     private static ConntrackPolicy policy(String name, int priority, Consumer<ConntrackSettings> settings) {
         ConntrackPolicy p = new ConntrackPolicy();
         p.getMetadata().setName(name);
-        p.getSpec().setNodeSelector(new NodeSelector(Map.of("failover", RUN), null));
+        p.getSpec().setNodeSelector(new NodeSelector(Map.of("failover", RUN, "failover-half", Integer.toString(priority)), null));
         p.getSpec().setPriority(priority);
         p.getSpec().setMode(Mode.Enforce);
         ConntrackSettings ct = new ConntrackSettings();
         settings.accept(ct);
-        if (priority > 0) {
-            ct.setTcpCloseWait("2h");
-        }
         p.getSpec().setConntrack(ct);
         RolloutSpec rollout = new RolloutSpec();
         rollout.setMaxUnavailable(new IntOrString("10%"));

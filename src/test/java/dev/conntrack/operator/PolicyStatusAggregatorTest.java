@@ -190,6 +190,16 @@ class PolicyStatusAggregatorTest {
         assertThat(stalled.getMessage()).isEqualTo(ready.getMessage());
         assertThat(status.getWorstNodes()).as("held is where the user put them, not trouble").isEmpty();
 
+        // A rollout that paused earlier (sticky) does not hide that the audit is what blocks now.
+        dev.conntrack.api.RolloutStatus paused = new dev.conntrack.api.RolloutStatus();
+        paused.setGeneration(1L);
+        paused.setPaused(true);
+        paused.setHeldNodes(2);
+        paused.setUpdatedNodes(1);
+        ConntrackPolicyStatus stillPaused = aggregator.aggregate(baseline, states, T0, paused).orElseThrow();
+        assertCondition(stillPaused, PROGRESSING, "False", PolicyStatusAggregator.REASON_ROLLOUT_PAUSED);
+        assertCondition(stillPaused, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY);
+
         // The audit itself, on the same nodes, is Ready: observing is what it asks for.
         ConntrackPolicy audit = policy("observe-only-audit", 1);
         audit.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
