@@ -38,12 +38,6 @@ public record AgentConfig(
         nftCommand = nftCommand == null ? List.of() : List.copyOf(nftCommand);
     }
 
-    /** Without nft: the agents of a simulation, which share one machine and must not touch its ruleset. */
-    public AgentConfig(String nodeName, Path hostRoot, Path stateDir, int metricsPort, Duration heartbeat,
-            boolean forceObserveOnly, String version) {
-        this(nodeName, hostRoot, stateDir, metricsPort, heartbeat, forceObserveOnly, version, List.of());
-    }
-
     public static AgentConfig fromEnvironment(Map<String, String> env) {
         String node = env.get(NODE_NAME);
         if (node == null || node.isBlank()) {

@@ -43,16 +43,8 @@ public final class AgentMain {
         }
         AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
         MetricsServer server = startMetrics(config, metrics);
-        NodeAgent[] agent = new NodeAgent[1];
-        NodeSpecWatch spec = new NodeSpecWatch(client, config.nodeName(), () -> {
-            if (agent[0] != null) {
-                agent[0].wake();
-            }
-        });
-        agent[0] = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, spec,
-                new StatusReporter(client, config.nodeName(), clock, config.heartbeat()),
-                new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock);
-        agent[0].start();
+        NodeAgent agent = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, client, clock);
+        agent.start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
                 + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
                 + (server == null ? "no port" : ":" + server.port()) + ")"
@@ -61,7 +53,7 @@ public final class AgentMain {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // Stopping never restores: the settings stay as the node's policy wants them.
-            agent[0].close();
+            agent.close();
             if (server != null) {
                 server.close();
             }

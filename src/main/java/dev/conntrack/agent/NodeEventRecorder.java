@@ -16,20 +16,10 @@ import java.util.logging.Logger;
  * Kubernetes Events on this agent's Node (namespace "default", as the kubelet does). Deduplicated
  * by reason: the same reason within the window bumps the count (and takes the newest message) of
  * the existing Event instead of creating a new one, so a node whose table fills again and again
- * yields one Event per reason and window, not one per episode or per drop.
+ * yields one Event per reason and window, not one per episode or per drop. The reasons are
+ * {@link dev.conntrack.agent.core.PollEvents}'.
  */
 public class NodeEventRecorder {
-    public static final String TABLE_FULL = "ConntrackTableFull";
-    public static final String PRESSURE = "ConntrackPressure";
-    public static final String APPLIED = "ConntrackApplied";
-    public static final String EXTERNAL_OVERRIDE = "ConntrackExternalOverride";
-    public static final String RESTORED = "ConntrackRestored";
-    public static final String APPLY_FAILED = "ConntrackApplyFailed";
-    public static final String AUTO_RAISED = "ConntrackAutoRaised";
-    public static final String EXPLAINED = "ConntrackPressureExplained";
-    public static final String NOTRACK_INSTALLED = "ConntrackNotrackInstalled";
-    public static final String NOTRACK_REMOVED = "ConntrackNotrackRemoved";
-
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";
     private static final String COMPONENT = "conntrack-agent";
@@ -68,12 +58,12 @@ public class NodeEventRecorder {
                 int count = last.count() + 1;
                 // A merge patch of the fields that change: no read first, no resourceVersion needed.
                 client.patch(EVENTS + "/" + last.name(), KubeClient.MERGE_PATCH,
-                        NodeStateJson.eventBump(count, message, stamp(now)));
+                        NodeStateWriter.eventBump(count, message, stamp(now)));
                 recent.put(reason, new Emitted(last.name(), message, last.first(), count));
                 return false;
             }
             String name = nodeName + "." + reason.toLowerCase(Locale.ROOT) + "." + Long.toHexString(now.toEpochMilli());
-            client.post(EVENTS, NodeStateJson.event(new NodeStateJson.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
+            client.post(EVENTS, NodeStateWriter.event(new NodeStateWriter.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
                     COMPONENT, stamp(now))));
             recent.put(reason, new Emitted(name, message, now, 1));
             return true;

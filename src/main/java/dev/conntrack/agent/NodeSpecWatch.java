@@ -25,7 +25,7 @@ import java.util.logging.Logger;
  * with a backoff, for ever: enforcement goes on meanwhile with the last spec seen. Until the state
  * has been seen once, the spec is unknown and the agent only monitors.
  */
-public class NodeSpecWatch implements AutoCloseable {
+public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
     static final String PATH = "/apis/" + ConntrackPolicy.GROUP + "/" + ConntrackPolicy.VERSION + "/conntracknodestates";
     /** The server ends each watch after this long (client-go picks 5-10 minutes); the agent resumes it. */
@@ -37,7 +37,7 @@ public class NodeSpecWatch implements AutoCloseable {
     private final KubeClient client;
     private final String nodeName;
     private final Runnable onChange;
-    private final Thread thread;
+    private volatile Thread thread;
     private volatile boolean seen;
     private volatile boolean closed;
     private volatile InputStream open;
@@ -47,34 +47,19 @@ public class NodeSpecWatch implements AutoCloseable {
         this.client = client;
         this.nodeName = nodeName;
         this.onChange = onChange;
-        this.thread = new Thread(this::run, "conntrack-spec-watch");
-        this.thread.setDaemon(true);
     }
 
-    /**
-     * For a subclass that gets the node state elsewhere and overrides {@link #current()}, e.g. a
-     * fleet simulation that runs many agents in one process over one shared informer.
-     */
-    protected NodeSpecWatch() {
-        this.client = null;
-        this.nodeName = null;
-        this.onChange = null;
-        this.thread = null;
-    }
-
-    /** Starts watching without waiting: the API server may be unreachable right now. */
-    public void start() {
-        if (thread != null) {
-            thread.start();
-        }
-    }
-
-    /** The newest node state seen, empty until the first one arrives. */
+    @Override
     public Optional<ConntrackNodeState> current() {
         return seen ? Optional.ofNullable(latest.get()) : Optional.empty();
     }
 
-    private void run() {
+    /**
+     * Watches until {@link #close()}, on the calling thread (the agent gives it one): list, watch,
+     * resume, and retry with a backoff while the API server is unreachable.
+     */
+    public void run() {
+        thread = Thread.currentThread();
         Duration backoff = MIN_BACKOFF;
         String lastProblem = null;
         while (!closed) {
@@ -241,8 +226,9 @@ public class NodeSpecWatch implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (thread != null) {
-            thread.interrupt();
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
             InputStream in = open;
             if (in != null) {
                 try {

@@ -100,7 +100,7 @@ public class StatusReporter {
     }
 
     private void write(ConntrackNodeStateStatus status) throws KubeApiException {
-        client.patch(statusPath, KubeClient.JSON_PATCH, NodeStateJson.statusPatch(status));
+        client.patch(statusPath, KubeClient.JSON_PATCH, NodeStateWriter.statusPatch(status));
     }
 
     /** The parts of a status whose change must be reported now; live counters ride on the heartbeat. */

@@ -66,7 +66,7 @@ class NodeSpecWatchTest {
         AtomicInteger changes = new AtomicInteger();
         NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", changes::incrementAndGet);
         try {
-            watch.start();
+            runOnAThread(watch);
             await().atMost(Duration.ofSeconds(10)).until(() -> server.requests.size() >= 3);
             assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a");
             assertThat(server.requests.get(1)).contains("watch=true").contains("allowWatchBookmarks=true").endsWith("&resourceVersion=10");
@@ -89,7 +89,7 @@ class NodeSpecWatchTest {
         server.watches.add(new KubeApiException(0, "API server unreachable: Connection refused"));
         NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
         try {
-            watch.start();
+            runOnAThread(watch);
             await().atMost(Duration.ofSeconds(15)).until(() -> server.requests.stream().filter(r -> r.startsWith("GET")).count() >= 2
                     && server.requests.stream().filter(r -> r.startsWith("WATCH")).count() >= 3);
             List<String> kinds = server.requests.stream().map(r -> r.substring(0, r.indexOf(' '))).toList();
@@ -98,5 +98,12 @@ class NodeSpecWatchTest {
         } finally {
             watch.close();
         }
+    }
+
+    /** What the agent does with the watch: run it on a thread of its own. */
+    private static void runOnAThread(NodeSpecWatch watch) {
+        Thread t = new Thread(watch::run, "conntrack-spec-watch");
+        t.setDaemon(true);
+        t.start();
     }
 }

@@ -40,7 +40,7 @@ public final class ApplyInNamespaceMain {
             }
         }
         SettingsApplier applier = new SettingsApplier(new SysctlFiles(HostPaths.host()), originals);
-        ApplyReport report = applier.reconcile(settings, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings), Mode.Enforce, DriftPolicy.Reapply);
 
         List<Map<String, Object>> results = new ArrayList<>();
         for (KeyResult r : report.results()) {
