@@ -12,8 +12,9 @@ import java.util.logging.Logger;
 
 /**
  * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, no fabric8
- * client: its own small HTTP/1.1 API client for the four calls it makes and its own one-thread
- * metrics endpoint, so that the process that runs on every node stays small.
+ * client: its own small HTTP/1.1 API client for the four calls it makes, and the Prometheus
+ * client's exporter on the JDK's HTTP server for metrics and probes, so that the process that runs
+ * on every node stays small.
  */
 public final class AgentMain {
     private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
@@ -42,12 +43,12 @@ public final class AgentMain {
             return;
         }
         AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
-        MetricsServer server = startMetrics(config, metrics);
         NodeAgent agent = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, client, clock);
+        AgentEndpoints server = startEndpoints(config, metrics, agent.health());
         agent.start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
                 + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
-                + (server == null ? "no port" : ":" + server.port()) + ")"
+                + (server == null ? "no port" : ":" + server.metricsPort() + ", probes on 127.0.0.1:" + server.probePort()) + ")"
                 + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
 
         CountDownLatch stopped = new CountDownLatch(1);
@@ -89,15 +90,16 @@ public final class AgentMain {
         return new KubeClient(ApiServerConfig.fromEnvironment(System.getenv()), Duration.ofSeconds(3), Duration.ofSeconds(5));
     }
 
-    private static MetricsServer startMetrics(AgentConfig config, AgentMetrics metrics) {
-        if (config.metricsPort() == 0) {
+    private static AgentEndpoints startEndpoints(AgentConfig config, AgentMetrics metrics, AgentHealth health) {
+        if (config.metricsPort() == 0 && config.probePort() == 0) {
             return null;
         }
         try {
-            return MetricsServer.start(config.metricsPort(), metrics.registry());
+            return AgentEndpoints.start(config.metricsPort(), config.probePort(), metrics.registry(), health);
         } catch (IOException e) {
-            // Metrics are not worth failing enforcement for: say so and carry on.
-            LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());
+            // Metrics are not worth failing enforcement for: say so and carry on (the probes then fail, and say why).
+            LOG.warning("metrics port " + config.metricsPort() + " or probe port " + config.probePort() + " unavailable: "
+                    + e.getMessage());
             return null;
         }
     }

@@ -33,15 +33,17 @@ public final class NodeAgent implements AutoCloseable {
     private final KmsgWatcher kmsg;
     private final TableCountWatcher counts;
     private final AgentMetrics metrics;
+    private final AgentHealth health;
     private final ExecutorService explaining = Executors.newSingleThreadExecutor(r -> thread("conntrack-explain", r, false));
     private final BlockingQueue<Boolean> wake = new ArrayBlockingQueue<>(1);
-    private final List<Thread> threads = new ArrayList<>();
+    private final List<Thread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean rescanWanted;
     private volatile boolean running = true;
 
     public NodeAgent(AgentConfig config, HostPaths paths, AgentMetrics metrics, KubeClient client, Clock clock) {
         this.metrics = metrics;
         this.spec = new NodeSpecWatch(client, config.nodeName(), this::wake);
+        this.health = new AgentHealth(() -> threads.size() > 1 && threadAlive("conntrack-spec-watch"));
         this.kmsg = new KmsgWatcher(paths, clock);
         this.counts = new TableCountWatcher(paths, rescan -> {
             if (rescan) {
@@ -67,6 +69,20 @@ public final class NodeAgent implements AutoCloseable {
         threads.add(thread("conntrack-report", this::reportLoop, true));
     }
 
+    /** What the liveness and readiness probes answer. */
+    AgentHealth health() {
+        return health;
+    }
+
+    private boolean threadAlive(String name) {
+        for (Thread t : threads) {
+            if (t.getName().equals(name)) {
+                return t.isAlive();
+            }
+        }
+        return false;
+    }
+
     /** Wakes the poll loop now, e.g. when the spec changed. */
     public void wake() {
         wake.offer(Boolean.TRUE);
@@ -76,6 +92,7 @@ public final class NodeAgent implements AutoCloseable {
         while (running) {
             long started = System.nanoTime();
             Duration interval = Duration.ofSeconds(1);
+            boolean completed = false;
             try {
                 boolean rescan = rescanWanted;
                 rescanWanted = false;
@@ -83,10 +100,12 @@ public final class NodeAgent implements AutoCloseable {
                 interval = next.interval();
                 counts.watchNamespace(next.hotStats());
                 counts.rule(next.watch());
+                completed = true;
             } catch (RuntimeException e) {
                 // One bad poll (an unexpected kernel format, say) must not end enforcement.
                 LOG.log(Level.WARNING, "poll failed", e);
             }
+            health.polled(completed, spec.current().isPresent(), interval, System.nanoTime());
             metrics.pollTook(System.nanoTime() - started);
             long waitNanos = interval.toNanos() - (System.nanoTime() - started);
             try {

@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  * after a crash the file is either the old or the new version, never half of one.
  *
  * <p>An original is recorded once, at the first change, and kept until it is restored and
- * forgotten; later external changes to the parameter are not folded into it.
+ * forgotten; later external changes to the parameter are not folded into it. When the last one is
+ * forgotten the file is deleted, not left with its header only.
  *
  * <p>A damaged file is not fatal: lines that parse are kept, the others are listed in
  * {@link #loadProblems()}, and the damaged file is copied aside (PATH.corrupt) before the first
@@ -175,6 +176,13 @@ public final class OriginalsStore {
             Files.copy(file, file.resolveSibling(file.getFileName() + ".corrupt"), StandardCopyOption.REPLACE_EXISTING);
         }
         backupPending = false;
+        if (values.isEmpty()) {
+            // Nothing left to restore (the last original went back): no file at all, so that an
+            // uninstall leaves nothing of the agent's on the node but the (empty) state directory.
+            Files.deleteIfExists(file);
+            fsyncDirectory(dir);
+            return;
+        }
         StringBuilder text = new StringBuilder();
         text.append("# Kernel values before conntrack-operator first changed them; written back when a setting\n");
         text.append("# leaves the node's spec. Managed by the conntrack-operator agent: do not edit while it runs.\n");

@@ -145,7 +145,7 @@ public final class SimulatedFleet implements AutoCloseable {
         runAll(Math.max(2, options.threads()), names, name -> {
             HostPaths paths = fakeHost(name);
             // Without nft (the agents share one machine and must not touch its ruleset).
-            AgentConfig config = new AgentConfig(name, paths.root(), options.dir().resolve("state"), 0,
+            AgentConfig config = new AgentConfig(name, paths.root(), options.dir().resolve("state"), 0, 0,
                     options.heartbeat(), false, "fleet-sim", List.of());
             // The agent's poller without the agent's threads: the shared scheduler polls, the
             // shared informer is the spec watch, and neither the kernel log (none in a fake tree)

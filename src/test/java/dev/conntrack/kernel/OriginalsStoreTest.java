@@ -49,6 +49,21 @@ class OriginalsStoreTest {
     }
 
     @Test
+    void forgettingTheLastOriginalDeletesTheFile() throws IOException {
+        OriginalsStore store = OriginalsStore.open(file());
+        store.recordIfAbsent(ConntrackKey.MAX, "262144");
+        assertThat(Files.exists(file())).isTrue();
+
+        store.forget(ConntrackKey.MAX);
+
+        // What an uninstall leaves on the node: no originals file, not one with its header only.
+        try (Stream<Path> files = Files.list(file().getParent())) {
+            assertThat(files).isEmpty();
+        }
+        assertThat(OriginalsStore.open(file()).all()).isEmpty();
+    }
+
+    @Test
     void fileIsReplacedAtomicallyWithNoTempFileLeft() throws IOException {
         OriginalsStore store = OriginalsStore.open(file());
         store.recordIfAbsent(ConntrackKey.MAX, "262144");
