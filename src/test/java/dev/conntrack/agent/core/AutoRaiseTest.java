@@ -28,7 +28,7 @@ class AutoRaiseTest {
         return settings(autoscale, 1000);
     }
 
-    private static ConntrackSettings settings(boolean autoscale, int max) {
+    static ConntrackSettings settings(boolean autoscale, int max) {
         ConntrackSettings s = new ConntrackSettings();
         s.setMax(max);
         if (autoscale) {
@@ -57,6 +57,12 @@ class AutoRaiseTest {
         return raise.settle(done.settings(), NOW);
     }
 
+    private static FakeHost hostWithMax(Path dir, String max) {
+        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
+        host.set(ConntrackKey.MAX, max);
+        return host;
+    }
+
     private static Enforcer enforcer(FakeHost host, Path dir) {
         return new Enforcer(new SettingsApplier(new SysctlFiles(host.paths()), OriginalsStore.open(dir.resolve("originals"))),
                 new NotrackEnforcer(null, System::nanoTime));
@@ -76,8 +82,7 @@ class AutoRaiseTest {
 
     @Test
     void aRaiseIsWrittenRecordedAndKeptAgainstTheSmallerSpecMax(@TempDir Path dir) {
-        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
-        host.set(ConntrackKey.MAX, "100000");
+        FakeHost host = hostWithMax(dir, "100000");
         Enforcer enforcer = enforcer(host, dir);
         AutoRaise raise = new AutoRaise();
 
@@ -95,10 +100,9 @@ class AutoRaiseTest {
 
     @Test
     void aStaleMaxNeverLowersARaise(@TempDir Path dir) {
-        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
-        host.set(ConntrackKey.MAX, "1000");
-        Enforcer enforcer = enforcer(host, dir);
+        FakeHost host = hostWithMax(dir, "1000");
         AutoRaise raise = new AutoRaise();
+        Enforcer enforcer = enforcer(host, dir);
         // The watcher measured a storm: one raise sized for a second of it.
         assertThat(poll(raise, enforcer, settings(true), false, seen(600, 1000, 30_000, false), Mode.Enforce)).isPresent();
         long raised = Long.parseLong(host.rawLive(ConntrackKey.MAX).trim());
@@ -110,9 +114,7 @@ class AutoRaiseTest {
 
     @Test
     void aRaiseTheKernelRefusesIsNotCountedAndSaysWhy(@TempDir Path dir) {
-        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
-        host.set(ConntrackKey.MAX, "100000");
-        SysctlFiles files = new SysctlFiles(host.paths());
+        SysctlFiles files = new SysctlFiles(hostWithMax(dir, "100000").paths());
         KernelSettings readOnly = new KernelSettings() {
             @Override
             public ReadResult read(ConntrackKey key) {

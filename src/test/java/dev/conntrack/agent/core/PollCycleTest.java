@@ -2,10 +2,8 @@ package dev.conntrack.agent.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.conntrack.api.AutoscaleSpec;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeStateSpec;
-import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
@@ -41,16 +39,8 @@ class PollCycleTest {
     }
 
     static ConntrackNodeStateSpec spec(int max, boolean autoscale) {
-        ConntrackSettings settings = new ConntrackSettings();
-        settings.setMax(max);
-        if (autoscale) {
-            AutoscaleSpec a = new AutoscaleSpec();
-            a.setEnabled(true);
-            a.setCeiling(262144);
-            settings.setAutoscale(a);
-        }
         ConntrackNodeStateSpec spec = new ConntrackNodeStateSpec();
-        spec.setConntrack(settings);
+        spec.setConntrack(AutoRaiseTest.settings(autoscale, max));
         return spec;
     }
 
