@@ -24,6 +24,13 @@ public final class AgentMain {
 
     public static void main(String... args) {
         logToStderr();
+        // An error no thread handles (OutOfMemoryError, a missing class) ends the agent: a process
+        // whose poll or watch thread died must not go on answering probes and writing heartbeats.
+        // The kubelet restarts it.
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+            LOG.log(java.util.logging.Level.SEVERE, "uncaught in " + thread.getName() + "; exiting", error);
+            Runtime.getRuntime().halt(70);
+        });
         AgentConfig config;
         try {
             config = AgentConfig.fromEnvironment(System.getenv());

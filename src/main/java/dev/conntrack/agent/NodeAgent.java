@@ -120,7 +120,7 @@ public final class NodeAgent implements AutoCloseable {
         while (running) {
             try {
                 poller.awaitEvent(REPORT_EVERY_MILLIS);
-                poller.reportOnce();
+                poller.reportOnce(!health.stale(System.nanoTime()));
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {

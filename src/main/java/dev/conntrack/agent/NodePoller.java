@@ -163,8 +163,13 @@ public final class NodePoller {
      * not wait behind the Event's API calls.
      */
     public void reportOnce() {
+        reportOnce(true);
+    }
+
+    /** {@link #reportOnce()}, saying whether the poll still completes (no heartbeat for a stale one). */
+    void reportOnce(boolean pollFresh) {
         ConntrackNodeStateStatus status = newest.get();
-        if (status != null && reporter.offer(status)) {
+        if (status != null && reporter.offer(status, pollFresh)) {
             metrics.statusWritten();
         }
         for (PollEvents.Event e = outbox.poll(); e != null; e = outbox.poll()) {

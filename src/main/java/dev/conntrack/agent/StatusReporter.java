@@ -58,7 +58,19 @@ public class StatusReporter {
     }
 
     /** Offers the newest status; returns true when it was written now. */
-    public synchronized boolean offer(ConntrackNodeStateStatus status) {
+    public boolean offer(ConntrackNodeStateStatus status) {
+        return offer(status, true);
+    }
+
+    /**
+     * Offers the newest status of a poll that is still running (POLL_FRESH) or has stopped
+     * completing: then nothing is written, not even a heartbeat, so the node state's heartbeat
+     * grows old and the operator reports the agent silent instead of a fresh time over stale values.
+     */
+    public synchronized boolean offer(ConntrackNodeStateStatus status, boolean pollFresh) {
+        if (!pollFresh) {
+            return false;
+        }
         Instant now = clock.instant();
         if (status != lastOffered) {
             lastOfferedKey = significant(status);

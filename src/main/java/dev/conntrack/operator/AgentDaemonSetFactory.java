@@ -46,7 +46,7 @@ public class AgentDaemonSetFactory {
     public static final String DEFAULT_JAVA_OPTS =
             "-Xmx32m -Xms8m -Xmn1m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
             + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m"
-            + " -XX:PerfDataSamplingInterval=1000";
+            + " -XX:PerfDataSamplingInterval=1000 -XX:+ExitOnOutOfMemoryError";
 
     static final String TEMPLATE = "/agent-daemonset.yaml";
     private static final String STATE_VOLUME = "state";

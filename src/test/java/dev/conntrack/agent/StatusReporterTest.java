@@ -99,4 +99,15 @@ class StatusReporterTest {
         assertThat(client.patches).hasSize(2);
         assertThat(client.patches.get(1)).contains("\"True\"");
     }
+
+    @Test
+    void aPollThatStoppedCompletingGetsNoHeartbeat() {
+        ConntrackNodeStateStatus last = status("False", 0);
+        assertThat(reporter.offer(last, true)).isTrue();
+        clock.advance(HEARTBEAT.multipliedBy(3));
+        // The poll thread died or hangs: its last status must not look fresh.
+        assertThat(reporter.offer(last, false)).isFalse();
+        assertThat(client.patches).hasSize(1);
+        assertThat(reporter.offer(last, true)).as("the poll is back").isTrue();
+    }
 }

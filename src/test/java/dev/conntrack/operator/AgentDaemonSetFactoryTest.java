@@ -81,7 +81,7 @@ class AgentDaemonSetFactoryTest {
         assertThat(env(agent, "JDK_JAVA_OPTIONS").getValue()).isEqualTo(
                 "-Xmx32m -Xms8m -Xmn1m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
                         + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m"
-                        + " -XX:PerfDataSamplingInterval=1000");
+                        + " -XX:PerfDataSamplingInterval=1000 -XX:+ExitOnOutOfMemoryError");
         // Fewer glibc malloc arenas for the agent's ~30 threads (bench/RESULTS.md).
         assertThat(env(agent, "MALLOC_ARENA_MAX").getValue()).isEqualTo("2");
 
