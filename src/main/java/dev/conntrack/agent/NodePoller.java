@@ -109,7 +109,8 @@ public final class NodePoller {
         if (done.settings().mayHaveWritten()) {
             sample = sampler.reread(sample);
         }
-        PollCycle.Outcome outcome = cycle.evaluate(desired, generation, sample, done, explainer.latest(), clock.instant());
+        PollCycle.Outcome outcome = cycle.evaluate(desired, generation, sample, done, explainer.latest(),
+                spec.refused().orElse(null), clock.instant());
         for (PollEvents.Event event : announcements.of(outcome, done, sample)) {
             queue(event);
         }

@@ -7,4 +7,9 @@ import java.util.Optional;
 public interface NodeSpecSource {
     /** The newest node state seen, empty until the first one arrives. */
     Optional<ConntrackNodeState> current();
+
+    /** Why the newest node state was refused (its spec cannot be enforced as it is), if it was. */
+    default Optional<String> refused() {
+        return Optional.empty();
+    }
 }

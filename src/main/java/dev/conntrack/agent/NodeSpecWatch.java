@@ -2,6 +2,7 @@ package dev.conntrack.agent;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.conntrack.agent.core.SpecValidator;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeState;
@@ -11,6 +12,8 @@ import java.io.InputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -39,6 +42,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private final Runnable onChange;
     private volatile Thread thread;
     private volatile boolean seen;
+    private volatile String refused;
     private volatile boolean closed;
     private volatile InputStream open;
     private String resourceVersion;
@@ -107,7 +111,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private void list() throws KubeApiException, IOException {
         String body = client.get(PATH + "?" + selector());
         String version = null;
-        ConntrackNodeState found = null;
+        NodeStateJson.Read found = null;
         try (JsonParser p = NodeStateJson.FACTORY.createParser(body)) {
             expect(p.nextToken(), JsonToken.START_OBJECT);
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -117,8 +121,8 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
                     version = NodeStateJson.readMetadata(p).getResourceVersion();
                 } else if (field.equals("items") && value == JsonToken.START_ARRAY) {
                     while (p.nextToken() == JsonToken.START_OBJECT) {
-                        ConntrackNodeState item = NodeStateJson.readNodeState(p);
-                        if (nodeName.equals(item.getMetadata().getName())) {
+                        NodeStateJson.Read item = NodeStateJson.read(p);
+                        if (nodeName.equals(item.state().getMetadata().getName())) {
                             found = item;
                         }
                     }
@@ -165,14 +169,15 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
             if (field.equals("type")) {
                 type = p.getValueAsString();
             } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT && !"ERROR".equals(type)) {
-                ConntrackNodeState state = NodeStateJson.readNodeState(p);
+                NodeStateJson.Read read = NodeStateJson.read(p);
+                ConntrackNodeState state = read.state();
                 String version = state.getMetadata().getResourceVersion();
                 if (version != null) {
                     resourceVersion = version;
                 }
                 // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
                 if (("ADDED".equals(type) || "MODIFIED".equals(type)) && nodeName.equals(state.getMetadata().getName())) {
-                    update(state);
+                    update(read);
                 }
             } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -205,13 +210,38 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         }
     }
 
-    private void update(ConntrackNodeState state) {
+    /**
+     * A node state arrived. One whose spec cannot be enforced as it is (a value of the wrong type, or
+     * out of the schema's bounds: an object written before the schema checked it) is refused whole:
+     * the last good spec stays in force (none: the agent only observes) and {@link #refused()} says why.
+     */
+    private void update(NodeStateJson.Read read) {
+        ConntrackNodeState state = read.state();
+        List<String> problems = new ArrayList<>(read.problems());
+        problems.addAll(SpecValidator.problems(state.getSpec()));
+        String was = refused;
+        if (!problems.isEmpty()) {
+            refused = "spec of generation " + state.getMetadata().getGeneration() + " refused, "
+                    + (latest.get() == null ? "nothing enforced" : "generation " + latest.get().getMetadata().getGeneration()
+                    + " still enforced") + ": " + String.join("; ", problems);
+            if (!refused.equals(was)) {
+                LOG.warning("node state " + nodeName + ": " + refused);
+                onChange.run();
+            }
+            return;
+        }
+        refused = null;
         ConntrackNodeState before = latest.getAndSet(state);
         seen = true;
-        Long was = before == null ? null : before.getMetadata().getGeneration();
-        if (was == null || !was.equals(state.getMetadata().getGeneration())) {
+        Long generation = before == null ? null : before.getMetadata().getGeneration();
+        if (was != null || generation == null || !generation.equals(state.getMetadata().getGeneration())) {
             onChange.run();
         }
+    }
+
+    @Override
+    public Optional<String> refused() {
+        return Optional.ofNullable(refused);
     }
 
     private void sleep(Duration d) {

@@ -21,6 +21,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import static dev.conntrack.agent.JsonValues.bool;
+import static dev.conntrack.agent.JsonValues.doubleValue;
+import static dev.conntrack.agent.JsonValues.enumValue;
+import static dev.conntrack.agent.JsonValues.intValue;
+import static dev.conntrack.agent.JsonValues.longValue;
+import static dev.conntrack.agent.JsonValues.text;
 
 /**
  * The agent's reading of a ConntrackNodeState, field by field over jackson-core's streaming parser
@@ -51,6 +57,20 @@ final class NodeStateJson {
             }
         });
         return state;
+    }
+
+    /** A node state and what in it could not be read as its type (a string where a number belongs, say). */
+    record Read(ConntrackNodeState state, List<String> problems) {
+    }
+
+    /** {@link #readNodeState(JsonParser)}, with the values that had the wrong type (read as unset) listed. */
+    static Read read(JsonParser p) throws IOException {
+        List<String> problems = JsonValues.collect();
+        try {
+            return new Read(readNodeState(p), List.copyOf(problems));
+        } finally {
+            JsonValues.stopCollecting();
+        }
     }
 
     static ConntrackNodeState readNodeState(String json) {
@@ -88,7 +108,7 @@ final class NodeStateJson {
                 case "driftPolicy" -> spec.setDriftPolicy(enumValue(p, DriftPolicy.class));
                 case "monitoring" -> spec.setMonitoring(readMonitoring(p));
                 case "policies" -> spec.setPolicies(stringList(p));
-                case "policyGenerations" -> spec.setPolicyGenerations(map(p, NodeStateJson::longValue));
+                case "policyGenerations" -> spec.setPolicyGenerations(map(p, JsonValues::longValue));
                 case "policySnapshots" -> spec.setPolicySnapshots(map(p, NodeStateJson::readSnapshot));
                 case "sources" -> spec.setSources(stringMap(p));
                 case "conflicts" -> spec.setConflicts(list(p, NodeStateJson::readConflict));
@@ -257,43 +277,10 @@ final class NodeStateJson {
     }
 
     private static List<String> stringList(JsonParser p) throws IOException {
-        return list(p, NodeStateJson::text);
+        return list(p, JsonValues::text);
     }
 
     private static Map<String, String> stringMap(JsonParser p) throws IOException {
-        return map(p, NodeStateJson::text);
-    }
-
-    private static String text(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsString();
-    }
-
-    private static Integer intValue(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsInt();
-    }
-
-    private static Long longValue(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsLong();
-    }
-
-    private static Double doubleValue(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsDouble();
-    }
-
-    private static Boolean bool(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsBoolean();
-    }
-
-    /** An unknown constant (a newer operator's) reads as unset, so the agent keeps its default instead of failing the spec. */
-    private static <E extends Enum<E>> E enumValue(JsonParser p, Class<E> type) throws IOException {
-        String s = text(p);
-        if (s == null) {
-            return null;
-        }
-        try {
-            return Enum.valueOf(type, s);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return map(p, JsonValues::text);
     }
 }

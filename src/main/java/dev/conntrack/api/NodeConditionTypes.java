@@ -23,6 +23,8 @@ public final class NodeConditionTypes {
         public static final String EXTERNAL_OVERRIDE = "ExternalOverride";
         public static final String WRITE_REFUSED = "WriteRefused";
         public static final String NOTRACK_FAILED = "NotrackFailed";
+        /** The node's spec has a value the agent cannot enforce (an object that slipped past the schema). */
+        public static final String INVALID_SPEC = "InvalidSpec";
         public static final String AS_EXPECTED = "AsExpected";
         public static final String DROPS_RISING = "DropsRising";
         public static final String TABLE_FULL_LOGGED = "TableFullLogged";

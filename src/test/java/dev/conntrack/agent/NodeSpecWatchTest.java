@@ -100,6 +100,37 @@ class NodeSpecWatchTest {
         }
     }
 
+    @Test
+    void aSpecThatSlippedPastTheSchemaIsRefusedAndTheLastGoodOneStays() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 1, "10", 500) + "]}";
+        // Written under an older CRD: a string where max belongs, a poll interval of 0 (a core burnt),
+        // a notrack rule without a port. Then a good one.
+        String bad = "{\"metadata\":{\"name\":\"node-a\",\"generation\":2,\"resourceVersion\":\"11\"},\"spec\":{"
+                + "\"conntrack\":{\"max\":\"lots\",\"notrack\":[{\"protocol\":\"udp\"}]},\"monitoring\":{\"pollInterval\":\"0s\"}}}";
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + bad + "}\n");
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 3, "12", 700) + "}\n");
+        AtomicInteger changes = new AtomicInteger();
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", changes::incrementAndGet);
+        List<String> refusals = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(15)).until(() -> {
+                watch.refused().ifPresent(refusals::add);
+                return watch.current().isPresent() && watch.current().get().getMetadata().getGeneration() == 3;
+            });
+            assertThat(refusals).isNotEmpty();
+            assertThat(refusals.get(0)).startsWith("spec of generation 2 refused, generation 1 still enforced: ")
+                    .contains("/spec/conntrack/max: expected a whole number, found \"lots\"")
+                    .contains("monitoring.pollInterval: \"0s\" is outside 100ms..1m")
+                    .contains("conntrack.notrack[0]: needs a protocol (udp, tcp) and a port");
+            assertThat(watch.refused()).as("the good spec clears it").isEmpty();
+            assertThat(watch.current().get().getSpec().getConntrack().getMax()).isEqualTo(700);
+        } finally {
+            watch.close();
+        }
+    }
+
     /** What the agent does with the watch: run it on a thread of its own. */
     private static void runOnAThread(NodeSpecWatch watch) {
         Thread t = new Thread(watch::run, "conntrack-spec-watch");

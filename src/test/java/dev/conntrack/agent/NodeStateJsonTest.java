@@ -166,4 +166,27 @@ class NodeStateJsonTest {
         throw new IllegalArgumentException("no sample for " + type + ": teach the filler, then NodeStateJson");
     }
 
+
+    @Test
+    void aValueOfTheWrongTypeIsListedAndReadAsUnsetNeverAsZero() throws Exception {
+        try (var p = NodeStateJson.FACTORY.createParser("""
+                {"metadata":{"name":"n","generation":4},"spec":{"conntrack":{"max":"abc","buckets":{"x":[1,2]},
+                 "tcpTimeWait":30,"autoscale":{"enabled":"yes","ceiling":99999999999}},"monitoring":{"usageWarningPercent":90}}}""")) {
+            p.nextToken();
+            NodeStateJson.Read read = NodeStateJson.read(p);
+            ConntrackSettings s = read.state().getSpec().getConntrack();
+            assertThat(s.getMax()).isNull();
+            assertThat(s.getBuckets()).isNull();
+            assertThat(s.getAutoscale().getEnabled()).isNull();
+            assertThat(s.getAutoscale().getCeiling()).isNull();
+            // Reading went on past them.
+            assertThat(s.getTcpTimeWait()).isEqualTo("30");
+            assertThat(read.state().getSpec().getMonitoring().getUsageWarningPercent()).isEqualTo(90);
+            assertThat(read.problems()).containsExactly(
+                    "/spec/conntrack/max: expected a whole number, found \"abc\"",
+                    "/spec/conntrack/buckets: expected a whole number, found an object",
+                    "/spec/conntrack/autoscale/enabled: expected true or false, found \"yes\"",
+                    "/spec/conntrack/autoscale/ceiling: expected a number up to 2147483647 (found 99999999999), found \"99999999999\"");
+        }
+    }
 }

@@ -170,6 +170,16 @@ public final class NodeConditions {
                 "table usage below " + warningPercent + "% of nf_conntrack_max", generation);
     }
 
+    /** A refused spec (REFUSED: why) makes the node Degraded, reason InvalidSpec; the last good spec stays in force. */
+    public static List<Condition> withRefusedSpec(List<Condition> conditions, String refused, Long generation) {
+        if (refused == null) {
+            return conditions;
+        }
+        return conditions.stream()
+                .map(c -> DEGRADED.equals(c.getType()) ? condition(DEGRADED, TRUE, Reasons.INVALID_SPEC, refused, generation) : c)
+                .toList();
+    }
+
     /** Pressure names the bound when auto-raise can go no further and usage is above the warning. */
     public static List<Condition> withAutoRaiseLimit(List<Condition> conditions, AutoRaisePlanner.Limit limit,
             dev.conntrack.api.AutoRaiseStatus status, Long generation) {

@@ -84,6 +84,12 @@ public final class PollCycle {
     /** Conditions, status, announcements and pacing, from the sample (read again if the enforcer wrote) and what the enforcer did. */
     public Outcome evaluate(ConntrackNodeStateSpec spec, Long generation, NodeSample sample, Enforcer.Result done,
             TableExplanation explanation, Instant now) {
+        return evaluate(spec, generation, sample, done, explanation, null, now);
+    }
+
+    /** {@link #evaluate}, with why the newest spec was refused (REFUSED, or null): the node is then Degraded. */
+    public Outcome evaluate(ConntrackNodeStateSpec spec, Long generation, NodeSample sample, Enforcer.Result done,
+            TableExplanation explanation, String refused, Instant now) {
         Optional<String> raised = autoRaise.settle(done.settings(), now);
         if (rate.tableFull()) {
             lastTableFull = now;
@@ -106,6 +112,7 @@ public final class PollCycle {
                 && spec.getMode() != Mode.ObserveOnly, generation);
         fresh = NodeConditions.withAutoRaiseLimit(fresh, autoRaise.limitedBy(), autoRaise.status(), generation);
         fresh = NodeConditions.namingNamespace(fresh, sample.namespaces().droppingText(), generation);
+        fresh = NodeConditions.withRefusedSpec(fresh, refused, generation);
         List<Condition> before = conditions;
         conditions = Conditions.merge(before, fresh, now);
 
