@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
@@ -33,12 +32,10 @@ final class AgentEndpoints implements AutoCloseable {
 
     private final HTTPServer metrics;
     private final HttpServer probes;
-    private final ExecutorService probeThread;
 
-    private AgentEndpoints(HTTPServer metrics, HttpServer probes, ExecutorService probeThread) {
+    private AgentEndpoints(HTTPServer metrics, HttpServer probes) {
         this.metrics = metrics;
         this.probes = probes;
-        this.probeThread = probeThread;
     }
 
     /** Starts what is asked for: a port of 0 leaves that endpoint out. */
@@ -49,24 +46,23 @@ final class AgentEndpoints implements AutoCloseable {
         HttpHandler healthOrMetrics = new HealthHandler(health, new MetricsHandler(registry));
         HTTPServer metrics = null;
         HttpServer probes = null;
-        ExecutorService probeThread = null;
         try {
             if (metricsPort > 0) {
                 metrics = HTTPServer.builder().port(metricsPort).registry(registry).defaultHandler(healthOrMetrics)
-                        .executorService(Executors.newFixedThreadPool(2, daemon("conntrack-metrics"))).buildAndStart();
+                        .executorService(Executors.newSingleThreadExecutor(daemon("conntrack-metrics"))).buildAndStart();
             }
             if (probePort > 0) {
                 probes = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), probePort), 8);
+                // Answered on the server's own dispatcher thread: a probe's answer is a few bytes
+                // from memory, and only the kubelet reaches this listener.
                 probes.createContext("/", new HealthHandler(health, null));
-                probeThread = Executors.newSingleThreadExecutor(daemon("conntrack-probes"));
-                probes.setExecutor(probeThread);
                 probes.start();
             }
         } catch (IOException | RuntimeException e) {
-            new AgentEndpoints(metrics, probes, probeThread).close();
+            new AgentEndpoints(metrics, probes).close();
             throw e;
         }
-        return new AgentEndpoints(metrics, probes, probeThread);
+        return new AgentEndpoints(metrics, probes);
     }
 
     int metricsPort() {
@@ -92,9 +88,6 @@ final class AgentEndpoints implements AutoCloseable {
         }
         if (probes != null) {
             probes.stop(0);
-        }
-        if (probeThread != null) {
-            probeThread.shutdownNow();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.kernel.AgentLock;
 import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.agent.kube.ApiServerConfig;
 import dev.conntrack.agent.kube.KubeClient;
@@ -40,6 +41,16 @@ public final class AgentMain {
             return;
         }
         Clock clock = Clock.systemUTC();
+        AgentLock lock;
+        try {
+            lock = AgentLock.acquire(config.stateDir(), config.nodeName(), "pid " + ProcessHandle.current().pid() + " on "
+                    + hostname() + ", agent " + config.version() + ", started " + clock.instant());
+        } catch (IllegalStateException | IOException e) {
+            // Two agents for one node would fight over its kernel and its originals: refuse to start.
+            System.err.println("conntrack agent: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         KubeClient client;
         try {
             client = client();
@@ -66,12 +77,25 @@ public final class AgentMain {
                 server.close();
             }
             client.close();
+            try {
+                lock.close();
+            } catch (IOException e) {
+                LOG.warning("cannot release the agent lock: " + e.getMessage());
+            }
             stopped.countDown();
         }, "conntrack-agent-stop"));
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String hostname() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown host";
         }
     }
 

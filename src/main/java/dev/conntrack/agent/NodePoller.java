@@ -67,6 +67,8 @@ public final class NodePoller {
     private final BlockingQueue<Boolean> eventQueued = new ArrayBlockingQueue<>(1);
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
     private String explainAsked;
+    /** What of the originals file could not be read at start, or null: shown as Degraded until the agent restarts. */
+    private final String originalsDamage;
 
     public NodePoller(AgentConfig config, HostPaths paths, KmsgWatcher kmsg, NodeSpecSource spec, AgentMetrics metrics,
             StatusReporter reporter, NodeEventRecorder events, Clock clock, Executor explainWorker) {
@@ -76,10 +78,12 @@ public final class NodePoller {
         this.events = events;
         this.clock = clock;
         this.paths = paths;
-        this.originals = OriginalsStore.open(config.originalsFile());
+        this.originals = OriginalsStore.open(config.originalsFile(), bootId(paths));
         for (String problem : originals.loadProblems()) {
             LOG.warning("originals file " + originals.file() + ": " + problem);
         }
+        this.originalsDamage = originals.loadProblems().isEmpty() ? null : "originals file damaged (a copy is kept as "
+                + originals.file().getFileName() + ".corrupt): " + String.join("; ", originals.loadProblems());
         this.kernel = new SysctlFiles(paths);
         this.enforcer = new Enforcer(new SettingsApplier(kernel, originals), new NotrackEnforcer(config.nftCommand().isEmpty()
                 ? null : new NftablesNotrack(CommandRunner.processes(), config.nftCommand()), System::nanoTime));
@@ -88,6 +92,16 @@ public final class NodePoller {
         this.cycle = new PollCycle(this.config);
         this.explainer = new PressureExplainer(new ConntrackTableSummarizer(paths, CommandRunner.processes(),
                 ConntrackTableSummarizer.Limits.DEFAULT), new SnapshotLimiter(), clock, explainWorker);
+    }
+
+    /** This boot's id, or null when it cannot be read (originals of any boot are then kept). */
+    private static String bootId(HostPaths paths) {
+        try {
+            return new dev.conntrack.kernel.ProcReader(64).readTrimmed(paths.bootId());
+        } catch (java.io.IOException e) {
+            LOG.warning("cannot read " + paths.bootId() + " (" + e.getMessage() + "): originals are kept across reboots");
+            return null;
+        }
     }
 
     /** A poll without a count watcher (no growth measure, no rescans asked for). */
@@ -110,7 +124,7 @@ public final class NodePoller {
             sample = sampler.reread(sample);
         }
         PollCycle.Outcome outcome = cycle.evaluate(desired, generation, sample, done, explainer.latest(),
-                spec.refused().orElse(null), clock.instant());
+                spec.refused().orElse(null), originalsDamage, clock.instant());
         for (PollEvents.Event event : announcements.of(outcome, done, sample)) {
             queue(event);
         }

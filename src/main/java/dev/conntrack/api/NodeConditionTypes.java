@@ -25,6 +25,8 @@ public final class NodeConditionTypes {
         public static final String NOTRACK_FAILED = "NotrackFailed";
         /** The node's spec has a value the agent cannot enforce (an object that slipped past the schema). */
         public static final String INVALID_SPEC = "InvalidSpec";
+        /** Lines of the originals file could not be read: those originals cannot be written back. */
+        public static final String ORIGINALS_DAMAGED = "OriginalsDamaged";
         public static final String AS_EXPECTED = "AsExpected";
         public static final String DROPS_RISING = "DropsRising";
         public static final String TABLE_FULL_LOGGED = "TableFullLogged";

@@ -170,13 +170,19 @@ public final class NodeConditions {
                 "table usage below " + warningPercent + "% of nf_conntrack_max", generation);
     }
 
-    /** A refused spec (REFUSED: why) makes the node Degraded, reason InvalidSpec; the last good spec stays in force. */
-    public static List<Condition> withRefusedSpec(List<Condition> conditions, String refused, Long generation) {
-        if (refused == null) {
+    /**
+     * Degraded=True with REASON and MESSAGE (null: the conditions as they are), for what is wrong
+     * besides the kernel writes: a refused spec (InvalidSpec; the last good one stays in force), a
+     * damaged originals file (OriginalsDamaged).
+     */
+    public static List<Condition> degradedBy(List<Condition> conditions, String reason, String message, Long generation) {
+        if (message == null) {
             return conditions;
         }
         return conditions.stream()
-                .map(c -> DEGRADED.equals(c.getType()) ? condition(DEGRADED, TRUE, Reasons.INVALID_SPEC, refused, generation) : c)
+                .map(c -> !DEGRADED.equals(c.getType()) ? c : TRUE.equals(c.getStatus()) && !reason.equals(c.getReason())
+                        ? condition(DEGRADED, TRUE, c.getReason(), c.getMessage() + "; " + message, generation)
+                        : condition(DEGRADED, TRUE, reason, message, generation))
                 .toList();
     }
 

@@ -7,6 +7,7 @@ import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.Defaults;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.NodeConditionTypes;
+import dev.conntrack.api.NodeConditionTypes.Reasons;
 import dev.conntrack.api.TableExplanation;
 import dev.conntrack.kernel.Durations;
 import dev.conntrack.kernel.TableMemory;
@@ -84,12 +85,15 @@ public final class PollCycle {
     /** Conditions, status, announcements and pacing, from the sample (read again if the enforcer wrote) and what the enforcer did. */
     public Outcome evaluate(ConntrackNodeStateSpec spec, Long generation, NodeSample sample, Enforcer.Result done,
             TableExplanation explanation, Instant now) {
-        return evaluate(spec, generation, sample, done, explanation, null, now);
+        return evaluate(spec, generation, sample, done, explanation, null, null, now);
     }
 
-    /** {@link #evaluate}, with why the newest spec was refused (REFUSED, or null): the node is then Degraded. */
+    /**
+     * {@link #evaluate}, with why the newest spec was refused (REFUSED) and what of the originals
+     * file could not be read (DAMAGED), either null: each makes the node Degraded.
+     */
     public Outcome evaluate(ConntrackNodeStateSpec spec, Long generation, NodeSample sample, Enforcer.Result done,
-            TableExplanation explanation, String refused, Instant now) {
+            TableExplanation explanation, String refused, String damaged, Instant now) {
         Optional<String> raised = autoRaise.settle(done.settings(), now);
         if (rate.tableFull()) {
             lastTableFull = now;
@@ -112,7 +116,8 @@ public final class PollCycle {
                 && spec.getMode() != Mode.ObserveOnly, generation);
         fresh = NodeConditions.withAutoRaiseLimit(fresh, autoRaise.limitedBy(), autoRaise.status(), generation);
         fresh = NodeConditions.namingNamespace(fresh, sample.namespaces().droppingText(), generation);
-        fresh = NodeConditions.withRefusedSpec(fresh, refused, generation);
+        fresh = NodeConditions.degradedBy(fresh, Reasons.INVALID_SPEC, refused, generation);
+        fresh = NodeConditions.degradedBy(fresh, Reasons.ORIGINALS_DAMAGED, damaged, generation);
         List<Condition> before = conditions;
         conditions = Conditions.merge(before, fresh, now);
 

@@ -64,7 +64,7 @@ class AutoRaiseTest {
     }
 
     private static Enforcer enforcer(FakeHost host, Path dir) {
-        return new Enforcer(new SettingsApplier(new SysctlFiles(host.paths()), OriginalsStore.open(dir.resolve("originals"))),
+        return new Enforcer(new SettingsApplier(new SysctlFiles(host.paths()), OriginalsStore.open(dir.resolve("originals"), null)),
                 new NotrackEnforcer(null, System::nanoTime));
     }
 
@@ -126,7 +126,7 @@ class AutoRaiseTest {
                 return WriteResult.failed(FailureReason.ReadOnlyFileSystem, "Read-only file system");
             }
         };
-        Enforcer enforcer = new Enforcer(new SettingsApplier(readOnly, OriginalsStore.open(dir.resolve("originals"))),
+        Enforcer enforcer = new Enforcer(new SettingsApplier(readOnly, OriginalsStore.open(dir.resolve("originals"), null)),
                 new NotrackEnforcer(null, System::nanoTime));
         AutoRaise raise = new AutoRaise();
 

@@ -121,4 +121,17 @@ class PollCycleTest {
         assertThat(raising.raiseDue(85_000, 0)).isTrue();
         assertThat(raising.raiseDue(1_000, 0)).isFalse();
     }
+
+    @Test
+    void aRefusedSpecAndADamagedOriginalsFileMakeTheNodeDegradedSayingWhy() {
+        ConntrackNodeStateSpec spec = spec(131072, false);
+        Enforcer.Intent intent = cycle.decide(spec, sample(0, 10, 131072, 0), false);
+        PollCycle.Outcome outcome = cycle.evaluate(spec, 1L, sample(0, 10, 131072, 0), inKernel(intent), null,
+                "spec of generation 2 refused, generation 1 still enforced: monitoring.pollInterval: \"0s\" is outside 100ms..1m",
+                "originals file damaged: line 3: bad value for max", NOW);
+        var degraded = Conditions.find(outcome.status().getConditions(), NodeConditionTypes.DEGRADED);
+        assertThat(degraded.getStatus()).isEqualTo("True");
+        assertThat(degraded.getReason()).isEqualTo("InvalidSpec");
+        assertThat(degraded.getMessage()).contains("generation 2 refused").contains("originals file damaged");
+    }
 }

@@ -132,7 +132,7 @@ class SettingsApplierKernelTest {
 
     @BeforeEach
     void setUp() {
-        originals = OriginalsStore.open(temp.resolve("originals-kernel-test.properties"));
+        originals = OriginalsStore.open(temp.resolve("originals-kernel-test.properties"), null);
         applier = new SettingsApplier(new SysctlFiles(HOST), originals);
     }
 
@@ -189,7 +189,7 @@ class SettingsApplierKernelTest {
                 entry("tcpTimeWait", SAVED.get(ConntrackKey.TCP_TIME_WAIT)),
                 entry("udp", SAVED.get(ConntrackKey.UDP)),
                 entry("tcpBeLiberal", SAVED.get(ConntrackKey.TCP_BE_LIBERAL)));
-        assertThat(OriginalsStore.open(originals.file()).all()).isEqualTo(
+        assertThat(OriginalsStore.open(originals.file(), null).all()).isEqualTo(
                 Map.of(ConntrackKey.TCP_TIME_WAIT, SAVED.get(ConntrackKey.TCP_TIME_WAIT),
                         ConntrackKey.UDP, SAVED.get(ConntrackKey.UDP),
                         ConntrackKey.TCP_BE_LIBERAL, SAVED.get(ConntrackKey.TCP_BE_LIBERAL)));
@@ -212,7 +212,7 @@ class SettingsApplierKernelTest {
             assertThat(live(key)).as(key.sysctlName()).isEqualTo(SAVED.get(key));
         }
         assertThat(restored.originals()).isEmpty();
-        assertThat(OriginalsStore.open(originals.file()).all()).isEmpty();
+        assertThat(OriginalsStore.open(originals.file(), null).all()).isEmpty();
     }
 
     @Test

@@ -32,7 +32,7 @@ class SettingsApplierTest {
         host = FakeHost.withConntrack(root);
         kernel = new FakeKernel(host);
         originalsFile = OriginalsStore.defaultPath(host.paths(), "node-a");
-        originals = OriginalsStore.open(originalsFile);
+        originals = OriginalsStore.open(originalsFile, null);
         applier = new SettingsApplier(kernel, originals);
     }
 
@@ -66,7 +66,7 @@ class SettingsApplierTest {
         assertThat(report.degraded()).isFalse();
         assertThat(report.degradedMessage()).isEmpty();
         // On disk before anything else can happen.
-        assertThat(OriginalsStore.open(originalsFile).all()).containsEntry(ConntrackKey.MAX, "262144");
+        assertThat(OriginalsStore.open(originalsFile, null).all()).containsEntry(ConntrackKey.MAX, "262144");
     }
 
     @Test
@@ -87,7 +87,7 @@ class SettingsApplierTest {
         applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         // Restart: new store instance on the same file, new applier, spec now asks for more.
-        SettingsApplier restarted = new SettingsApplier(kernel, OriginalsStore.open(originalsFile));
+        SettingsApplier restarted = new SettingsApplier(kernel, OriginalsStore.open(originalsFile, null));
         ConntrackSettings bigger = settings();
         bigger.setMax(2097152);
         ApplyReport report = restarted.reconcile(DesiredValues.of(bigger), Mode.Enforce, DriftPolicy.Reapply);
@@ -110,7 +110,7 @@ class SettingsApplierTest {
                 .containsExactly(KeyOutcome.Restored, "30", "120", "120");
         assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo("120");
         assertThat(report.originals()).doesNotContainKey("tcpTimeWait").containsKeys("max", "tcpBeLiberal");
-        assertThat(OriginalsStore.open(originalsFile).originalOf(ConntrackKey.TCP_TIME_WAIT)).isEmpty();
+        assertThat(OriginalsStore.open(originalsFile, null).originalOf(ConntrackKey.TCP_TIME_WAIT)).isEmpty();
         assertThat(report.current()).containsEntry("tcpTimeWait", "120");
 
         // Nothing left to restore on the next pass.
@@ -240,7 +240,7 @@ class SettingsApplierTest {
         FakeHost bare = FakeHost.empty(root.resolve("late"));
         FakeKernel lateKernel = new FakeKernel(bare);
         SettingsApplier late = new SettingsApplier(lateKernel,
-                OriginalsStore.open(OriginalsStore.defaultPath(bare.paths(), "node-b")));
+                OriginalsStore.open(OriginalsStore.defaultPath(bare.paths(), "node-b"), null));
 
         ApplyReport first = late.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
@@ -361,7 +361,7 @@ class SettingsApplierTest {
     @Test
     void originalThatCannotBePersistedBlocksTheWrite() throws Exception {
         Files.createDirectories(originalsFile); // unreadable store: it refuses to record
-        SettingsApplier blocked = new SettingsApplier(kernel, OriginalsStore.open(originalsFile));
+        SettingsApplier blocked = new SettingsApplier(kernel, OriginalsStore.open(originalsFile, null));
 
         ApplyReport report = blocked.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
