@@ -21,7 +21,6 @@ import dev.conntrack.kernel.MemInfo;
 import dev.conntrack.kernel.NftablesNotrack;
 import dev.conntrack.kernel.OriginalsStore;
 import dev.conntrack.kernel.ReadResult;
-import dev.conntrack.kernel.SlabInfo;
 import dev.conntrack.kernel.SysctlFiles;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -62,7 +61,6 @@ public final class NodePoller {
     private final PollCycle cycle;
     private final PollEvents announcements = new PollEvents();
     private final PressureExplainer explainer;
-    private final PollCycle.Config config;
     private final BlockingQueue<PollEvents.Event> outbox = new ArrayBlockingQueue<>(256);
     private final BlockingQueue<Boolean> eventQueued = new ArrayBlockingQueue<>(1);
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
@@ -88,8 +86,7 @@ public final class NodePoller {
         this.enforcer = new Enforcer(new SettingsApplier(kernel, originals), new NotrackEnforcer(config.nftCommand().isEmpty()
                 ? null : new NftablesNotrack(CommandRunner.processes(), config.nftCommand()), System::nanoTime));
         this.sampler = new NodeSampler(paths, kmsg);
-        this.config = new PollCycle.Config(config.forceObserveOnly(), SlabInfo.conntrackObjectSize(paths), config.version());
-        this.cycle = new PollCycle(this.config);
+        this.cycle = new PollCycle(new PollCycle.Config(config.forceObserveOnly(), config.version()));
         this.explainer = new PressureExplainer(new ConntrackTableSummarizer(paths, CommandRunner.processes(),
                 ConntrackTableSummarizer.Limits.DEFAULT), new SnapshotLimiter(), clock, explainWorker);
     }
@@ -133,7 +130,7 @@ public final class NodePoller {
         }
         outcome.raised().ifPresent(m -> LOG.info("auto-raise: " + m));
         metrics.publish(sample, done, outcome.raised().isPresent(), announcements.notrackFailureStarted(),
-                clock.instant().getEpochSecond(), config.objectSize());
+                clock.instant().getEpochSecond(), sample.objectSize());
         explainIfAsked(state.orElse(null), outcome, sample);
         newest.set(outcome.status());
         return new Next(outcome.next(), outcome.watch(), sampler.hotStatsFile());
@@ -149,7 +146,7 @@ public final class NodePoller {
         explainAsked = asked;
         NamespaceWatch.Target target = sampler.explainTarget();
         explainer.maybeExplain(outcome.pressure(), target.pid(), target.name(), () -> PressureRecommendations.Context.of(
-                sample.poll(), outcome.rate(), config.objectSize(), liveTimeWait(), MemInfo.memAvailable(paths)),
+                sample.poll(), outcome.rate(), sample.objectSize(), liveTimeWait(), MemInfo.memAvailable(paths)),
                 explanation -> {
                     String advice = explanation.getRecommendations() == null ? "no advice"
                             : String.join("; ", explanation.getRecommendations());

@@ -7,10 +7,12 @@ import dev.conntrack.kernel.ConntrackStatsReader;
 import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.kernel.KmsgSnapshot;
 import dev.conntrack.kernel.KmsgWatcher;
+import dev.conntrack.kernel.SlabInfo;
 import dev.conntrack.kernel.StatsReading;
 import dev.conntrack.kernel.TableReader;
 import dev.conntrack.kernel.TableSnapshot;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /**
@@ -23,12 +25,27 @@ final class NodeSampler {
     private final ConntrackStatsReader stats;
     private final KmsgWatcher kmsg;
     private final NamespaceWatch namespaces;
+    private final HostPaths paths;
+    /** Read from /proc/slabinfo until found: nf_conntrack may be loaded after the agent started. */
+    private OptionalInt objectSize = OptionalInt.empty();
+    private long objectSizeTriedAt;
+    static final long OBJECT_SIZE_RETRY_NANOS = 10_000_000_000L;
 
     NodeSampler(HostPaths paths, KmsgWatcher kmsg) {
         this.tables = new TableReader(paths);
         this.stats = new ConntrackStatsReader(paths, CommandRunner.processes());
         this.kmsg = kmsg;
         this.namespaces = new NamespaceWatch(paths, stats);
+        this.paths = paths;
+    }
+
+    /** The conntrack object size, looked for again at most every 10 s while unknown (a slabinfo read is not free). */
+    private OptionalInt objectSize(long now) {
+        if (objectSize.isEmpty() && (objectSizeTriedAt == 0 || now - objectSizeTriedAt >= OBJECT_SIZE_RETRY_NANOS)) {
+            objectSize = SlabInfo.conntrackObjectSize(paths);
+            objectSizeTriedAt = now;
+        }
+        return objectSize;
     }
 
     /**
@@ -46,7 +63,7 @@ final class NodeSampler {
                 : java.util.Optional.empty()).orElse(null);
         return new NodeSample(new PollSample(System.nanoTime(), reading.stats(), table,
                 OptionalLong.of(log.tableFullIncludingSuppressed())), reading, log, kmsg.unavailable(),
-                namespaces.view(initialDrops), growthPerSecond);
+                namespaces.view(initialDrops), growthPerSecond, objectSize(System.nanoTime()));
     }
 
     /**

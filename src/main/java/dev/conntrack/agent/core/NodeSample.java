@@ -6,6 +6,7 @@ import dev.conntrack.kernel.StatsReading;
 import dev.conntrack.kernel.TableSnapshot;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /**
@@ -16,9 +17,10 @@ import java.util.OptionalLong;
  * @param reading         the node's own counters (and why they could not be read)
  * @param growthPerSecond the table's growth measured between polls by the count watcher, 0 when unknown
  * @param logUnavailable  why the kernel log cannot be read, if it cannot
+ * @param objectSize      the kernel's conntrack object size (/proc/slabinfo), empty while unknown
  */
 public record NodeSample(PollSample poll, StatsReading reading, KmsgSnapshot log, Optional<String> logUnavailable,
-                         Namespaces namespaces, double growthPerSecond) {
+                         Namespaces namespaces, double growthPerSecond, OptionalInt objectSize) {
 
     /**
      * The node's other network namespaces as the last scan and the hottest one's counters show them.
@@ -39,7 +41,7 @@ public record NodeSample(PollSample poll, StatsReading reading, KmsgSnapshot log
     /** The same sample with the table read again (after enforcement wrote max or buckets). */
     public NodeSample withTable(TableSnapshot table) {
         return new NodeSample(new PollSample(poll.monotonicNanos(), poll.stats(), table, poll.tableFullLogLines()),
-                reading, log, logUnavailable, namespaces, growthPerSecond);
+                reading, log, logUnavailable, namespaces, growthPerSecond, objectSize);
     }
 
     /** Entries of the busiest table, 0 when unknown. */

@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalInt;
 
 /**
  * One poll of the agent as a pure function of what the poll read: {@link #decide} turns the spec
@@ -27,8 +26,8 @@ import java.util.OptionalInt;
  * it keeps between polls (the previous sample, the conditions, auto-raise's raises) is plain data.
  */
 public final class PollCycle {
-    /** Per agent: the local observe-only cap, the kernel's conntrack object size, the version reported. */
-    public record Config(boolean forceObserveOnly, OptionalInt objectSize, String version) {
+    /** Per agent: the local observe-only cap and the version reported. */
+    public record Config(boolean forceObserveOnly, String version) {
     }
 
     /**
@@ -66,7 +65,7 @@ public final class PollCycle {
         // Drops anywhere on the node (pods, NAT namespaces) count, not only the node's own table.
         rate = nodeWide(newest, sample.namespaces().otherDropsDelta());
         if (spec == null) {
-            autoRaise.floor(null, DesiredValues.NONE, maxOriginalRecorded, observation(sample), objectSize(), Mode.ObserveOnly);
+            autoRaise.floor(null, DesiredValues.NONE, maxOriginalRecorded, observation(sample), objectSize(sample), Mode.ObserveOnly);
             return Enforcer.Intent.UNKNOWN;
         }
         Mode mode = config.forceObserveOnly() ? Mode.ObserveOnly : Defaults.mode(spec.getMode());
@@ -77,7 +76,7 @@ public final class PollCycle {
             values = DesiredValues.of(settings);
             valuesFor = settings;
         }
-        DesiredValues withFloor = autoRaise.floor(settings, values, maxOriginalRecorded, observation(sample), objectSize(), mode);
+        DesiredValues withFloor = autoRaise.floor(settings, values, maxOriginalRecorded, observation(sample), objectSize(sample), mode);
         return new Enforcer.Intent(true, withFloor, mode, Defaults.driftPolicy(spec.getDriftPolicy()),
                 settings == null ? null : settings.getNotrack());
     }
@@ -121,7 +120,7 @@ public final class PollCycle {
         List<Condition> before = conditions;
         conditions = Conditions.merge(before, fresh, now);
 
-        ConntrackNodeStateStatus status = StatusBuilder.status(generation, conditions, report, sample, rate, config.objectSize());
+        ConntrackNodeStateStatus status = StatusBuilder.status(generation, conditions, report, sample, rate, sample.objectSize());
         status.setNotrack(done.notrack().status());
         status.setLastTableFullTime(lastTableFull == null ? null : lastTableFull.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
         status.setAutoRaise(autoRaise.status());
@@ -144,8 +143,8 @@ public final class PollCycle {
         return new AutoRaise.Observation(sample.count(), sample.max(), sample.buckets(), sample.growthPerSecond(), rate.tableFull());
     }
 
-    private long objectSize() {
-        return config.objectSize().isPresent() ? config.objectSize().getAsInt() : TableMemory.DEFAULT_OBJECT_SIZE;
+    private static long objectSize(NodeSample sample) {
+        return sample.objectSize().isPresent() ? sample.objectSize().getAsInt() : TableMemory.DEFAULT_OBJECT_SIZE;
     }
 
     /** The node's own drop rate plus the drops of every other namespace in the same interval. */

@@ -28,14 +28,14 @@ class PollCycleTest {
     private static final Instant NOW = Instant.parse("2026-11-25T10:00:00Z");
     private static final String HEADER = "entries  found new invalid ignore delete insert insert_failed drop early_drop\n";
 
-    private final PollCycle cycle = new PollCycle(new PollCycle.Config(false, OptionalInt.of(256), "test"));
+    private final PollCycle cycle = new PollCycle(new PollCycle.Config(false, "test"));
 
     static NodeSample sample(long nanos, long count, long max, long drops) {
         ConntrackStats stats = new ConntrackStatsParser().parse(HEADER
                 + String.format("%08x  0 0 0 0 0 0 0 %08x 0%n", count, drops));
         TableSnapshot table = new TableSnapshot(OptionalLong.of(count), OptionalLong.of(max), OptionalLong.of(max / 4), List.of());
         return new NodeSample(new PollSample(nanos, Optional.of(stats), table, OptionalLong.of(0)),
-                new StatsReading(Optional.of(stats), List.of()), KmsgSnapshot.EMPTY, Optional.empty(), NodeSample.Namespaces.NONE, 0);
+                new StatsReading(Optional.of(stats), List.of()), KmsgSnapshot.EMPTY, Optional.empty(), NodeSample.Namespaces.NONE, 0, OptionalInt.of(256));
     }
 
     static ConntrackNodeStateSpec spec(int max, boolean autoscale) {
@@ -78,7 +78,7 @@ class PollCycleTest {
         Enforcer.Intent intent = cycle.decide(spec(1000, true), sample(0, 0, 1000, 0), false);
         assertThat(intent.values().number(ConntrackKey.MAX)).isEqualTo(6251);
 
-        PollCycle capped = new PollCycle(new PollCycle.Config(true, OptionalInt.of(256), "test"));
+        PollCycle capped = new PollCycle(new PollCycle.Config(true, "test"));
         Enforcer.Intent observed = capped.decide(spec(1000, true), sample(0, 0, 1000, 0), false);
         assertThat(observed.mode()).isEqualTo(Mode.ObserveOnly);
         assertThat(observed.values().number(ConntrackKey.MAX)).as("observe-only plans no raise").isEqualTo(1000);
@@ -106,13 +106,13 @@ class PollCycleTest {
     @Test
     void theCountWatcherRunsOnlyWhereAStormCouldFillTheTableBeforeTheNextPoll() {
         assertThat(poll(spec(262144, false), sample(0, 0, 262144, 0)).watch().armed()).isFalse();
-        assertThat(new PollCycle(new PollCycle.Config(false, OptionalInt.empty(), "t")).evaluate(spec(131072, false), 1L,
+        assertThat(new PollCycle(new PollCycle.Config(false, "t")).evaluate(spec(131072, false), 1L,
                 sample(0, 0, 131072, 0), inKernel(cycle.decide(spec(131072, false), sample(0, 0, 131072, 0), false)), null, NOW)
                 .watch().armed()).isTrue();
         ConntrackNodeStateSpec slow = spec(262144, false);
         slow.setMonitoring(new MonitoringSpec());
         slow.getMonitoring().setPollInterval("2s");
-        assertThat(new PollCycle(new PollCycle.Config(false, OptionalInt.empty(), "t")).evaluate(slow, 1L,
+        assertThat(new PollCycle(new PollCycle.Config(false, "t")).evaluate(slow, 1L,
                 sample(0, 0, 262144, 0), inKernel(cycle.decide(slow, sample(0, 0, 262144, 0), false)), null, NOW)
                 .watch().armed()).as("a 2 s poll leaves time for a storm").isTrue();
         // With auto-raise it always runs, and asks for a poll when a raise is due.
