@@ -45,10 +45,11 @@ final class HttpConnection implements AutoCloseable {
      * Connects (TCP within {@code connectTimeoutMillis}), then, for {@code tls} non-null, runs the
      * TLS handshake with host name verification (the certificate must name {@code host}, as a
      * browser checks it; the JDK only does so when asked through the endpoint identification
-     * algorithm) within the same time.
+     * algorithm) within the same time: one deadline for the whole handshake, not a timeout per
+     * read, so a server that sends a byte now and then cannot hold it open.
      */
     static HttpConnection open(String host, int port, SSLSocketFactory tls, int connectTimeoutMillis) throws IOException {
-        Socket raw = new Socket();
+        HandshakeDeadlineSocket raw = new HandshakeDeadlineSocket();
         try {
             raw.setTcpNoDelay(true);
             raw.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
@@ -59,12 +60,56 @@ final class HttpConnection implements AutoCloseable {
             SSLParameters params = ssl.getSSLParameters();
             params.setEndpointIdentificationAlgorithm("HTTPS");
             ssl.setSSLParameters(params);
-            ssl.setSoTimeout(Math.max(1, connectTimeoutMillis));
+            raw.deadline = System.nanoTime() + Math.max(1, connectTimeoutMillis) * 1_000_000L;
             ssl.startHandshake();
+            raw.deadline = Long.MAX_VALUE;
             return new HttpConnection(ssl);
         } catch (IOException | RuntimeException e) {
             raw.close();
             throw e;
+        }
+    }
+
+    /**
+     * The TCP socket under the TLS one: while {@code deadline} is set (the handshake), each read the
+     * TLS layer makes gets only the time left (a layered SSLSocket reads through this socket's
+     * stream). Afterwards the response deadline of {@link DeadlineInput} governs the reads.
+     */
+    private static final class HandshakeDeadlineSocket extends Socket {
+        volatile long deadline = Long.MAX_VALUE;
+        private InputStream wrapped;
+
+        @Override
+        public synchronized InputStream getInputStream() throws IOException {
+            if (wrapped == null) {
+                InputStream raw = super.getInputStream();
+                wrapped = new java.io.FilterInputStream(raw) {
+                    @Override
+                    public int read() throws IOException {
+                        arm();
+                        return super.read();
+                    }
+
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        arm();
+                        return super.read(b, off, len);
+                    }
+                };
+            }
+            return wrapped;
+        }
+
+        private void arm() throws IOException {
+            long d = deadline;
+            if (d == Long.MAX_VALUE) {
+                return;
+            }
+            long left = d - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException("TLS handshake not done within its deadline");
+            }
+            setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
         }
     }
 
