@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import java.time.Clock;
@@ -30,6 +31,9 @@ public class NodeEventRecorder {
     private final Clock clock;
     private final Duration window;
     private final Map<String, Emitted> recent = new HashMap<>();
+    /** After a refused call: no Event is tried before retryAt (2 s doubling to 60 s, jitter, Retry-After). */
+    private final Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(60));
+    private Instant retryAt = Instant.EPOCH;
 
     private record Emitted(String name, String message, Instant first, int count) {
     }
@@ -52,6 +56,11 @@ public class NodeEventRecorder {
     /** Returns true when a new Event was created (not a count bump); failures are logged, never thrown. */
     synchronized boolean record(String type, String reason, String message) {
         Instant now = clock.instant();
+        if (now.isBefore(retryAt)) {
+            // An overloaded or absent API server: Events are best effort, the status carries the state.
+            LOG.log(Level.FINE, "event " + reason + " not sent: API server backing off");
+            return false;
+        }
         Emitted last = recent.get(reason);
         try {
             if (last != null && now.isBefore(last.first().plus(window))) {
@@ -60,17 +69,22 @@ public class NodeEventRecorder {
                 client.patch(EVENTS + "/" + last.name(), KubeClient.MERGE_PATCH,
                         NodeStateWriter.eventBump(count, message, stamp(now)));
                 recent.put(reason, new Emitted(last.name(), message, last.first(), count));
+                backoff.reset();
                 return false;
             }
             String name = nodeName + "." + reason.toLowerCase(Locale.ROOT) + "." + Long.toHexString(now.toEpochMilli());
             client.post(EVENTS, NodeStateWriter.event(new NodeStateWriter.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
                     COMPONENT, stamp(now))));
             recent.put(reason, new Emitted(name, message, now, 1));
+            backoff.reset();
             return true;
         } catch (KubeApiException e) {
             // Events are best effort: a lost Event must never stop enforcement or reporting.
             LOG.log(Level.FINE, "event " + reason + " not recorded: " + e.getMessage());
             recent.remove(reason);
+            if (e.code() == 0 || e.code() == 429 || e.code() >= 500) {
+                retryAt = now.plus(backoff.next(e));
+            }
             return false;
         }
     }

@@ -3,6 +3,7 @@ package dev.conntrack.agent;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.conntrack.agent.core.SpecValidator;
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeState;
@@ -24,8 +25,8 @@ import java.util.logging.Logger;
  * Watches this node's ConntrackNodeState, and only it (a field selector on its name: the agent
  * never lists other nodes' states): a list, then a watch from the list's resourceVersion, resumed
  * from the newest version seen (bookmarks included) whenever the server ends it, and a new list
- * when the server says that version is gone (410). When the API server is unreachable it retries
- * with a backoff, for ever: enforcement goes on meanwhile with the last spec seen. Until the state
+ * when the server says that version is gone (410). When the API server is unreachable or
+ * overloaded it retries with an exponential backoff with jitter (at least its Retry-After), for ever: enforcement goes on meanwhile with the last spec seen. Until the state
  * has been seen once, the spec is unknown and the agent only monitors.
  */
 public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
@@ -64,11 +65,12 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
      */
     public void run() {
         thread = Thread.currentThread();
-        Duration backoff = MIN_BACKOFF;
+        Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF);
         String lastProblem = null;
         while (!closed) {
             long started = System.nanoTime();
             boolean failed = false;
+            KubeApiException failure = null;
             try {
                 if (resourceVersion == null) {
                     list();
@@ -83,6 +85,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
                     resourceVersion = null;
                 } else {
                     failed = true;
+                    failure = e instanceof KubeApiException k ? k : null;
                     String problem = e.getMessage();
                     // One line per outage, not one per retry.
                     if (!Objects.equals(problem, lastProblem)) {
@@ -95,10 +98,9 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
             // backoff as a failure, so that nothing can turn this loop into a busy one.
             boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
             if (failed || quick) {
-                sleep(backoff);
-                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                sleep(backoff.next(failure));
             } else {
-                backoff = MIN_BACKOFF;
+                backoff.reset();
                 lastProblem = null;
             }
         }
@@ -108,8 +110,13 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         return "fieldSelector=" + URLEncoder.encode("metadata.name=" + nodeName, StandardCharsets.UTF_8);
     }
 
+    /**
+     * The node's state from the API server's watch cache (resourceVersion=0, as client-go's
+     * reflector lists): after an outage thousands of agents list at once, and a consistent read
+     * of each would go to etcd.
+     */
     private void list() throws KubeApiException, IOException {
-        String body = client.get(PATH + "?" + selector());
+        String body = client.get(PATH + "?" + selector() + "&resourceVersion=0");
         String version = null;
         NodeStateJson.Read found = null;
         try (JsonParser p = NodeStateJson.FACTORY.createParser(body)) {

@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeStateStatus;
@@ -27,7 +28,9 @@ import java.util.logging.Logger;
  */
 public class StatusReporter {
     private static final Logger LOG = Logger.getLogger(StatusReporter.class.getName());
-    private static final Duration RETRY_BACKOFF = Duration.ofSeconds(2);
+    /** After a refused write: 2 s, doubling to 60 s, with jitter and at least the server's Retry-After. */
+    private final Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(60));
+    private Instant retryAt = Instant.EPOCH;
 
     private final KubeClient client;
     private final String nodeName;
@@ -47,7 +50,6 @@ public class StatusReporter {
     /** Whether the last offered status differs from the last written in what must be reported now. */
     private boolean lastOfferedChanged;
     private Instant lastWrite = Instant.EPOCH;
-    private Instant lastFailure = Instant.EPOCH;
 
     public StatusReporter(KubeClient client, String nodeName, Clock clock, Duration heartbeat) {
         this.client = client;
@@ -83,7 +85,7 @@ public class StatusReporter {
         if (!changed && !heartbeatDue) {
             return false;
         }
-        if (now.isBefore(lastFailure.plus(RETRY_BACKOFF))) {
+        if (now.isBefore(retryAt)) {
             return false;
         }
         status.setHeartbeatTime(now.truncatedTo(ChronoUnit.SECONDS).toString());
@@ -92,11 +94,12 @@ public class StatusReporter {
             lastWrittenKey = key;
             lastOfferedChanged = false;
             lastWrite = now;
+            backoff.reset();
             writes.incrementAndGet();
             return true;
         } catch (KubeApiException e) {
             failures.incrementAndGet();
-            lastFailure = now;
+            retryAt = now.plus(backoff.next(e));
             LOG.log(Level.WARNING, "status of node state " + nodeName + " not written (" + describe(e)
                     + "); keeping the newest and retrying");
             return false;

@@ -68,7 +68,8 @@ class NodeSpecWatchTest {
         try {
             runOnAThread(watch);
             await().atMost(Duration.ofSeconds(10)).until(() -> server.requests.size() >= 3);
-            assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a");
+            assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a")
+                    .as("listed from the watch cache, not a consistent read from etcd").contains("&resourceVersion=0");
             assertThat(server.requests.get(1)).contains("watch=true").contains("allowWatchBookmarks=true").endsWith("&resourceVersion=10");
             // The second watch resumes from the newest version seen, not from the list's.
             assertThat(server.requests.get(2)).startsWith("WATCH").endsWith("&resourceVersion=16");

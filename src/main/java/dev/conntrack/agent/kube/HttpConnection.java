@@ -165,6 +165,7 @@ final class HttpConnection implements AutoCloseable {
             }
             boolean keepAlive = status.startsWith("HTTP/1.1");
             long contentLength = -1;
+            long retryAfter = -1;
             boolean chunked = false;
             for (int n = 0; ; n++) {
                 String line = HttpLines.read(in, false);
@@ -196,6 +197,12 @@ final class HttpConnection implements AutoCloseable {
                         throw new IOException("unsupported Transfer-Encoding: " + value);
                     }
                     chunked = true;
+                } else if (name.equalsIgnoreCase("Retry-After")) {
+                    try {
+                        retryAfter = Math.max(0, Long.parseLong(value));
+                    } catch (NumberFormatException e) {
+                        retryAfter = -1; // an HTTP date: the client's own backoff applies
+                    }
                 } else if (name.equalsIgnoreCase("Connection")) {
                     if (containsToken(value, "close")) {
                         keepAlive = false;
@@ -218,7 +225,7 @@ final class HttpConnection implements AutoCloseable {
                 body = new HttpBodies.UntilClose(in);
                 keepAlive = false;
             }
-            return new HttpResponseHead(code, body, keepAlive);
+            return new HttpResponseHead(code, body, keepAlive, retryAfter);
         }
     }
 

@@ -152,7 +152,7 @@ public class KubeClient implements AutoCloseable {
             if (response.status() / 100 != 2) {
                 String body = new String(readAll(response.body(), 4096, false), StandardCharsets.UTF_8);
                 connection.close();
-                throw failed(response.status(), path, body);
+                throw failed(response, path, body);
             }
             return new StreamBody(response.body(), connection);
         } catch (IOException e) {
@@ -186,7 +186,7 @@ public class KubeClient implements AutoCloseable {
                     connection.close();
                 }
                 if (response.status() / 100 != 2) {
-                    throw failed(response.status(), rawPath(path), text);
+                    throw failed(response, rawPath(path), text);
                 }
                 return text;
             } catch (IOException e) {
@@ -269,9 +269,10 @@ public class KubeClient implements AutoCloseable {
         return new KubeApiException(0, "API server unreachable: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
 
-    private static KubeApiException failed(int code, String path, String body) {
+    private static KubeApiException failed(HttpResponseHead response, String path, String body) {
         String text = body == null ? "" : body.length() > 500 ? body.substring(0, 500) + "..." : body;
-        return new KubeApiException(code, "HTTP " + code + " from " + path + ": " + text);
+        int code = response.status();
+        return new KubeApiException(code, "HTTP " + code + " from " + path + ": " + text, null, response.retryAfterSeconds());
     }
 
     @Override

@@ -201,6 +201,20 @@ class KubeClientTest {
     }
 
     @Test
+    void tooManyRequestsCarriesTheServersRetryAfter() throws Exception {
+        KubeClient c = client("t", null, Duration.ofSeconds(5));
+        server.answers.add((request, out) -> {
+            out.write(("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 12\r\nContent-Length: 2\r\n\r\n{}")
+                    .getBytes(StandardCharsets.US_ASCII));
+            return true;
+        });
+        assertThatThrownBy(() -> c.get("/api")).isInstanceOfSatisfying(KubeApiException.class, e -> {
+            assertThat(e.code()).isEqualTo(429);
+            assertThat(e.retryAfterSeconds()).isEqualTo(12);
+        });
+    }
+
+    @Test
     void anErrorStatusBecomesAnExceptionWithCodePathAndBody() throws Exception {
         KubeClient c = client("t", null, Duration.ofSeconds(5));
         server.answers.add(json(404, "{\"reason\":\"NotFound\"}"));
