@@ -31,11 +31,18 @@ final class JsonValues {
     }
 
     static String text(JsonParser p) throws IOException {
-        JsonToken t = p.currentToken();
-        if (t == JsonToken.VALUE_NULL) {
-            return null;
+        return typed(p, p.currentToken().isScalarValue(), "a string") ? p.getValueAsString() : null;
+    }
+
+    /** True when the current value is not null and IS_TYPE; false for null, and for a wrong type (then listed). */
+    private static boolean typed(JsonParser p, boolean isType, String expected) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return false;
         }
-        return t.isScalarValue() ? p.getValueAsString() : wrongType(p, "a string");
+        if (!isType) {
+            wrongType(p, expected);
+        }
+        return isType;
     }
 
     static Integer intValue(JsonParser p) throws IOException {
@@ -62,19 +69,11 @@ final class JsonValues {
     }
 
     static Double doubleValue(JsonParser p) throws IOException {
-        JsonToken t = p.currentToken();
-        if (t == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        return t.isNumeric() ? p.getValueAsDouble() : wrongType(p, "a number");
+        return typed(p, p.currentToken().isNumeric(), "a number") ? p.getValueAsDouble() : null;
     }
 
     static Boolean bool(JsonParser p) throws IOException {
-        JsonToken t = p.currentToken();
-        if (t == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        return t.isBoolean() ? p.getValueAsBoolean() : wrongType(p, "true or false");
+        return typed(p, p.currentToken().isBoolean(), "true or false") ? p.getValueAsBoolean() : null;
     }
 
     /** An unknown constant (a newer operator's) reads as unset, so the agent keeps its default instead of failing the spec. */

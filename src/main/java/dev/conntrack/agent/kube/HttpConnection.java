@@ -37,7 +37,8 @@ final class HttpConnection implements AutoCloseable {
 
     HttpConnection(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream()), 8192);
+        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream(), socket, () -> deadlineNanos, true,
+                "response"), 8192);
         this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
     }
 
@@ -82,34 +83,9 @@ final class HttpConnection implements AutoCloseable {
         @Override
         public synchronized InputStream getInputStream() throws IOException {
             if (wrapped == null) {
-                InputStream raw = super.getInputStream();
-                wrapped = new java.io.FilterInputStream(raw) {
-                    @Override
-                    public int read() throws IOException {
-                        arm();
-                        return super.read();
-                    }
-
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        arm();
-                        return super.read(b, off, len);
-                    }
-                };
+                wrapped = new DeadlineInput(super.getInputStream(), this, () -> deadline, false, "TLS handshake");
             }
             return wrapped;
-        }
-
-        private void arm() throws IOException {
-            long d = deadline;
-            if (d == Long.MAX_VALUE) {
-                return;
-            }
-            long left = d - System.nanoTime();
-            if (left <= 0) {
-                throw new SocketTimeoutException("TLS handshake not done within its deadline");
-            }
-            setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
         }
     }
 
@@ -255,22 +231,37 @@ final class HttpConnection implements AutoCloseable {
         }
     }
 
-    /** The socket's input, each read bounded by the time left to the connection's deadline. */
-    private final class DeadlineInput extends InputStream {
+    /**
+     * A socket's input, each read bounded by the time left to a deadline ({@link System#nanoTime()}
+     * based; Long.MAX_VALUE: none, the socket's timeout is then left alone or cleared).
+     */
+    private static final class DeadlineInput extends InputStream {
         private final InputStream raw;
+        private final Socket socket;
+        private final java.util.function.LongSupplier deadline;
+        private final boolean clearWithoutDeadline;
+        private final String what;
 
-        DeadlineInput(InputStream raw) {
+        DeadlineInput(InputStream raw, Socket socket, java.util.function.LongSupplier deadline, boolean clearWithoutDeadline,
+                String what) {
             this.raw = raw;
+            this.socket = socket;
+            this.deadline = deadline;
+            this.clearWithoutDeadline = clearWithoutDeadline;
+            this.what = what;
         }
 
         private void arm() throws IOException {
-            if (deadlineNanos == Long.MAX_VALUE) {
-                socket.setSoTimeout(0);
+            long d = deadline.getAsLong();
+            if (d == Long.MAX_VALUE) {
+                if (clearWithoutDeadline) {
+                    socket.setSoTimeout(0);
+                }
                 return;
             }
-            long left = deadlineNanos - System.nanoTime();
+            long left = d - System.nanoTime();
             if (left <= 0) {
-                throw new SocketTimeoutException("response not complete within the request timeout");
+                throw new SocketTimeoutException(what + " not complete within its deadline");
             }
             socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
         }
