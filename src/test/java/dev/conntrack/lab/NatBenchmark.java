@@ -225,18 +225,26 @@ class NatBenchmark {
             Thread.sleep(2000);
             long maxBefore = Long.parseLong(Sysctls.read("nf_conntrack_max").trim());
             long before = lab.routerDrops();
-            NatLab.LoadResult burst = lab.synBurst(packets, Integer.getInteger("synIntervalMicros", 2), 60);
+            // Paced (-DsynIntervalMicros, hping3 sleeps between packets: about 12,000 a second here) or
+            // as fast as hping3 sends for -DsynSeconds (--flood, the default).
+            NatLab.LoadResult burst = Integer.getInteger("synIntervalMicros", 0) > 0
+                    ? lab.synBurst(packets, Integer.getInteger("synIntervalMicros"), 60)
+                    : lab.synFlood(Integer.getInteger("synSeconds", 3));
             Thread.sleep(500);
             long dropped = lab.routerDrops() - before;
             long entries = lab.routerCounter("entries");
             long maxAfter = Long.parseLong(Sysctls.read("nf_conntrack_max").trim());
             drops.add(dropped);
-            figures.add(String.format("%d kernel drops, %d entries at the end, max %d -> %d, %.1f s",
-                    dropped, entries, maxBefore, maxAfter, burst.wallMillis() / 1000.0));
+            Matcher sent = Pattern.compile("(\\d+) packets transmitted").matcher(burst.output());
+            long packetsSent = sent.find() ? Long.parseLong(sent.group(1)) : -1;
+            figures.add(String.format("%d SYNs (%.0f/s), %d kernel drops, %d entries at the end, max %d -> %d",
+                    packetsSent, packetsSent * 1000.0 / Math.max(1, burst.wallMillis()), dropped, entries, maxBefore, maxAfter));
             System.out.println("[natbench] SYN burst round " + round + ": " + figures.get(figures.size() - 1)
                     + "\n" + burst.output().trim());
         }
-        rows.add(row("SYN burst, " + packets + " distinct flows from max 4096 + autoscale (hping3 --rand-source, every round)",
+        rows.add(row("SYN burst of distinct flows from max 4096 + autoscale (hping3 --rand-source "
+                + (Integer.getInteger("synIntervalMicros", 0) > 0 ? "-c " + packets : "--flood for " + Integer.getInteger("synSeconds", 3) + " s")
+                + ", every round)",
                 String.join("; ", figures), "target: zero kernel drops in every round"));
     }
 

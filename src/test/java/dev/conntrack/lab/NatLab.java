@@ -54,10 +54,18 @@ public final class NatLab implements AutoCloseable {
      * leaves the lab's namespaces: the router has no route out, replies to the made-up sources die there.
      */
     public LoadResult synBurst(int packets, int intervalMicros, int timeLimitSeconds) {
+        return hping("-i u" + intervalMicros + " -c " + packets, timeLimitSeconds);
+    }
+
+    /** As fast as hping3 sends (--flood), for SECONDS (it is interrupted then and prints what it sent). */
+    public LoadResult synFlood(int seconds) {
+        return hping("--flood", seconds);
+    }
+
+    private LoadResult hping(String pace, int seconds) {
         long started = System.nanoTime();
-        String out = exec(List.of("bash", "-c", "timeout --kill-after=5 " + timeLimitSeconds
-                + " ip netns exec ct-client hping3 -S -p 8080 --rand-source -q -i u" + intervalMicros + " -c " + packets
-                + " 10.200.0.80 2>&1 || true"), timeLimitSeconds + 30);
+        String out = exec(List.of("bash", "-c", "timeout --signal=INT --kill-after=5 " + seconds
+                + " ip netns exec ct-client hping3 -S -p 8080 --rand-source -q " + pace + " 10.200.0.80 2>&1 || true"), seconds + 30);
         return new LoadResult(out, (System.nanoTime() - started) / 1_000_000);
     }
 
