@@ -9,9 +9,9 @@ import java.time.Duration;
  * wakes it when auto-raise is due ({@link AutoRaisePlanner#dueToRaise}), when the kernel drops
  * while the node does not report TableFull yet, or when conntrack objects pile up in a namespace
  * nobody watches (the poll then scans the namespaces). It runs only while it is worth it: with
- * auto-raise on, or when a connection storm could fill the table before the next poll, so that the
- * first drop is reported within milliseconds even when the kernel's rate-limited "table full" log
- * line does not come.
+ * auto-raise on (and not held at its bound), or when a connection storm could fill the table before
+ * the next poll and the node does not report TableFull yet, so that the first drop is reported
+ * within milliseconds even when the kernel's rate-limited "table full" log line does not come.
  *
  * @param armed            false: the watcher sleeps until the next poll arms it
  * @param max              nf_conntrack_max as the poll saw it
@@ -36,7 +36,9 @@ public record CountWatch(boolean armed, long max, AutoscaleSpec raiseFor, int at
         AutoscaleSpec autoscale = autoRaise.spec();
         AutoscaleSpec raiseFor = autoscale != null && autoRaise.limitedBy() == AutoRaisePlanner.Limit.None ? autoscale : null;
         double stormFillsIn = (max - sample.count()) / STORM_PER_SECOND;
-        boolean armed = autoscale != null || tableFull || stormFillsIn * 1e9 < pollInterval.toNanos();
+        // Without a raise to make, a table known to be full needs no watching: the poll reads it every
+        // 200 ms meanwhile (PollPacing), and the next drop-free poll arms the watcher again.
+        boolean armed = raiseFor != null || (!tableFull && stormFillsIn * 1e9 < pollInterval.toNanos());
         int attention = autoscale != null ? AutoRaisePlanner.watermark(autoscale) : warningPercent;
         return new CountWatch(armed, max, raiseFor, attention, tableFull);
     }

@@ -97,6 +97,8 @@ class PollCycleTest {
         assertThat(full.status().getCounters().getDropsPerSecond()).isEqualTo(5000.0);
         assertThat(full.next()).isEqualTo(PollPacing.UNDER_PRESSURE);
         assertThat(full.watch().tableFull()).as("no drop wake-ups while TableFull is reported").isTrue();
+        assertThat(full.watch().armed()).as("without auto-raise, a table known full needs no watching").isFalse();
+        assertThat(quiet.watch().armed()).as("a 1,000-entry table: a storm fills it before the next poll").isTrue();
 
         List<PollEvents.Event> events = new PollEvents().of(full, inKernel(cycle.decide(spec, sample(0, 1000, 1000, 5007), false)),
                 sample(0, 1000, 1000, 5007));
