@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
  * maxReqTime and maxRspTime), so a client that sends a byte now and then is cut off.
  */
 final class AgentEndpoints implements AutoCloseable {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(AgentEndpoints.class.getName());
     /** Seconds for a request to arrive in full, and for its answer to be sent. */
     static final String REQUEST_SECONDS = "5";
     static final String RESPONSE_SECONDS = "10";
@@ -38,29 +39,38 @@ final class AgentEndpoints implements AutoCloseable {
         this.probes = probes;
     }
 
-    /** Starts what is asked for: a port of 0 leaves that endpoint out. */
-    static AgentEndpoints start(int metricsPort, int probePort, PrometheusRegistry registry, AgentHealth health) throws IOException {
+    /**
+     * Starts what is asked for (a port of 0 leaves that endpoint out), each on its own: a port in
+     * use costs that endpoint only, said in the log (a missing probe listener then fails the
+     * kubelet's probes, which is how a node shows a port conflict).
+     */
+    static AgentEndpoints start(int metricsPort, int probePort, PrometheusRegistry registry, AgentHealth health) {
         // Read once, when the JDK's server classes load: set before the first server starts.
         System.setProperty("sun.net.httpserver.maxReqTime", REQUEST_SECONDS);
         System.setProperty("sun.net.httpserver.maxRspTime", RESPONSE_SECONDS);
-        HttpHandler healthOrMetrics = new HealthHandler(health, new MetricsHandler(registry));
         HTTPServer metrics = null;
         HttpServer probes = null;
-        try {
-            if (metricsPort > 0) {
-                metrics = HTTPServer.builder().port(metricsPort).registry(registry).defaultHandler(healthOrMetrics)
+        if (metricsPort > 0) {
+            try {
+                metrics = HTTPServer.builder().port(metricsPort).registry(registry)
+                        .defaultHandler(new HealthHandler(health, new MetricsHandler(registry)))
                         .executorService(Executors.newSingleThreadExecutor(daemon("conntrack-metrics"))).buildAndStart();
+            } catch (IOException | RuntimeException e) {
+                // Metrics are not worth failing enforcement for: say so and carry on.
+                LOG.warning("metrics port " + metricsPort + " unavailable: " + e.getMessage());
             }
-            if (probePort > 0) {
+        }
+        if (probePort > 0) {
+            try {
                 probes = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), probePort), 8);
                 // Answered on the server's own dispatcher thread: a probe's answer is a few bytes
                 // from memory, and only the kubelet reaches this listener.
                 probes.createContext("/", new HealthHandler(health, null));
                 probes.start();
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("probe port 127.0.0.1:" + probePort + " unavailable: " + e.getMessage());
+                probes = null;
             }
-        } catch (IOException | RuntimeException e) {
-            new AgentEndpoints(metrics, probes).close();
-            throw e;
         }
         return new AgentEndpoints(metrics, probes);
     }

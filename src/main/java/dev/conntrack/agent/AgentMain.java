@@ -66,16 +66,15 @@ public final class AgentMain {
         agent.start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
                 + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
-                + (server == null ? "no port" : ":" + server.metricsPort() + ", probes on 127.0.0.1:" + server.probePort()) + ")"
+                + (server.metricsPort() == 0 ? "no port" : ":" + server.metricsPort()) + ", probes on "
+                + (server.probePort() == 0 ? "no port" : "127.0.0.1:" + server.probePort()) + ")"
                 + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // Stopping never restores: the settings stay as the node's policy wants them.
             agent.close();
-            if (server != null) {
-                server.close();
-            }
+            server.close();
             client.close();
             try {
                 lock.close();
@@ -122,16 +121,6 @@ public final class AgentMain {
     }
 
     private static AgentEndpoints startEndpoints(AgentConfig config, AgentMetrics metrics, AgentHealth health) {
-        if (config.metricsPort() == 0 && config.probePort() == 0) {
-            return null;
-        }
-        try {
-            return AgentEndpoints.start(config.metricsPort(), config.probePort(), metrics.registry(), health);
-        } catch (IOException e) {
-            // Metrics are not worth failing enforcement for: say so and carry on (the probes then fail, and say why).
-            LOG.warning("metrics port " + config.metricsPort() + " or probe port " + config.probePort() + " unavailable: "
-                    + e.getMessage());
-            return null;
-        }
+        return AgentEndpoints.start(config.metricsPort(), config.probePort(), metrics.registry(), health);
     }
 }

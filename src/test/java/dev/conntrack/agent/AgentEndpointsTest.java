@@ -68,6 +68,16 @@ class AgentEndpointsTest {
     }
 
     @Test
+    void aProbePortInUseCostsTheProbesOnlyNotTheMetrics() throws IOException {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             AgentEndpoints server = AgentEndpoints.start(freePort(), taken.getLocalPort(),
+                     new AgentMetrics(new PrometheusRegistry()).registry(), health)) {
+            assertThat(server.probePort()).isZero();
+            assertThat(get(server.metricsPort(), "/metrics")).startsWith("HTTP/1.1 200 ");
+        }
+    }
+
+    @Test
     void readyOnlyOnceTheSpecIsKnownAndAPollCompleted() throws IOException {
         try (AgentEndpoints server = endpoints()) {
             assertThat(get(server.probePort(), "/-/ready")).startsWith("HTTP/1.1 503 ").contains("no poll completed yet");
