@@ -25,13 +25,7 @@ public final class AgentMain {
 
     public static void main(String... args) {
         logToStderr();
-        // An error no thread handles (OutOfMemoryError, a missing class) ends the agent: a process
-        // whose poll or watch thread died must not go on answering probes and writing heartbeats.
-        // The kubelet restarts it.
-        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
-            LOG.log(java.util.logging.Level.SEVERE, "uncaught in " + thread.getName() + "; exiting", error);
-            Runtime.getRuntime().halt(70);
-        });
+        exitOnUncaughtErrors();
         AgentConfig config;
         try {
             config = AgentConfig.fromEnvironment(System.getenv());
@@ -113,6 +107,18 @@ public final class AgentMain {
         handler.setFormatter(new java.util.logging.SimpleFormatter());
         root.addHandler(handler);
         root.setLevel(java.util.logging.Level.INFO);
+    }
+
+    /**
+     * An error no thread handles (OutOfMemoryError, a missing class) ends the agent with exit code
+     * 70: a process whose poll or watch thread died must not go on answering probes and writing
+     * heartbeats. The kubelet restarts it.
+     */
+    static void exitOnUncaughtErrors() {
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+            LOG.log(java.util.logging.Level.SEVERE, "uncaught in " + thread.getName() + "; exiting", error);
+            Runtime.getRuntime().halt(70);
+        });
     }
 
     /** In-cluster, kubeconfig or environment, with short timeouts so an unreachable API server is noticed quickly. */
