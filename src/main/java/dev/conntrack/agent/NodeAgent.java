@@ -43,7 +43,7 @@ public final class NodeAgent implements AutoCloseable {
     public NodeAgent(AgentConfig config, HostPaths paths, AgentMetrics metrics, KubeClient client, Clock clock) {
         this.metrics = metrics;
         this.spec = new NodeSpecWatch(client, config.nodeName(), this::wake);
-        this.health = new AgentHealth(() -> threads.size() > 1 && threadAlive("conntrack-spec-watch"));
+        this.health = new AgentHealth(() -> threadAlive("conntrack-spec-watch"));
         this.kmsg = new KmsgWatcher(paths, clock);
         this.counts = new TableCountWatcher(paths, rescan -> {
             if (rescan) {

@@ -1,5 +1,12 @@
 package dev.conntrack.agent;
 
+import static dev.conntrack.agent.JsonValues.bool;
+import static dev.conntrack.agent.JsonValues.doubleValue;
+import static dev.conntrack.agent.JsonValues.enumValue;
+import static dev.conntrack.agent.JsonValues.intValue;
+import static dev.conntrack.agent.JsonValues.longValue;
+import static dev.conntrack.agent.JsonValues.text;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -21,12 +28,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import static dev.conntrack.agent.JsonValues.bool;
-import static dev.conntrack.agent.JsonValues.doubleValue;
-import static dev.conntrack.agent.JsonValues.enumValue;
-import static dev.conntrack.agent.JsonValues.intValue;
-import static dev.conntrack.agent.JsonValues.longValue;
-import static dev.conntrack.agent.JsonValues.text;
 
 /**
  * The agent's reading of a ConntrackNodeState, field by field over jackson-core's streaming parser

@@ -1,8 +1,8 @@
 package dev.conntrack.agent;
 
-import dev.conntrack.api.NodeConditionTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.agent.core.NodeConditions;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.NamespaceSummary;

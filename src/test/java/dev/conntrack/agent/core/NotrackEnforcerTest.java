@@ -1,8 +1,8 @@
 package dev.conntrack.agent.core;
 
-import dev.conntrack.api.NodeConditionTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.NotrackProtocol;

@@ -1,10 +1,10 @@
 package dev.conntrack.agent.core;
 
-import dev.conntrack.api.Conditions;
-import dev.conntrack.api.NodeConditionTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.NodeConditionTypes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,11 +1,11 @@
 package dev.conntrack.agent.core;
 
-import dev.conntrack.api.Conditions;
-import dev.conntrack.api.NodeConditionTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
