@@ -99,7 +99,15 @@ public class StatusReporter {
             return true;
         } catch (KubeApiException e) {
             failures.incrementAndGet();
-            retryAt = now.plus(backoff.next(e));
+            Duration wait = backoff.next(e);
+            if (!changed) {
+                // Only a heartbeat was lost: it is not urgent, so it is retried at a random point of the
+                // next heartbeat period. After an outage a fleet's heartbeats then come back spread
+                // over a period, as they were before, instead of all at its end.
+                Duration spread = Duration.ofMillis(java.util.concurrent.ThreadLocalRandom.current().nextLong(heartbeat.toMillis() + 1));
+                wait = spread.compareTo(wait) > 0 ? spread : wait;
+            }
+            retryAt = now.plus(wait);
             LOG.log(Level.WARNING, "status of node state " + nodeName + " not written (" + describe(e)
                     + "); keeping the newest and retrying");
             return false;
