@@ -120,7 +120,7 @@ public final class PollCycle {
         List<Condition> before = conditions;
         conditions = Conditions.merge(before, fresh, now);
 
-        ConntrackNodeStateStatus status = StatusBuilder.status(generation, conditions, report, sample, rate, sample.objectSize());
+        ConntrackNodeStateStatus status = StatusBuilder.status(generation, conditions, report, sample, judged, sample.objectSize());
         status.setNotrack(done.notrack().status());
         status.setLastTableFullTime(lastTableFull == null ? null : lastTableFull.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
         status.setAutoRaise(autoRaise.status());

@@ -100,6 +100,12 @@ class PollCycleTest {
         assertThat(full.watch().armed()).as("without auto-raise, a table known full needs no watching").isFalse();
         assertThat(quiet.watch().armed()).as("a 1,000-entry table: a storm fills it before the next poll").isTrue();
 
+        // 200 ms later, no new drop: within the configured interval the episode's figures hold,
+        // in the conditions and in status.counters alike (as the status reporter and the operator read them).
+        PollCycle.Outcome held = poll(spec, sample(Duration.ofMillis(1200).toNanos(), 1000, 1000, 5007));
+        assertThat(Conditions.isTrue(held.status().getConditions(), NodeConditionTypes.TABLE_FULL)).isTrue();
+        assertThat(held.status().getCounters().getDropsPerSecond()).isEqualTo(5000.0);
+
         List<PollEvents.Event> events = new PollEvents().of(full, inKernel(cycle.decide(spec, sample(0, 1000, 1000, 5007), false)),
                 sample(0, 1000, 1000, 5007));
         assertThat(events).extracting(PollEvents.Event::reason).contains(PollEvents.TABLE_FULL, PollEvents.PRESSURE);
