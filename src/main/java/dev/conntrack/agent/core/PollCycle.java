@@ -128,7 +128,7 @@ public final class PollCycle {
         status.setAgentVersion(config.version());
         boolean pressure = Conditions.isTrue(conditions, NodeConditionTypes.PRESSURE)
                 || Conditions.isTrue(conditions, NodeConditionTypes.TABLE_FULL);
-        Duration next = PollPacing.next(configured, sample.poll().usagePercent(), warning, rate.tableFull());
+        Duration next = PollPacing.next(configured, sample.poll().usagePercent(), warning, judged.tableFull());
         CountWatch watch = CountWatch.after(sample, autoRaise, warning, configured,
                 Conditions.isTrue(conditions, NodeConditionTypes.TABLE_FULL));
         return new Outcome(status, before, judged, raised, next, pressure, watch);

@@ -102,9 +102,10 @@ class PollCycleTest {
 
         // 200 ms later, no new drop: within the configured interval the episode's figures hold,
         // in the conditions and in status.counters alike (as the status reporter and the operator read them).
-        PollCycle.Outcome held = poll(spec, sample(Duration.ofMillis(1200).toNanos(), 1000, 1000, 5007));
+        PollCycle.Outcome held = poll(spec, sample(Duration.ofMillis(1200).toNanos(), 10, 1000, 5007));
         assertThat(Conditions.isTrue(held.status().getConditions(), NodeConditionTypes.TABLE_FULL)).isTrue();
         assertThat(held.status().getCounters().getDropsPerSecond()).isEqualTo(5000.0);
+        assertThat(held.next()).as("and the poll stays fast while TableFull holds").isEqualTo(PollPacing.UNDER_PRESSURE);
 
         List<PollEvents.Event> events = new PollEvents().of(full, inKernel(cycle.decide(spec, sample(0, 1000, 1000, 5007), false)),
                 sample(0, 1000, 1000, 5007));
