@@ -3,10 +3,12 @@
 # real kernel; builds the test cluster binaries when missing; runs the NatBenchmark class through
 # failsafe against a real kube-apiserver with the operator and agent as processes, the lab from
 # hack/natlab.sh, and prints one table (also appended to bench/RESULTS.md).
-#   bench/nat.sh [-Dtrials=10] [-Drequests=100000]
+#   bench/nat.sh [-Dtrials=10] [-Drequests=100000] [-Dphases=idle,detection,throughput,syn] [-DsynPackets=300000]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 hack/build-test-binaries.sh >/dev/null
+# The SYN burst phase sends with hping3 (Debian package), inside the lab's namespaces only.
+command -v hping3 >/dev/null || { apt-get install -y -q hping3 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q hping3 >/dev/null; }; }
 # Other kernel tests and labs change the global nf_conntrack_max too: one at a time.
 exec flock /tmp/conntrack-kernel.lock ./mvnw -B -q verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
   -Dit.test=NatBenchmark "$@"

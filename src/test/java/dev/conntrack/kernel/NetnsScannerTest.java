@@ -301,10 +301,10 @@ class NetnsScannerTest {
 
     @Test
     void nsfsLinkTargetsAreParsedStrictly() {
-        assertThat(NetnsScanner.parseInode("net:[4026531840]")).hasValue(4026531840L);
-        assertThat(NetnsScanner.parseInode("mnt:[4026531840]")).isEmpty();
-        assertThat(NetnsScanner.parseInode("net:[abc]")).isEmpty();
-        assertThat(NetnsScanner.parseInode("net:")).isEmpty();
+        assertThat(ProcPids.parseInode("net:[4026531840]")).hasValue(4026531840L);
+        assertThat(ProcPids.parseInode("mnt:[4026531840]")).isEmpty();
+        assertThat(ProcPids.parseInode("net:[abc]")).isEmpty();
+        assertThat(ProcPids.parseInode("net:")).isEmpty();
     }
 
     private void deleteProcess(long pid) {

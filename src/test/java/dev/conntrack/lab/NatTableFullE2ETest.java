@@ -111,7 +111,8 @@ class NatTableFullE2ETest {
     @Order(2)
     void theLoadFillsTheRouterTableAndEveryoneSaysSo() throws Exception {
         long dropsBefore = allNamespaceDrops();
-        DetectionClock detection = DetectionClock.start(lab, () -> Conditions.isTrue(status().getConditions(), "TableFull"));
+        DetectionClock detection = DetectionClock.start(lab);
+        io.fabric8.kubernetes.client.Watch watch = detection.onTableFull(client, NODE);
 
         NatLab.LoadResult result = lab.load(5000, 10000, 5, 25);
 
@@ -125,6 +126,7 @@ class NatTableFullE2ETest {
             assertThat(eventReasons()).contains("ConntrackTableFull");
         });
         DetectionClock.Result latency = detection.await(WAIT);
+        watch.close();
         System.out.println("detection: first kernel drop -> TableFull in the node state: " + latency.millis() + " ms");
         assertThat(latency.detected()).as("TableFull was reported in the node state").isTrue();
         await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {

@@ -114,4 +114,50 @@ class KubeClientTlsTest {
                     .isInstanceOfSatisfying(KubeApiException.class, e -> assertThat(e.code()).isZero());
         }
     }
+
+    @Test
+    void aRotatedClusterCaIsTrustedWithoutARestart() throws Exception {
+        String stranger = keystore("stranger", "IP:127.0.0.1");
+        String good = keystore("good", "IP:127.0.0.1");
+        Path ca = dir.resolve("ca.crt");
+        Files.writeString(ca, stranger);
+        try (SSLServerSocket server = serve("good");
+             KubeClient c = new KubeClient(new ApiServerConfig(URI.create("https://127.0.0.1:" + server.getLocalPort()), stranger,
+                     null, null, BearerToken.fixed("t"), null, ca), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            assertThatThrownBy(() -> c.get("/api")).isInstanceOf(KubeApiException.class);
+            // The kubelet writes the new CA into the mounted ca.crt.
+            Files.writeString(ca, good);
+            assertThat(c.get("/api")).isEqualTo("{\"tls\":true}");
+        }
+    }
+
+    @Test
+    void aServerThatTricklesTheHandshakeIsCutOffAtTheDeadline() throws Exception {
+        String pem = keystore("good", "IP:127.0.0.1");
+        try (java.net.ServerSocket trickle = new java.net.ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (java.net.Socket s = trickle.accept()) {
+                    OutputStream out = s.getOutputStream();
+                    // A TLS handshake record header, then its body one byte every 300 ms: each read
+                    // gets something well within a per-read timeout, the handshake never ends.
+                    out.write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+                    for (int i = 0; i < 60; i++) {
+                        out.write(0x02);
+                        out.flush();
+                        Thread.sleep(300);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the client gave up: what should happen
+                }
+            }, "trickle");
+            t.setDaemon(true);
+            t.start();
+            long started = System.nanoTime();
+            try (KubeClient c = client(trickle.getLocalPort(), pem)) {
+                assertThatThrownBy(() -> c.get("/api")).isInstanceOf(KubeApiException.class);
+            }
+            // The connect timeout (2 s) bounds the whole handshake, not each read.
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
 }
