@@ -117,10 +117,28 @@ class ConntrackStatsParserTest {
     }
 
     @Test
-    void repeatedParsesReuseTheHeaderMapping() {
+    void aSecondParseWithTheSameHeaderReadsItsOwnValues() {
+        // The header of a running kernel never changes, so its column mapping is kept between
+        // parses: the values must still come from the text being parsed, not the last one.
         String text = FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt");
         ConntrackStats first = parser.parse(text);
-        ConntrackStats second = parser.parse(text);
-        assertThat(second.asMap()).isEqualTo(first.asMap());
+        String header = text.lines().findFirst().orElseThrow();
+        String cpuLine = Arrays.stream(header.trim().split("\\s+"))
+                .map(column -> switch (column) {
+                    case "entries" -> "00000064";
+                    case "drop" -> "00000005";
+                    case "early_drop" -> "00000002";
+                    default -> "00000000";
+                })
+                .collect(Collectors.joining(" "));
+
+        ConntrackStats second = parser.parse(header + "\n" + cpuLine + "\n" + cpuLine + "\n");
+
+        assertThat(first.drop()).hasValue(0x3c70L + 0x1fa19L);
+        assertThat(second.cpuLines()).isEqualTo(2);
+        assertThat(second.drop()).hasValue(10);
+        assertThat(second.earlyDrop()).hasValue(4);
+        assertThat(second.entries()).hasValue(100);
+        assertThat(second.invalid()).hasValue(0);
     }
 }
