@@ -3,6 +3,7 @@ package dev.conntrack.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
@@ -140,5 +141,41 @@ class ConntrackStatsParserTest {
         assertThat(second.earlyDrop()).hasValue(4);
         assertThat(second.entries()).hasValue(100);
         assertThat(second.invalid()).hasValue(0);
+    }
+
+    @Test
+    void onlyTheFirstLenBytesOfTheReusedBufferAreRead() {
+        // The agent reads the file into one reused buffer: what a longer earlier read left after
+        // LEN must not show up as values, columns or CPU lines.
+        String text = "entries drop\n00000001 00000002\n00000001 00000003";
+        byte[] stale = (text + "4 00000005\n00000001 00000006\n").getBytes(StandardCharsets.US_ASCII);
+
+        ConntrackStats stats = parser.parse(stale, text.length());
+
+        assertThat(stats.cpuLines()).isEqualTo(2);
+        assertThat(stats.drop()).hasValue(5);
+        assertThat(stats.entries()).hasValue(1);
+        String headerOnly = "entries drop";
+        byte[] staleHeader = (headerOnly + "_x early_drop\n").getBytes(StandardCharsets.US_ASCII);
+        assertThat(parser.parse(staleHeader, headerOnly.length()).cpuLines()).isZero();
+        assertThat(parser.lastHeader()).containsExactly("entries", "drop");
+    }
+
+    @Test
+    void spacesAroundTheHeaderAndTheValuesAreNotColumns() {
+        ConntrackStats stats = parser.parse("  entries   drop  \n  0000000A   0000000F  \n\n   \n0000000a 0000000f\n");
+        assertThat(parser.lastHeader()).containsExactly("entries", "drop");
+        assertThat(stats.cpuLines()).isEqualTo(2);
+        assertThat(stats.drop()).hasValue(30);
+        assertThat(stats.entries()).hasValue(10);
+    }
+
+    @Test
+    void sixteenHexDigitsAreACounterSeventeenAreNot() {
+        assertThat(parser.parse("drop\n000000000000000A\n").drop()).hasValue(10);
+        assertThatThrownBy(() -> parser.parse("drop\n0000000000000000A\n")).hasMessage(
+                "conntrack stats line 2, column drop: not a hex counter");
+        assertThatThrownBy(() -> parser.parse("drop\n00000001\n\n0000000G\n")).hasMessage(
+                "conntrack stats line 4, column drop: not a hex counter");
     }
 }
