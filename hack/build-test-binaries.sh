@@ -2,7 +2,8 @@
 # Builds the test cluster binaries (kube-apiserver, kubectl, etcd, helm) from the Go module proxy
 # into the layout fabric8 kube-api-test expects:
 #   $KUBE_API_TEST_DIR/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kubectl}
-# plus helm in $KUBE_API_TEST_DIR/bin/helm.
+# plus helm, promtool and flux-health in $KUBE_API_TEST_DIR/bin/ and the Prometheus Operator's
+# CRDs in $KUBE_API_TEST_DIR/prometheus-operator-crd/v<version>/.
 # Idempotent: with every binary present it only checks them and exits (well under a second).
 # Prints the directory holding the Kubernetes binaries on its last line.
 set -euo pipefail
@@ -44,5 +45,25 @@ VERSION_LDFLAGS=""
 build etcd . "$K8S_DIR/etcd"
 if [[ "${SKIP_HELM:-}" != "1" ]]; then
   build helm helm.sh/helm/v3/cmd/helm "$BIN_DIR/helm"
+fi
+# The chart's monitoring objects are checked with the real tools: promtool for the PrometheusRule's
+# rules, Flux's own CEL health evaluator for the README's healthCheckExprs, and the Prometheus
+# Operator's CRDs (from its Go module, example/prometheus-operator-crd) for the API server.
+if [[ "${SKIP_MONITORING:-}" != "1" ]]; then
+  build prometheus github.com/prometheus/prometheus/cmd/promtool "$BIN_DIR/promtool"
+  build flux-health . "$BIN_DIR/flux-health"
+  crd_dir="$TEST_DIR/prometheus-operator-crd/v$PROMETHEUS_OPERATOR_VERSION"
+  if [[ ! -f "$crd_dir/monitoring.coreos.com_prometheusrules.yaml" ]]; then
+    need_go
+    log "fetching the Prometheus Operator CRDs v$PROMETHEUS_OPERATOR_VERSION from the Go module proxy"
+    module_dir="$(cd "$HACK_DIR/tools/prometheus" && GOFLAGS=-mod=mod go mod download -json \
+      "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    mkdir -p "$crd_dir.tmp"
+    for kind in podmonitors servicemonitors prometheusrules; do
+      cp "$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crd_dir.tmp/"
+    done
+    chmod -R u+w "$crd_dir.tmp"
+    rm -rf "$crd_dir" && mv "$crd_dir.tmp" "$crd_dir"
+  fi
 fi
 echo "$K8S_DIR"

@@ -69,13 +69,18 @@ public final class TestApiServer {
     }
 
     public static String kubernetesVersion() {
+        return versionsEnv("KUBERNETES_VERSION");
+    }
+
+    /** A version pinned in hack/versions.env. */
+    public static String versionsEnv(String name) {
         Properties p = new Properties();
         try (InputStream in = Files.newInputStream(projectDir().resolve("hack/versions.env"))) {
             p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return p.getProperty("KUBERNETES_VERSION").trim();
+        return p.getProperty(name).trim();
     }
 
     private static void start() {
