@@ -13,6 +13,7 @@ import dev.conntrack.api.NodeSelector;
 import dev.conntrack.api.NotrackProtocol;
 import dev.conntrack.api.NotrackRule;
 import dev.conntrack.testing.NetnsLab;
+import dev.conntrack.testing.GlobalSysctls;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
 import dev.conntrack.testing.TestApiServer;
@@ -72,8 +73,7 @@ class KernelWritesE2ETest {
             "tcpBeLiberal", "nf_conntrack_tcp_be_liberal",
             "tcpLoose", "nf_conntrack_tcp_loose");
 
-    private static final Sysctls HOST = new Sysctls();
-    private static NetnsLab.GlobalKernelLock kernelLock;
+    private static GlobalSysctls host;
     private static NetnsLab nftLab;
     private static KubernetesClient client;
     private static RoleProcess operator;
@@ -84,8 +84,7 @@ class KernelWritesE2ETest {
     @BeforeAll
     static void start() throws Exception {
         // max and buckets are global: one changer of global conntrack settings at a time on this machine.
-        kernelLock = new NetnsLab.GlobalKernelLock();
-        HOST.save(MANAGED.values().toArray(String[]::new));
+        host = new GlobalSysctls(MANAGED.values().toArray(String[]::new));
         before = kernel();
         wanted = differentFrom(before);
         nftLab = NetnsLab.create("ct-writes");
@@ -104,21 +103,13 @@ class KernelWritesE2ETest {
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (operator != null) {
-                operator.close();
-            }
-            if (client != null) {
-                client.resources(ConntrackPolicy.class).withName(POLICY).delete();
-                client.nodes().withName(NODE).delete();
-                client.close();
-            }
+            TestApiServer.stopAndDelete(client, POLICY, NODE, operator);
             if (nftLab != null) {
                 nftLab.close();
             }
         } finally {
-            HOST.restore();
-            if (kernelLock != null) {
-                kernelLock.close();
+            if (host != null) {
+                host.close();
             }
         }
     }

@@ -12,15 +12,12 @@ import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.operator.AgentDaemonSetFactory;
-import dev.conntrack.testing.NetnsLab;
+import dev.conntrack.testing.GlobalSysctls;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
-import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -49,55 +46,31 @@ class AutoRaiseNatE2ETest {
     private static final String BUCKETS = "nf_conntrack_buckets";
     private static final int CEILING = 262144;
 
-    private static final Sysctls HOST = new Sysctls();
-    private static NetnsLab.GlobalKernelLock kernelLock;
+    private static GlobalSysctls host;
+    private static NatLabRig rig;
     private static NatLab lab;
     private static KubernetesClient client;
-    private static RoleProcess operator;
     private static RoleProcess agent;
 
     @BeforeAll
     static void start() throws Exception {
-        kernelLock = new NetnsLab.GlobalKernelLock();
-        assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
-                .as("this machine's own namespace must track (almost) nothing before max is lowered")
-                .isLessThan(200);
-        HOST.save(MAX, BUCKETS);
-        lab = NatLab.up();
-        client = TestApiServer.newClient();
-        TestApiServer.registerNode(client, NODE, Map.of("run", RUN), "2");
-        Path dir = Files.createTempDirectory("autoraise-e2e");
-        Path kubeconfig = TestApiServer.kubeConfigFile(dir);
-        operator = RoleProcess.operator(kubeconfig, "operator-autoraise");
-        agent = RoleProcess.agent(kubeconfig, "agent-autoraise", NODE, dir.resolve("state"),
-                Map.of("CONNTRACK_METRICS_PORT", "0", "MALLOC_ARENA_MAX", "2"),
+        host = new GlobalSysctls(MAX, BUCKETS);
+        rig = NatLabRig.start(RUN, "autoraise", Map.of("CONNTRACK_METRICS_PORT", "0", "MALLOC_ARENA_MAX", "2"),
                 AgentDaemonSetFactory.DEFAULT_JAVA_OPTS.split(" "));
+        lab = rig.lab();
+        client = rig.client();
+        agent = rig.agent();
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (agent != null) {
-                agent.close();
-            }
-            if (operator != null) {
-                operator.close();
-            }
-            if (client != null) {
-                client.resources(ConntrackPolicy.class).withName(POLICY).delete();
-                client.nodes().withName(NODE).delete();
-                client.close();
+            if (rig != null) {
+                rig.close();
             }
         } finally {
-            try {
-                if (lab != null) {
-                    lab.close();
-                }
-            } finally {
-                HOST.restore();
-                if (kernelLock != null) {
-                    kernelLock.close();
-                }
+            if (host != null) {
+                host.close();
             }
         }
     }
@@ -137,7 +110,7 @@ class AutoRaiseNatE2ETest {
         client.resources(ConntrackPolicy.class).withName(POLICY).delete();
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(client.resources(ConntrackPolicy.class).withName(POLICY).get()).isNull();
-            assertThat(Sysctls.read(MAX)).as("the raised max is restored with the policy").isEqualTo(HOST.original(MAX));
+            assertThat(Sysctls.read(MAX)).as("the raised max is restored with the policy").isEqualTo(host.original(MAX));
         });
         lab.flushRouterTable();
         policy(autoscale(CEILING, Long.toString(budget)));

@@ -7,10 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
-import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.testing.AgentStatusWriter;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -135,18 +134,7 @@ class GitOpsHealthApiServerTest {
         await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
             ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(node).get();
             assertThat(state.getSpec().getPolicies()).as(operator.logTail(20)).contains(node);
-            Long generation = state.getMetadata().getGeneration();
-            ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
-            status.setObservedGeneration(generation);
-            status.setHeartbeatTime(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-            status.setConditions(Conditions.merge(List.of(), List.of(
-                    Conditions.of("Applied", applied, applied ? "SettingsApplied" : "WriteRefused", "", generation),
-                    Conditions.of("Degraded", !applied, applied ? "AsExpected" : "WriteRefused",
-                            applied ? "" : "tcpTimeWait=30: ReadOnlyFileSystem (Read-only file system)", generation),
-                    Conditions.of("TableFull", false, "NoDrops", "", generation),
-                    Conditions.of("Pressure", false, "UsageNormal", "", generation)), Instant.now()));
-            state.setStatus(status);
-            client.resource(state).updateStatus();
+            AgentStatusWriter.report(client, state, applied, !applied, "tcpTimeWait=30: ReadOnlyFileSystem (Read-only file system)");
         });
     }
 

@@ -53,6 +53,24 @@ public final class TestApiServer {
         }
     }
 
+    /**
+     * The end of an end-to-end test: stops PROCESSES in the order given (agents before the
+     * operator), then deletes the test's POLICY and NODE and closes CLIENT. Null arguments are
+     * skipped, so a half-started test cleans up what it started.
+     */
+    public static void stopAndDelete(KubernetesClient client, String policy, String node, RoleProcess... processes) {
+        for (RoleProcess process : processes) {
+            if (process != null) {
+                process.close();
+            }
+        }
+        if (client != null) {
+            client.resources(dev.conntrack.api.ConntrackPolicy.class).withName(policy).delete();
+            client.nodes().withName(node).delete();
+            client.close();
+        }
+    }
+
     /** Writes the kubeconfig to a file, for processes started by tests. */
     public static Path kubeConfigFile(Path dir) {
         try {
