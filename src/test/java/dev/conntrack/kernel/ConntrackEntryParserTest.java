@@ -54,6 +54,10 @@ class ConntrackEntryParserTest {
         String plainV4 = PROC_LINE.substring(PROC_LINE.indexOf("tcp"));
         assertThat(parse(plainV4)).isTrue();
         assertThat(parser.l3IsV6).isFalse();
+        // A four-letter protocol is not taken for the family column.
+        String plainIcmp = ICMP.substring(ICMP.indexOf("icmp"));
+        assertThat(parse(plainIcmp)).as(parser.problem).isTrue();
+        assertFields(plainIcmp, false, "icmp", 1, "", "10.0.0.5", "10.0.0.1", ConntrackEntryParser.NO_PORT, false, false);
         String v6Column = "ipv6     10 " + PLAIN_V6;
         assertThat(parse(v6Column)).isTrue();
         assertThat(parser.l3IsV6).isTrue();

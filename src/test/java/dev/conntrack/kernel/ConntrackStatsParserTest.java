@@ -155,10 +155,16 @@ class ConntrackStatsParserTest {
         assertThat(stats.cpuLines()).isEqualTo(2);
         assertThat(stats.drop()).hasValue(5);
         assertThat(stats.entries()).hasValue(1);
+        // A header the parser has not seen yet (a fresh parser), then a last line of blanks.
+        ConntrackStatsParser fresh = new ConntrackStatsParser();
         String headerOnly = "entries drop";
         byte[] staleHeader = (headerOnly + "_x early_drop\n").getBytes(StandardCharsets.US_ASCII);
-        assertThat(parser.parse(staleHeader, headerOnly.length()).cpuLines()).isZero();
-        assertThat(parser.lastHeader()).containsExactly("entries", "drop");
+        assertThat(fresh.parse(staleHeader, headerOnly.length()).cpuLines()).isZero();
+        assertThat(fresh.lastHeader()).containsExactly("entries", "drop");
+        ConntrackStatsParser another = new ConntrackStatsParser();
+        String blankLast = "entries drop\n00000001 00000002\n   ";
+        byte[] staleBlank = (blankLast + "7\n").getBytes(StandardCharsets.US_ASCII);
+        assertThat(another.parse(staleBlank, blankLast.length()).cpuLines()).isEqualTo(1);
     }
 
     @Test
@@ -168,6 +174,13 @@ class ConntrackStatsParserTest {
         assertThat(stats.cpuLines()).isEqualTo(2);
         assertThat(stats.drop()).hasValue(30);
         assertThat(stats.entries()).hasValue(10);
+    }
+
+    @Test
+    void entriesIsTheFirstCpuLinesValueWhenTheTableMovesDuringTheRead() {
+        ConntrackStats stats = parser.parse("entries drop\n00000010 00000001\n00000011 00000001\n");
+        assertThat(stats.entries()).hasValue(16);
+        assertThat(stats.drop()).hasValue(2);
     }
 
     @Test
