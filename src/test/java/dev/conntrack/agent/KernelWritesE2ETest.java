@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -112,6 +113,12 @@ class KernelWritesE2ETest {
                 host.close();
             }
         }
+    }
+
+    /** Each case starts from the kernel as it was: what one case wrote must not decide the next. */
+    @AfterEach
+    void putTheKernelBack() {
+        host.restore();
     }
 
     @Test

@@ -25,6 +25,11 @@ public final class GlobalSysctls implements AutoCloseable {
         return saved.original(name);
     }
 
+    /** Puts the saved values back now (the lock stays held). */
+    public void restore() {
+        saved.restore();
+    }
+
     @Override
     public void close() throws IOException {
         try {
