@@ -99,8 +99,16 @@ class GitOpsHealthApiServerTest {
 
         assertThat(argoCd(script, awaitPolicy(READY, "True", "AllNodesApplied")))
                 .isEqualTo("Healthy|All 1 selected nodes applied generation 1");
-        String progressing = argoCd(script, awaitPolicy(PROGRESSING, "False", "NodesPending"));
-        assertThat(progressing).startsWith("Progressing|").contains("1 of 1 nodes are applying");
+        // While nodes are applying, the script shows the Progressing condition's message.
+        JsonNode pending = awaitPolicy(PROGRESSING, "False", "NodesPending");
+        String progressingMessage = null;
+        for (JsonNode c : pending.path("status").path("conditions")) {
+            if (c.path("type").asText().equals("Progressing") && c.path("status").asText().equals("True")) {
+                progressingMessage = c.path("message").asText();
+            }
+        }
+        assertThat(progressingMessage).as("Progressing=True while the node has not applied").isNotBlank();
+        assertThat(argoCd(script, pending)).isEqualTo("Progressing|" + progressingMessage);
         assertThat(argoCd(script, awaitPolicy(DEGRADED, "False", "NodesFailed"))).startsWith("Degraded|").contains(DEGRADED);
         // Before the operator wrote any status: waiting, not healthy.
         JsonNode fresh = awaitPolicy(READY, "True", "AllNodesApplied").deepCopy();
