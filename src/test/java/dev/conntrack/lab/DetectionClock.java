@@ -2,6 +2,7 @@ package dev.conntrack.lab;
 
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.NodeConditionTypes;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -13,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 
 /**
  * Measures detection latency as a user sees it: from the moment the router namespace's kernel drop
@@ -68,6 +70,23 @@ public final class DetectionClock {
                 long now = System.nanoTime();
                 if (dropSeen() && state.getStatus() != null
                         && Conditions.isTrue(state.getStatus().getConditions(), NodeConditionTypes.TABLE_FULL)) {
+                    reported.complete(now);
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    /** A watch of policy NAME that completes {@link #reported()} when a version satisfying SIGNAL arrives after the first drop. */
+    public Watch onPolicy(KubernetesClient client, String name, Predicate<ConntrackPolicy> signal) {
+        return client.resources(ConntrackPolicy.class).withName(name).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, ConntrackPolicy policy) {
+                long now = System.nanoTime();
+                if (dropSeen() && action != Action.DELETED && signal.test(policy)) {
                     reported.complete(now);
                 }
             }

@@ -168,8 +168,21 @@ class AgentDaemonSetFactoryTest {
         DaemonSet first = factory.create(settings);
         DaemonSet second = factory.create(settings);
 
-        assertThat(Serialization.asYaml(first)).isEqualTo(Serialization.asYaml(second));
-        first.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("other");
+        String expected = Serialization.asYaml(second);
+        assertThat(Serialization.asYaml(first)).isEqualTo(expected);
+        // The operator edits what it gets (server-side apply, drift repair): no edit of one result,
+        // however deep, may leak into another one or into the next call's.
+        PodSpec pod = first.getSpec().getTemplate().getSpec();
+        pod.getContainers().get(0).setImage("other");
+        pod.getContainers().get(0).getEnv().get(0).setValue("changed");
+        pod.getContainers().get(0).getResources().getRequests().put("memory", new Quantity("1Gi"));
+        pod.getVolumes().get(0).getHostPath().setPath("/elsewhere");
+        pod.getTolerations().get(0).setOperator("Equal");
+        first.getMetadata().getLabels().put("edited", "true");
+        first.getSpec().getSelector().getMatchLabels().put("edited", "true");
+
+        assertThat(Serialization.asYaml(second)).isEqualTo(expected);
+        assertThat(Serialization.asYaml(factory.create(settings))).isEqualTo(expected);
         assertThat(second.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("img:1");
     }
 

@@ -178,15 +178,15 @@ class KubeClientTest {
         assertThat(get.headers()).containsEntry("host", "127.0.0.1:" + server.socket.getLocalPort())
                 // Plain http: the token is never sent (a credential on the wire); over https it is (KubeClientTlsTest).
                 .doesNotContainKey("authorization").containsEntry("impersonate-user", "system:node:n1")
-                .containsEntry("accept", KubeClient.JSON).doesNotContainKey("content-type").doesNotContainKey("content-length");
+                .containsEntry("accept", "application/json").doesNotContainKey("content-type").doesNotContainKey("content-length");
         Seen post = server.seen.get(1);
         assertThat(post.requestLine()).isEqualTo("POST /api/v1/namespaces/default/events HTTP/1.1");
-        assertThat(post.headers()).containsEntry("content-type", KubeClient.JSON)
+        assertThat(post.headers()).containsEntry("content-type", "application/json")
                 .containsEntry("content-length", String.valueOf("{\"message\":\"ü\"}".getBytes(StandardCharsets.UTF_8).length));
         assertThat(post.body()).isEqualTo("{\"message\":\"ü\"}");
         Seen patch = server.seen.get(2);
         assertThat(patch.requestLine()).isEqualTo("PATCH /apis/x/v1/things/n1/status HTTP/1.1");
-        assertThat(patch.headers()).containsEntry("content-type", KubeClient.JSON_PATCH);
+        assertThat(patch.headers()).containsEntry("content-type", "application/json-patch+json");
         // Kept alive: all three on one connection.
         assertThat(server.seen).extracting(Seen::connection).containsOnly(1);
         assertThat(c.idleConnections()).isEqualTo(1);

@@ -1,7 +1,5 @@
 package dev.conntrack.lab;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import dev.conntrack.api.AutoscaleSpec;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
@@ -33,14 +31,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
 
 /**
- * The NAT benchmark (bench/nat.sh runs it; CI does not): detection latency over repeated
- * table-full episodes, auto-raise against a correctly sized table, the broken table and the
- * shell-loop peer, the agent's footprint and the API writes per node, side by side in one run.
+ * The NAT benchmark, a program that bench/nat.sh runs (not a test: it measures and writes
+ * bench/RESULTS.md; AutoRaiseNatE2ETest and NatTableFullE2ETest are the pass/fail checks of the same
+ * lab in CI): detection latency over repeated table-full episodes, auto-raise against a correctly
+ * sized table, the broken table and the shell-loop peer, the agent's footprint and the API writes
+ * per node, side by side in one run. Options as system properties: -Dtrials, -Drequests, -Drounds,
+ * -Dphases=throughput.
  */
-class NatBenchmark {
+public final class NatBenchMain {
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
     private static final String NODE = "natbench-" + RUN;
     private static final String POLICY = "natbench-" + RUN;
@@ -53,9 +53,17 @@ class NatBenchmark {
     private NatLab lab;
     private RoleProcess agent;
 
-    @Test
-    void natBenchmark() throws Exception {
-        assumeTrue(Sysctls.available() && NatLab.available(), "needs root and nf_conntrack");
+    public static void main(String[] args) throws Exception {
+        if (!Sysctls.available() || !NatLab.available()) {
+            System.err.println("[natbench] needs root, a loaded nf_conntrack and iproute2");
+            System.exit(2);
+        }
+        new NatBenchMain().run();
+        // The API client's and the test API server's threads would keep the JVM alive.
+        System.exit(0);
+    }
+
+    private void run() throws Exception {
         int trials = Integer.getInteger("trials", 10);
         int requests = Integer.getInteger("requests", 100000);
         Sysctls host = new Sysctls().save("nf_conntrack_max", "nf_conntrack_tcp_timeout_time_wait");
