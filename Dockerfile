@@ -10,9 +10,11 @@ FROM eclipse-temurin:17-jre
 
 # nft for the agent's opt-in notrack rules (conntrack.notrack): it installs them in its own
 # nftables table through `nft -f -`. The agent runs as root with hostNetwork and privileged (see
-# below), which gives nft CAP_NET_ADMIN in the host's network namespace.
+# below), which gives nft CAP_NET_ADMIN in the host's network namespace. conntrack (conntrack-tools)
+# for kernels built without the procfs files: the agent's counters then come from `conntrack -S`
+# (at most every 10 s) and its table listings from `conntrack -L`.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nftables \
+    && apt-get install -y --no-install-recommends nftables conntrack \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /deployments

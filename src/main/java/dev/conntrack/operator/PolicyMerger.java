@@ -5,6 +5,7 @@ import dev.conntrack.api.ConflictNote;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Defaults;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
@@ -33,10 +34,11 @@ import java.util.function.Function;
  */
 public class PolicyMerger {
 
-    public static final Mode DEFAULT_MODE = Mode.Enforce;
-    public static final DriftPolicy DEFAULT_DRIFT_POLICY = DriftPolicy.Reapply;
-    public static final int DEFAULT_USAGE_WARNING_PERCENT = 80;
-    public static final String DEFAULT_POLL_INTERVAL = "1s";
+    // The contract's defaults (dev.conntrack.api.Defaults), which the CRD and the agent use too.
+    public static final Mode DEFAULT_MODE = Defaults.mode(null);
+    public static final DriftPolicy DEFAULT_DRIFT_POLICY = Defaults.driftPolicy(null);
+    public static final int DEFAULT_USAGE_WARNING_PERCENT = Defaults.USAGE_WARNING_PERCENT;
+    public static final String DEFAULT_POLL_INTERVAL = Defaults.POLL_INTERVAL;
 
     /** Higher priority first (absent is 0, the CRD default), then name ascending. */
     public static final Comparator<ConntrackPolicy> PRECEDENCE = Comparator

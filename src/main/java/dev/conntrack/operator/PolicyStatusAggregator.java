@@ -5,6 +5,7 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackPolicyStatus;
 import dev.conntrack.api.Mode;
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.api.NodeSummary;
 import dev.conntrack.api.RolloutStatus;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -47,11 +48,11 @@ public class PolicyStatusAggregator {
     public static final String REASON_HELD_BY_OBSERVE_ONLY = "HeldByObserveOnly";
     public static final String REASON_INVALID_SETTINGS = "InvalidSettings";
 
-    // Node state condition types the agent writes, reused as NodeSummary reasons.
-    public static final String NODE_APPLIED = "Applied";
-    public static final String NODE_DEGRADED = "Degraded";
-    public static final String NODE_PRESSURE = "Pressure";
-    public static final String NODE_TABLE_FULL = "TableFull";
+    // Node state condition types the agent writes (the contract in dev.conntrack.api), reused as NodeSummary reasons.
+    public static final String NODE_APPLIED = NodeConditionTypes.APPLIED;
+    public static final String NODE_DEGRADED = NodeConditionTypes.DEGRADED;
+    public static final String NODE_PRESSURE = NodeConditionTypes.PRESSURE;
+    public static final String NODE_TABLE_FULL = NodeConditionTypes.TABLE_FULL;
     public static final String NODE_NOT_APPLIED = "NotApplied";
     public static final String NODE_AGENT_SILENT = "AgentSilent";
     /** Three missed heartbeats (60 s each): the agent is gone, whatever its last status said. */

@@ -33,6 +33,9 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.SummarySnapshot;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -53,9 +57,10 @@ import java.util.stream.Stream;
 /**
  * The chart as rendered by helm, with default values and with every option on: exactly the
  * expected objects, minimal RBAC rule by rule, the agent settings in the operator's environment,
- * monitoring objects only when asked for and wired to what the agent really exports; and the real
- * API server accepts every rendered object (server-side dry run, which also compiles the admission
- * policy's CEL).
+ * monitoring objects only when asked for and wired to what the agent really exports, their rules
+ * passing promtool; and the real API server accepts every rendered object (server-side dry run,
+ * which also compiles the admission policy's CEL), the monitoring ones against the Prometheus
+ * Operator's own CRDs.
  */
 class HelmChartRenderApiServerTest {
     private static final String NS = "conntrack-system";
@@ -409,6 +414,28 @@ class HelmChartRenderApiServerTest {
     }
 
     @Test
+    void prometheusRuleRulesPassPromtool() throws Exception {
+        // The rules as Prometheus loads them from the PrometheusRule (its spec is a rule file's
+        // content): PromQL parsed, durations, labels and annotation templates checked by promtool.
+        for (List<HasMetadata> rendered : List.of(allOptions,
+                Chart.parse(client, Chart.template("conntrack-operator", NS, "--set", "monitoring.prometheusRule.enabled=true")))) {
+            GenericKubernetesResource rule = rendered.stream().filter(i -> "PrometheusRule".equals(i.getKind()))
+                    .map(GenericKubernetesResource.class::cast).findFirst().orElseThrow();
+            Path file = Files.createTempFile("conntrack-rules", ".yaml");
+            try {
+                Files.writeString(file, Serialization.asYaml(rule.get("spec")));
+                Process p = new ProcessBuilder(promtool().toString(), "check", "rules", file.toString()).redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as(out).isZero();
+                assertThat(out).contains("SUCCESS: 5 rules found");
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    @Test
     void dashboardHasTheAgreedPanelsOnMetricsTheAgentExports() throws Exception {
         ConfigMap cm = one(allOptions, ConfigMap.class, "ct-conntrack-operator-dashboard");
         assertThat(cm.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
@@ -443,6 +470,13 @@ class HelmChartRenderApiServerTest {
                 client.resource(item).dryRun().fieldManager("chart-test").forceConflicts().serverSideApply();
             }
         }
+    }
+
+    /** promtool, built by hack/build-test-binaries.sh from the Prometheus Go module. */
+    private static Path promtool() {
+        Path tool = Path.of(System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest"), "bin", "promtool");
+        assertThat(tool).as("run hack/build-test-binaries.sh (the test command does)").isExecutable();
+        return tool;
     }
 
     private static void assertRule(Map<String, Object> rule, String expr, String forDuration, String severity) {

@@ -47,6 +47,28 @@ public final class NatLab implements AutoCloseable {
         return new LoadResult(out, (System.nanoTime() - started) / 1_000_000);
     }
 
+    /**
+     * A SYN burst of PACKETS distinct flows (hping3, a random source address per packet, so every
+     * packet is a new conntrack entry in the router's table) from the client namespace to the
+     * DNAT address, one packet every INTERVAL_MICROS, killed after TIME_LIMIT seconds. Nothing
+     * leaves the lab's namespaces: the router has no route out, replies to the made-up sources die there.
+     */
+    public LoadResult synBurst(int packets, int intervalMicros, int timeLimitSeconds) {
+        return hping("-i u" + intervalMicros + " -c " + packets, timeLimitSeconds);
+    }
+
+    /** As fast as hping3 sends (--flood), for SECONDS (it is interrupted then and prints what it sent). */
+    public LoadResult synFlood(int seconds) {
+        return hping("--flood", seconds);
+    }
+
+    private LoadResult hping(String pace, int seconds) {
+        long started = System.nanoTime();
+        String out = exec(List.of("bash", "-c", "timeout --signal=INT --kill-after=5 " + seconds
+                + " ip netns exec ct-client hping3 -S -p 8080 --rand-source -q " + pace + " 10.200.0.80 2>&1 || true"), seconds + 30);
+        return new LoadResult(out, (System.nanoTime() - started) / 1_000_000);
+    }
+
     /** The router namespace's drop counter, summed over CPUs (read from outside the namespace). */
     public long routerDrops() {
         return routerCounter("drop");

@@ -3,13 +3,12 @@ package dev.conntrack.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
-import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.testing.AgentStatusWriter;
 import dev.conntrack.testing.KstatusReader;
 import dev.conntrack.testing.KstatusReader.Status;
 import dev.conntrack.testing.RoleProcess;
@@ -108,8 +107,8 @@ class PolicyKstatusApiServerTest {
                 // kstatus' generic rules alone (Flux's default) agree: the policy sets Reconciling while applying.
                 assertThat(KstatusReader.kstatus(map(p)).status()).isEqualTo(Status.InProgress);
             });
-            Thread.sleep(2000);
-            assertThat(KstatusReader.read(map(policy())).status()).as("still waiting for the node").isEqualTo(Status.InProgress);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).untilAsserted(() ->
+                    assertThat(KstatusReader.read(map(policy())).status()).as("still waiting for the node").isEqualTo(Status.InProgress));
 
             Instant applied = Instant.now();
             reportNode(true, false);
@@ -225,17 +224,7 @@ class PolicyKstatusApiServerTest {
         await().atMost(WAIT).untilAsserted(() -> {
             ConntrackNodeState state = state();
             assertThat(state.getSpec().getPolicies()).contains(POLICY);
-            Long generation = state.getMetadata().getGeneration();
-            ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
-            status.setObservedGeneration(generation);
-            status.setHeartbeatTime(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-            status.setConditions(Conditions.merge(List.of(), List.of(
-                    Conditions.of("Applied", applied, applied ? "SettingsApplied" : "WriteRefused", "", generation),
-                    Conditions.of("Degraded", degraded, degraded ? "WriteRefused" : "AsExpected", "", generation),
-                    Conditions.of("TableFull", false, "NoDrops", "", generation),
-                    Conditions.of("Pressure", false, "UsageNormal", "", generation)), Instant.now()));
-            state.setStatus(status);
-            client.resource(state).updateStatus();
+            AgentStatusWriter.report(client, state, applied, degraded, "");
         });
     }
 

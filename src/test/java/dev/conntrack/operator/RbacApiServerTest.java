@@ -75,8 +75,33 @@ class RbacApiServerTest {
 
     @Test
     void operatorManagesStatesItsDaemonSetAndItsLeaseButNothingElse() {
-        assertThat(operator.resources(ConntrackPolicy.class).list()).isNotNull();
-        assertThat(operator.nodes().list()).isNotNull();
+        String name = NODE + "-policy";
+        ConntrackPolicy created = new ConntrackPolicy();
+        created.getMetadata().setName(name);
+        admin.resource(created).create();
+        try {
+            // It reads the policies and the nodes (the lists hold the objects, not just an empty answer) ...
+            assertThat(operator.resources(ConntrackPolicy.class).list().getItems())
+                    .extracting(p -> p.getMetadata().getName()).contains(name);
+            assertThat(operator.nodes().list().getItems()).extracting(n -> n.getMetadata().getName()).contains(NODE);
+            // ... writes a policy's status and its finalizer, and nothing else of it ...
+            operator.resources(ConntrackPolicy.class).withName(name).subresource("status")
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"observedGeneration\":1}}");
+            operator.resources(ConntrackPolicy.class).withName(name)
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":[\"conntrack.dev/finalizer\"]}}");
+            ConntrackPolicy seen = admin.resources(ConntrackPolicy.class).withName(name).get();
+            assertThat(seen.getStatus().getObservedGeneration()).isEqualTo(1L);
+            assertThat(seen.getMetadata().getFinalizers()).containsExactly("conntrack.dev/finalizer");
+            // ... and edits node state specs.
+            // (One PATCH, as NodeStatePatcher sends it: the operator never reads a node state by name.)
+            AgentRequests.patch(operator, "/apis/conntrack.dev/v1alpha1/conntracknodestates/" + NODE, AgentRequests.MERGE_PATCH,
+                    "{\"spec\":{\"policies\":[\"" + name + "\"]}}");
+            assertThat(admin.resources(ConntrackNodeState.class).withName(NODE).get().getSpec().getPolicies()).containsExactly(name);
+        } finally {
+            admin.resources(ConntrackPolicy.class).withName(name)
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
+            admin.resources(ConntrackPolicy.class).withName(name).delete();
+        }
         forbidden(() -> operator.nodes().withName(NODE).edit(n -> new NodeBuilder(n).editMetadata().addToLabels("x", "y").endMetadata().build()));
         forbidden(() -> operator.secrets().inNamespace(TestApiServer.NAMESPACE).list());
         forbidden(() -> operator.apps().daemonSets().inNamespace("default").resource(new DaemonSetBuilder()

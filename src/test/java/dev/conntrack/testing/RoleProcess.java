@@ -85,6 +85,11 @@ public final class RoleProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /** The exit status once the process ended (143 after SIGTERM handled by the JVM's shutdown). */
+    public int exitValue() {
+        return process.exitValue();
+    }
+
     public long pid() {
         return process.pid();
     }

@@ -53,6 +53,24 @@ public final class TestApiServer {
         }
     }
 
+    /**
+     * The end of an end-to-end test: stops PROCESSES in the order given (agents before the
+     * operator), then deletes the test's POLICY and NODE and closes CLIENT. Null arguments are
+     * skipped, so a half-started test cleans up what it started.
+     */
+    public static void stopAndDelete(KubernetesClient client, String policy, String node, RoleProcess... processes) {
+        for (RoleProcess process : processes) {
+            if (process != null) {
+                process.close();
+            }
+        }
+        if (client != null) {
+            client.resources(dev.conntrack.api.ConntrackPolicy.class).withName(policy).delete();
+            client.nodes().withName(node).delete();
+            client.close();
+        }
+    }
+
     /** Writes the kubeconfig to a file, for processes started by tests. */
     public static Path kubeConfigFile(Path dir) {
         try {
@@ -69,13 +87,18 @@ public final class TestApiServer {
     }
 
     public static String kubernetesVersion() {
+        return versionsEnv("KUBERNETES_VERSION");
+    }
+
+    /** A version pinned in hack/versions.env. */
+    public static String versionsEnv(String name) {
         Properties p = new Properties();
         try (InputStream in = Files.newInputStream(projectDir().resolve("hack/versions.env"))) {
             p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return p.getProperty("KUBERNETES_VERSION").trim();
+        return p.getProperty(name).trim();
     }
 
     private static void start() {
