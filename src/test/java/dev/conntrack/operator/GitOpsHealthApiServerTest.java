@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Three policies, each selecting its own node, whose "agent" the test plays by writing the node
  * state's status as an agent does: one node applied (Ready), one silent (progressing), one refusing
- * the settings (degraded).
+ * the settings (degraded), and one an ObserveOnly audit of higher priority keeps observing (held).
  */
 class GitOpsHealthApiServerTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -51,6 +51,9 @@ class GitOpsHealthApiServerTest {
     private static final String READY = "gitops-ready-" + RUN;
     private static final String PROGRESSING = "gitops-progressing-" + RUN;
     private static final String DEGRADED = "gitops-degraded-" + RUN;
+    /** An Enforce policy whose node an ObserveOnly audit of higher priority keeps observing. */
+    private static final String HELD = "gitops-held-" + RUN;
+    private static final String AUDIT = "gitops-audit-" + RUN;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static KubernetesClient client;
@@ -61,11 +64,17 @@ class GitOpsHealthApiServerTest {
     static void start() throws Exception {
         client = TestApiServer.newClient();
         dir = Files.createTempDirectory("gitops-health");
-        for (String name : List.of(READY, PROGRESSING, DEGRADED)) {
+        for (String name : List.of(READY, PROGRESSING, DEGRADED, HELD)) {
             TestApiServer.registerNode(client, name, Map.of("gitops", name), "2");
         }
         operator = RoleProcess.operator(TestApiServer.kubeConfigFile(dir), "operator-gitops");
-        for (String name : List.of(READY, PROGRESSING, DEGRADED)) {
+        ConntrackPolicy audit = new ConntrackPolicy();
+        audit.getMetadata().setName(AUDIT);
+        audit.getSpec().setNodeSelector(new NodeSelector(Map.of("gitops", HELD), null));
+        audit.getSpec().setPriority(1000);
+        audit.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
+        client.resource(audit).create();
+        for (String name : List.of(READY, PROGRESSING, DEGRADED, HELD)) {
             ConntrackPolicy policy = new ConntrackPolicy();
             policy.getMetadata().setName(name);
             policy.getSpec().setNodeSelector(new NodeSelector(Map.of("gitops", name), null));
@@ -76,17 +85,18 @@ class GitOpsHealthApiServerTest {
         }
         reportNode(READY, true);
         reportNode(DEGRADED, false);
+        reportNode(HELD, true);
     }
 
     @AfterAll
     static void stop() {
-        for (String name : List.of(READY, PROGRESSING, DEGRADED)) {
+        for (String name : List.of(READY, PROGRESSING, DEGRADED, HELD, AUDIT)) {
             client.resources(ConntrackPolicy.class).withName(name).delete();
         }
-        await().atMost(WAIT).until(() -> Stream.of(READY, PROGRESSING, DEGRADED)
+        await().atMost(WAIT).until(() -> Stream.of(READY, PROGRESSING, DEGRADED, HELD, AUDIT)
                 .allMatch(n -> client.resources(ConntrackPolicy.class).withName(n).get() == null));
         operator.close();
-        for (String name : List.of(READY, PROGRESSING, DEGRADED)) {
+        for (String name : List.of(READY, PROGRESSING, DEGRADED, HELD)) {
             client.resources(ConntrackNodeState.class).withName(name).delete();
             client.nodes().withName(name).delete();
         }
@@ -110,6 +120,8 @@ class GitOpsHealthApiServerTest {
         assertThat(progressingMessage).as("Progressing=True while the node has not applied").isNotBlank();
         assertThat(argoCd(script, pending)).isEqualTo("Progressing|" + progressingMessage);
         assertThat(argoCd(script, awaitPolicy(DEGRADED, "False", "NodesFailed"))).startsWith("Degraded|").contains(DEGRADED);
+        // Held by an audit: not in force there, by design: suspended, naming the audit and the node.
+        assertThat(argoCd(script, awaitPolicy(HELD, "False", "HeldByObserveOnly"))).startsWith("Suspended|").contains(AUDIT).contains(HELD);
         // Before the operator wrote any status: waiting, not healthy.
         JsonNode fresh = awaitPolicy(READY, "True", "AllNodesApplied").deepCopy();
         ((com.fasterxml.jackson.databind.node.ObjectNode) fresh).remove("status");
@@ -124,6 +136,7 @@ class GitOpsHealthApiServerTest {
         assertThat(flux(exprs, awaitPolicy(READY, "True", "AllNodesApplied"))).isEqualTo("Current");
         assertThat(flux(exprs, awaitPolicy(PROGRESSING, "False", "NodesPending"))).isEqualTo("InProgress");
         assertThat(flux(exprs, awaitPolicy(DEGRADED, "False", "NodesFailed"))).isEqualTo("Failed");
+        assertThat(flux(exprs, awaitPolicy(HELD, "False", "HeldByObserveOnly"))).isEqualTo("Failed");
     }
 
     /** The policy as the API server serves it, once its Ready condition has STATUS and REASON. */
