@@ -129,15 +129,15 @@ build() {
 }
 
 pause() {
-  local out="${1:-$IMAGES_OUT/pause.tar}" name=localhost/conntrack-pause:1 work
+  local out="${1:-$IMAGES_OUT/pause.tar}" name=localhost/conntrack-pause:1
   need_tools
-  work="$(mktemp -d)"
-  trap 'rm -rf "$work"; unmount_store' EXIT
-  gcc -static -Os -o "$work/pause" "$ROOT/hack/node/pause.c"
-  strip "$work/pause"
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "$WORK"; unmount_store' EXIT
+  gcc -static -Os -o "$WORK/pause" "$ROOT/hack/node/pause.c"
+  strip "$WORK/pause"
   local c
   c="$(bah from --pull=never scratch)"
-  bah copy --quiet "$c" "$work/pause" /pause >/dev/null
+  bah copy --quiet "$c" "$WORK/pause" /pause >/dev/null
   bah config --entrypoint '["/pause"]' "$c"
   bah commit --quiet --rm "$c" "$name" >/dev/null
   save "$name" "$out"
