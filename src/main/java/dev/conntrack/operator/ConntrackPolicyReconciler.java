@@ -61,6 +61,8 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     RolloutGate gate;
     @Inject
     NodeStateCache states;
+    @Inject
+    AgentDaemonSetWatch agentDaemonSet;
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
@@ -91,7 +93,9 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
             gate.admit(name, generation, plan.admit());
         }
 
-        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status());
+        Optional<ConntrackPolicyStatus> status = AgentPodsCondition.amend(policy.getStatus(),
+                aggregator.aggregate(policy, selected.states, now, plan.status()),
+                AgentPodsCondition.of(agentDaemonSet.current(), policy.getMetadata().getGeneration()), now);
         if (status.isEmpty()) {
             // A silent agent sends no events: look again after a heartbeat to notice it.
             return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(RECHECK_MILLIS);
