@@ -3,10 +3,14 @@ package dev.conntrack.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.operator.AgentDaemonSetFactory;
+import dev.conntrack.testing.Chart;
 import dev.conntrack.testing.RealNode;
 import dev.conntrack.testing.Sysctls;
+import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -26,8 +30,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Faults on the real node: the agent pod deleted (the DaemonSet brings a new one; the originals
  * survive; nothing is restored on the way out), the kubelet restarted (the agent's container keeps
- * running), and an agent whose /proc/sys is read-only, as in a container "node" where kube-proxy
- * crash-loops (it reports Degraded and keeps running).
+ * running), an agent image that does not exist (the policies say so), and an agent whose /proc/sys
+ * is read-only, as in a container "node" where kube-proxy crash-loops (it reports Degraded and keeps
+ * running).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentFaultsNodeTest {
@@ -37,8 +42,12 @@ class AgentFaultsNodeTest {
     @BeforeAll
     static void installWithThePolicyApplied() {
         f = NodeFixture.installed();
-        f.applyExample("policy.yaml");
-        await().atMost(NodeFixture.WAIT).untilAsserted(() -> assertThat(f.condition("Applied").getStatus()).isEqualTo("True"));
+        f.applyExamplePolicyAndAwaitIt();
+    }
+
+    private static void upgrade(String set) {
+        TestApiServer.helm("upgrade", RealNode.RELEASE, Chart.dir().toString(), "--namespace", RealNode.NAMESPACE, "--kubeconfig",
+                f.node.kubeconfig().toString(), "--reuse-values", "--set", set, "--wait", "--timeout", "3m");
     }
 
     @AfterAll
@@ -92,6 +101,27 @@ class AgentFaultsNodeTest {
 
     @Test
     @Order(3)
+    void anAgentImageThatDoesNotExistShowsInThePolicyStatus() {
+        upgrade("agent.image=" + RealNode.IMAGE_REPOSITORY + ":does-not-exist");
+        try {
+            await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
+                ConntrackPolicy baseline = f.client.resources(ConntrackPolicy.class).withName("baseline").get();
+                Condition agents = Conditions.find(baseline.getStatus().getConditions(), "AgentPodsReady");
+                assertThat(agents).isNotNull();
+                assertThat(agents.getStatus()).isEqualTo("False");
+                assertThat(agents.getReason()).isEqualTo("AgentPodsNotReady");
+                assertThat(agents.getMessage()).startsWith("0 of 1 agent pods of DaemonSet " + RealNode.NAMESPACE + "/conntrack-agent are ready");
+            });
+        } finally {
+            upgrade("agent.image=");
+        }
+        f.awaitAgentReady();
+        await().atMost(NodeFixture.WAIT).untilAsserted(() -> assertThat(Conditions.find(
+                f.client.resources(ConntrackPolicy.class).withName("baseline").get().getStatus().getConditions(), "AgentPodsReady")).isNull());
+    }
+
+    @Test
+    @Order(4)
     void anAgentWhoseProcSysIsReadOnlyReportsDegradedAndKeepsRunning() {
         // The same image and command as the DaemonSet's, but not privileged: the runtime mounts
         // /proc/sys read-only. It reports for a Node object of its own (no kubelet behind it), under
@@ -130,7 +160,7 @@ class AgentFaultsNodeTest {
             await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
                 ConntrackNodeState state = f.client.resources(ConntrackNodeState.class).withName(other).get();
                 assertThat(state.getStatus()).isNotNull();
-                Condition degraded = dev.conntrack.api.Conditions.find(state.getStatus().getConditions(), "Degraded");
+                Condition degraded = Conditions.find(state.getStatus().getConditions(), "Degraded");
                 assertThat(degraded.getStatus()).isEqualTo("True");
                 assertThat(degraded.getReason()).isEqualTo("WriteRefused");
                 assertThat(degraded.getMessage()).contains("Read-only file system");
@@ -145,7 +175,7 @@ class AgentFaultsNodeTest {
             assertThat(Sysctls.read(TIME_WAIT)).isEqualTo("30");
         } finally {
             f.client.pods().inNamespace(RealNode.NAMESPACE).withName(other).delete();
-            f.client.resources(dev.conntrack.api.ConntrackPolicy.class).withName("ro-proc").delete();
+            f.client.resources(ConntrackPolicy.class).withName("ro-proc").delete();
             f.client.rbac().clusterRoleBindings().withName("ro-proc-agent").delete();
             f.client.nodes().withName(other).delete();
         }

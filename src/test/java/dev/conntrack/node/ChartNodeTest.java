@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.operator.AgentDaemonSetFactory;
 import dev.conntrack.testing.RealNode;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -87,13 +86,7 @@ class ChartNodeTest {
     @Test
     @Order(2)
     void theExamplePolicyReachesThisKernelThroughTheAgentPod() {
-        f.applyExample("policy.yaml");
-        await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
-            Condition applied = f.condition("Applied");
-            assertThat(applied).isNotNull();
-            assertThat(applied.getStatus()).as(applied.getMessage()).isEqualTo("True");
-            assertThat(applied.getReason()).isEqualTo("SettingsApplied");
-        });
+        f.applyExamplePolicyAndAwaitIt();
         ConntrackNodeState state = f.state();
         // The kernel holds what the agent says is in effect, and the originals are what it found.
         assertThat(dev.conntrack.testing.Sysctls.read("nf_conntrack_tcp_timeout_time_wait")).isEqualTo("30");

@@ -100,6 +100,21 @@ final class NodeFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * examples/policy.yaml in effect on this kernel through the agent pod: its TIME_WAIT in /proc,
+     * and the node state's Applied saying so (Applied is True before, too: nothing requested).
+     */
+    void applyExamplePolicyAndAwaitIt() {
+        applyExample("policy.yaml");
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(Sysctls.read("nf_conntrack_tcp_timeout_time_wait")).isEqualTo("30");
+            Condition applied = condition("Applied");
+            assertThat(applied.getStatus()).as(applied.getMessage()).isEqualTo("True");
+            assertThat(applied.getReason()).isEqualTo("SettingsApplied");
+            assertThat(applied.getMessage()).contains("tcpTimeWait=30");
+        });
+    }
+
     void deletePolicies() {
         client.resources(ConntrackPolicy.class).delete();
     }
