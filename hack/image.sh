@@ -8,6 +8,8 @@
 #                                  target/images/conntrack-operator.tar, image conntrack-operator:0.1.0)
 #   hack/image.sh pause [ARCHIVE]  the pod sandbox ("pause") image: a static C program
 #   hack/image.sh nginx [ARCHIVE]  nginx-light on the same base, for the NAT case on the real node
+#   hack/image.sh k3s [ARCHIVE]    rancher/k3s:<K3S_VERSION> (hack/k3s/Containerfile) on the same base,
+#                                  from the k3s binary of hack/build-test-binaries.sh --k3s
 #   hack/image.sh size             uncompressed size of the built image, in bytes
 #   hack/image.sh clean            remove the builder's store (the base's root file system stays cached)
 #
@@ -152,6 +154,34 @@ nginx() {
   save "$name" "$out"
 }
 
+k3s() {
+  # shellcheck source=hack/versions.env
+  source "$ROOT/hack/versions.env"
+  local test_dir="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}"
+  local name="docker.io/rancher/k3s:${K3S_VERSION/+/-}" out="${1:-$IMAGE_DIR/k3s-${K3S_VERSION/+/-}.tar}"
+  local binary="$test_dir/k3s/$K3S_VERSION/k3s" src="$test_dir/k3s/src"
+  [[ -x "$binary" ]] || { log "no k3s binary: hack/build-test-binaries.sh --k3s"; exit 1; }
+  base
+  [[ -f "$IMAGE_DIR/pause.tar" ]] || pause "$IMAGE_DIR/pause.tar"
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "$WORK"; unmount_store' EXIT
+  cp "$binary" "$ROOT/hack/k3s/flannel" "$ROOT/hack/k3s/config.yaml" "$ROOT/hack/k3s/Containerfile" "$WORK/"
+  cp "$IMAGE_DIR/pause.tar" "$WORK/pause.tar"
+  # This build ships no manifests: the cloud controller's RBAC is needed for the node to initialise.
+  mkdir -p "$WORK/manifests"
+  cp "$src/manifests/ccm.yaml" "$src/manifests/rolebindings.yaml" "$WORK/manifests/"
+  # k3s's own containerd template, with restrict_oom_score_adj (root here lacks CAP_SYS_RESOURCE)
+  # and without AppArmor, which k3s only sets for user namespaces.
+  awk '/^const ContainerdConfigTemplateV3 = `/ {on = 1; next} on && /^`/ {exit} on' "$src/pkg/agent/templates/templates.go" \
+    | sed -e 's/{{ if .IsRunningInUserNS }}/{{ if false }}/' \
+          -e 's/^  device_ownership_from_security_context = .*/&\n  disable_apparmor = true\n  restrict_oom_score_adj = true/' \
+    > "$WORK/config-v3.toml.tmpl"
+  grep -q 'restrict_oom_score_adj = true' "$WORK/config-v3.toml.tmpl" || { log "k3s's containerd template changed: update hack/image.sh"; exit 1; }
+  log "building $name (hack/k3s/Containerfile)"
+  bah bud --quiet --pull=never --layers --network host --isolation chroot -f "$WORK/Containerfile" -t "$name" "$WORK" >/dev/null
+  save "$name" "$out"
+}
+
 size() {
   bah inspect --type image --format '{{.Size}}' "$IMAGE" 2>/dev/null \
     || bah images --noheading --format '{{.Size}}' "$IMAGE"
@@ -169,7 +199,8 @@ case "${1:-}" in
   build) shift; build "$@" ;;
   pause) shift; pause "$@" ;;
   nginx) shift; nginx "$@" ;;
+  k3s) shift; k3s "$@" ;;
   size) size ;;
   clean) clean ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac
