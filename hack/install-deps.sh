@@ -3,10 +3,15 @@
 #   hack/install-deps.sh          the light cluster, the kernel and end-to-end tiers
 #   hack/install-deps.sh --node   also the real node (hack/cluster.sh up --node) and its images
 #                                 (hack/image.sh): containerd, runc, the CNI plugins, buildah,
-#                                 debootstrap, and gcc for the pause image
+#                                 debootstrap, and gcc for the pause image and k3s
+#   hack/install-deps.sh --node --k3s   also Debian's Docker engine (docker.io) for the k3s tier
 set -euo pipefail
 need=()
-if [[ "${1:-}" == "--node" ]]; then
+if [[ " $* " == *" --k3s "* ]]; then
+  command -v dockerd >/dev/null || need+=(docker.io)
+  command -v python3 >/dev/null || need+=(python3)
+fi
+if [[ " $* " == *" --node "* ]]; then
   command -v containerd >/dev/null || need+=(containerd)
   command -v runc >/dev/null || need+=(runc)
   [[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
