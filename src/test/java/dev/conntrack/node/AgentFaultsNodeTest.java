@@ -137,12 +137,14 @@ class AgentFaultsNodeTest {
                     .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", RealNode.RELEASE + "-agent")
                     .addNewSubject().withKind("ServiceAccount").withName("ro-proc-agent").withNamespace(RealNode.NAMESPACE).endSubject()
                     .build()).serverSideApply();
+            // Above the example baseline (which selects every node and sets 30s): a value to write.
             f.apply("""
                     apiVersion: conntrack.dev/v1alpha1
                     kind: ConntrackPolicy
                     metadata: {name: ro-proc}
                     spec:
                       nodeSelector: {matchLabels: {ro-proc: %s}}
+                      priority: 10
                       conntrack: {tcpTimeWait: 45s}
                       monitoring: {pollInterval: 1s}
                     """.formatted(other));
