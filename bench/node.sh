@@ -162,7 +162,13 @@ EOF
   k -n nat-lab rollout status deploy/nginx --timeout=120s >/dev/null
   vip="$(k -n nat-lab get svc nginx -o jsonpath='{.spec.clusterIP}')"
   hack/natlab.sh up --service "$vip:8080" --track 10.244.0.0/16 --services 10.96.0.0/16 > "$OUT/natlab.log" 2>&1
-  drops() { awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "drop") c = i; next} {s += strtonum("0x" $c)} END {print s}' /proc/net/stat/nf_conntrack; }
+  drops() { # the drop column of /proc/net/stat/nf_conntrack (hex, one line per CPU), summed
+    local header col=0 i sum=0 line
+    read -r -a header < /proc/net/stat/nf_conntrack
+    for i in "${!header[@]}"; do [[ "${header[i]}" == drop ]] && col=$i; done
+    while read -r -a line; do sum=$((sum + 16#${line[col]})); done < <(tail -n +2 /proc/net/stat/nf_conntrack)
+    echo "$sum"
+  }
   # nat_run NAME S T: one ab run from a flushed table; prints a row
   nat_run() {
     hack/natlab.sh flush
@@ -179,6 +185,9 @@ EOF
   well=$(nat_run well-sized 30 120)
   echo 1000 > $NF/nf_conntrack_max
   collapse=$(nat_run "max 1000, no policy" 5 40)
+  # The full table also cuts the agent's own new connections to the API server (through the
+  # kubernetes Service's DNAT): free it as an operator would, so the agent can take the policy in.
+  hack/natlab.sh flush
   k apply -f - >/dev/null <<'EOF'
 apiVersion: conntrack.dev/v1alpha1
 kind: ConntrackPolicy
@@ -189,8 +198,11 @@ spec:
     autoscale: {enabled: true, ceiling: 262144, memoryBudget: 256Mi}
   monitoring: {pollInterval: 1s}
 EOF
-  for _ in $(seq 1 100); do [[ "$(cat $NF/nf_conntrack_max)" == 1000 ]] && break; sleep 0.2; done
-  sleep 3
+  node="$(k get nodes -o jsonpath='{.items[0].metadata.name}')"
+  for _ in $(seq 1 300); do
+    [[ "$(k get ctns "$node" -o jsonpath='{.status.current.max}')" == 1000 ]] && break
+    sleep 0.5
+  done
   fixed=$(nat_run "max 1000 + autoscale policy" 30 120)
   raised="$(k get ctns "$(k get nodes -o jsonpath='{.items[0].metadata.name}')" -o jsonpath='{.status.autoRaise.message}')"
   nat_rows="$(printf '%s\n%s\n%s' "$well" "$collapse" "$fixed")"

@@ -97,8 +97,13 @@ up_node() {
     log "applying examples/policy.yaml as ObserveOnly (pass --enforce to let the agent change the kernel)"
     sed 's/^  mode: Enforce .*/  mode: ObserveOnly/' examples/policy.yaml | k apply -f - >/dev/null
   fi
+  # Until the agent pod has reported the policy's generation of its node's spec.
+  local node
+  node="$(k get nodes -o jsonpath='{.items[0].metadata.name}')"
   for _ in $(seq 1 60); do
-    [[ -n "$(k get ctns "$(k get nodes -o jsonpath='{.items[0].metadata.name}')" -o jsonpath='{.status.observedGeneration}' 2>/dev/null)" ]] && break
+    [[ "$(k get ctns "$node" -o jsonpath='{.spec.policies}' 2>/dev/null)" == *baseline* &&
+       "$(k get ctns "$node" -o jsonpath='{.metadata.generation}')" == "$(k get ctns "$node" -o jsonpath='{.status.observedGeneration}')" &&
+       -n "$(k get ctp baseline -o jsonpath='{.status.nodes.selected}' 2>/dev/null)" ]] && break
     sleep 1
   done
   echo
