@@ -188,16 +188,7 @@ EOF
   # The full table also cuts the agent's own new connections to the API server (through the
   # kubernetes Service's DNAT): free it as an operator would, so the agent can take the policy in.
   hack/natlab.sh flush
-  k apply -f - >/dev/null <<'EOF'
-apiVersion: conntrack.dev/v1alpha1
-kind: ConntrackPolicy
-metadata: {name: nat-node}
-spec:
-  conntrack:
-    max: 1000
-    autoscale: {enabled: true, ceiling: 262144, memoryBudget: 256Mi}
-  monitoring: {pollInterval: 1s}
-EOF
+  k apply -f hack/node/nat-autoscale-policy.yaml >/dev/null
   node="$(k get nodes -o jsonpath='{.items[0].metadata.name}')"
   for _ in $(seq 1 300); do
     [[ "$(k get ctns "$node" -o jsonpath='{.status.current.max}')" == 1000 ]] && break

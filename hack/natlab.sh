@@ -189,13 +189,20 @@ EOF
     echo "$max" > "$NETFILTER/nf_conntrack_max"
   fi
   trap - ERR
-  for _ in $(seq 1 50); do
-    in_ns $NS_CLIENT curl -s -m 2 -o /dev/null "http://$VIP:8080/" && break
-    sleep 0.1
-  done
-  in_ns $NS_CLIENT curl -sf -m 2 -o /dev/null "http://$VIP:8080/" || { log "nginx not reachable through the DNAT"; down; exit 1; }
+  await_reachable "$VIP:8080" "nginx not reachable through the DNAT"
   echo "$VIP:8080" > "$STATE/target"
   log "up: http://$VIP:8080/ (client ns $NS_CLIENT, router ns $NS_ROUTER pid $(cat "$STATE/router.pid"), nf_conntrack_max $(cat $NETFILTER/nf_conntrack_max))"
+}
+
+# await_reachable TARGET MESSAGE: HTTP from the client namespace works within ~10 s, or down and fail.
+await_reachable() {
+  for _ in $(seq 1 50); do
+    in_ns $NS_CLIENT curl -s -m 2 -o /dev/null "http://$1/" && return 0
+    sleep 0.2
+  done
+  log "$2"
+  down
+  exit 1
 }
 
 # up_service TARGET TRACK SERVICES MAX: the client namespace routed through this machine, and the
@@ -263,11 +270,7 @@ RULES
   echo "$target" > "$STATE/target"
   echo 1 > "$STATE/router.pid.service"
   trap - ERR
-  for _ in $(seq 1 50); do
-    in_ns $NS_CLIENT curl -s -m 2 -o /dev/null "http://$target/" && break
-    sleep 0.2
-  done
-  in_ns $NS_CLIENT curl -sf -m 2 -o /dev/null "http://$target/" || { log "the Service http://$target/ is not reachable from $NS_CLIENT"; down; exit 1; }
+  await_reachable "$target" "the Service http://$target/ is not reachable from $NS_CLIENT"
   log "up: http://$target/ from $NS_CLIENT ($SVC_CLIENT_IP), DNAT by kube-proxy in this machine's namespace, nf_conntrack_max $(cat $NETFILTER/nf_conntrack_max)"
 }
 

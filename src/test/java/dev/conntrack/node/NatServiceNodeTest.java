@@ -124,18 +124,9 @@ class NatServiceNodeTest {
 
     @Test
     @Order(3)
-    void aPolicyWithAutoscaleFromMax1000ServesEveryRequestWithoutADrop() {
+    void aPolicyWithAutoscaleFromMax1000ServesEveryRequestWithoutADrop() throws IOException {
         lab.flushRouterTable();
-        f.apply("""
-                apiVersion: conntrack.dev/v1alpha1
-                kind: ConntrackPolicy
-                metadata: {name: nat-node}
-                spec:
-                  conntrack:
-                    max: 1000
-                    autoscale: {enabled: true, ceiling: 262144, memoryBudget: 256Mi}
-                  monitoring: {pollInterval: 1s}
-                """);
+        f.apply(readFile("hack/node/nat-autoscale-policy.yaml"));
         await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
             Condition applied = f.condition("Applied");
             assertThat(applied).as("node state %s", f.state()).isNotNull();
@@ -158,6 +149,10 @@ class NatServiceNodeTest {
             assertThat(status.getAutoRaise().getMessage()).contains("raised max 1000 -> ");
             assertThat(eventReasons()).contains("ConntrackAutoRaised");
         });
+    }
+
+    private static String readFile(String path) throws IOException {
+        return java.nio.file.Files.readString(dev.conntrack.testing.TestApiServer.projectDir().resolve(path));
     }
 
     private static List<String> eventReasons() {
