@@ -40,6 +40,8 @@ if [[ $tier != node ]]; then
   fi
   # Ryuk (Testcontainers' reaper) is an image from a registry; the suite stops its container itself.
   export TESTCONTAINERS_RYUK_DISABLED=true
+  # Its start-up checks run an alpine container, also from a registry.
+  export TESTCONTAINERS_CHECKS_DISABLE=true
   # shellcheck source=hack/versions.env
   source "$ROOT/hack/versions.env"
   k3s_image="rancher/k3s:${K3S_VERSION/+/-}"
