@@ -226,10 +226,12 @@ up_service() {
   in_ns $NS_CLIENT ip link set c-host up
   in_ns $NS_CLIENT ip route replace default via $SVC_HOST_IP
   in_ns $NS_CLIENT sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
-  # The machine forwards between the client and the pods' bridge (the node's CNI bridge already
-  # turned forwarding on; saved anyway, restored by down).
-  save_proc_sys net/ipv4/ip_forward
-  echo 1 > /proc/sys/net/ipv4/ip_forward
+  # The machine forwards between the client and the pods' bridge. The node's CNI bridge has
+  # usually turned forwarding on already (and the node restores it): saved only when changed here.
+  if [[ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]]; then
+    save_proc_sys net/ipv4/ip_forward
+    echo 1 > /proc/sys/net/ipv4/ip_forward
+  fi
   # Before the conntrack hook (priority raw): the machine's own traffic (loopback, its real
   # interfaces) is not tracked; pods, the client and Services are (kube-proxy's DNAT needs it).
   # Loopback packets to a Service keep the entry their output hook made.
