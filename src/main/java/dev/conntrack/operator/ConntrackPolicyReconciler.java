@@ -67,6 +67,8 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     NodeStateCache states;
     @Inject
     PolicyValidator validator;
+    @Inject
+    AgentDaemonSetWatch agentDaemonSet;
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
@@ -102,7 +104,9 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
             gate.admit(name, generation, plan.admit());
         }
 
-        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status(), problems);
+        Optional<ConntrackPolicyStatus> status = AgentPodsCondition.amend(policy.getStatus(),
+                aggregator.aggregate(policy, selected.states, now, plan.status(), problems),
+                AgentPodsCondition.of(agentDaemonSet.current(), policy.getMetadata().getGeneration()), now);
         // A silent agent sends no events: look again after a heartbeat to notice it. Sooner while a
         // generation settles (to admit when the window has passed) or nodes count as dropping
         // because of a recent drop (to stop counting them when it is no longer recent).

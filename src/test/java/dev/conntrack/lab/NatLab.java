@@ -35,6 +35,17 @@ public final class NatLab implements AutoCloseable {
         return new NatLab(Long.parseLong(run(List.of("router-pid"), 10).trim()));
     }
 
+    /**
+     * Service mode: only the client namespace, routed through this machine to a Kubernetes Service
+     * whose DNAT is kube-proxy's; the machine's own traffic is not tracked while the lab is up, except
+     * for the given ranges. The "router" is then the machine's own namespace (pid 1).
+     */
+    public static NatLab upForService(String target, String trackedCidrs, String serviceCidrs, String... options) {
+        List<String> args = new ArrayList<>(List.of("--service", target, "--track", trackedCidrs, "--services", serviceCidrs));
+        args.addAll(List.of(options));
+        return up(args.toArray(String[]::new));
+    }
+
     public long routerPid() {
         return routerPid;
     }
@@ -91,9 +102,9 @@ public final class NatLab implements AutoCloseable {
         }
     }
 
-    /** Empties the router's table (TIME_WAIT entries of the last run would otherwise still count). */
+    /** Empties the lab's part of the table (TIME_WAIT entries of the last run would otherwise still count). */
     public void flushRouterTable() {
-        exec(List.of("ip", "netns", "exec", "ct-router", "conntrack", "-F"), 30);
+        run(List.of("flush"), 60);
     }
 
     @Override
