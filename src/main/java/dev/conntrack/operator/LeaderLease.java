@@ -101,7 +101,7 @@ public class LeaderLease {
     private void stoppedLeading() {
         leading = false;
         if (shuttingDown) {
-            release();
+            handOver();
             return;
         }
         // Another replica may lead already: not one more reconcile, not even a graceful shutdown.
@@ -109,8 +109,14 @@ public class LeaderLease {
         Runtime.getRuntime().halt(1);
     }
 
-    /** Clears the Lease if this replica still holds it, so that another one takes it on its next try. */
-    void release() {
+    /**
+     * Clears the Lease if this replica still holds it, so that another one takes it on its next try.
+     * Called once the operator has stopped (no renewal can take it back).
+     */
+    public void handOver() {
+        if (!config.leaderElection().enabled()) {
+            return;
+        }
         String namespace = config.agent().namespace();
         String name = config.leaderElection().leaseName();
         try {

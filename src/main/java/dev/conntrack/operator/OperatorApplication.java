@@ -41,8 +41,12 @@ public class OperatorApplication implements QuarkusApplication {
         }
         operator.start();
         Quarkus.waitForExit();
-        // The operator SDK stops the operator next; the Lease is handed over then, not lost.
         leader.shuttingDown();
+        // Stop reconciling and renewing first, then hand the Lease over, so that another replica leads
+        // at once instead of after the Lease expires: the operator SDK's elector does not release it,
+        // and its stop callback runs on an executor that the same stop has already shut down.
+        operator.stop();
+        leader.handOver();
         if (daemonSet != null) {
             daemonSet.close();
         }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * Two operator processes (the chart's service account, leader election on the chart's Lease) over 40
  * simulated nodes while two policies roll out in 10% batches (each on its own half of the nodes): the leader is killed (SIGKILL, no
  * hand-over) in the middle, the other takes the Lease within its duration and finishes both
- * rollouts. Sampled every 100 ms throughout: never more than maxUnavailable nodes in flight per
+ * rollouts, and hands the Lease over when it is stopped with SIGTERM. Sampled every 100 ms throughout: never more than maxUnavailable nodes in flight per
  * policy (no double admission across the two), no policy's updated count ever going back (no lost
  * status), and both policies Ready at the end with every node applied.
  */
@@ -124,6 +124,12 @@ class OperatorFailoverApiServerTest {
         assertThat(survivor.isAlive()).isTrue();
         assertThat(maxInFlight).allSatisfy((name, max) -> assertThat(max).as(name + " in flight at most").isBetween(1, MAX_UNAVAILABLE));
         assertThat(regressions).as("status that went back").isEmpty();
+
+        // A leader that is stopped (SIGTERM: a rolling update, a drain) hands the Lease over on its way
+        // out: the holder is cleared, where an expiry would leave the stopped one's name in it.
+        survivor.close();
+        assertThat(survivor.exitValue()).as(survivor.logTail(20)).isIn(0, 143);
+        assertThat(holder()).as("holder after SIGTERM\n" + survivor.logTail(20)).isNullOrEmpty();
     }
 
     /** Every 100 ms: in-flight nodes per policy, and whether a policy's updated count went back. */

@@ -161,6 +161,7 @@ class AgentFaultsNodeTest {
                     .endContainer().endSpec().build()).create();
             await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
                 ConntrackNodeState state = f.client.resources(ConntrackNodeState.class).withName(other).get();
+                assertThat(state).as("the operator created the node state").isNotNull();
                 assertThat(state.getStatus()).isNotNull();
                 Condition degraded = Conditions.find(state.getStatus().getConditions(), "Degraded");
                 assertThat(degraded.getStatus()).isEqualTo("True");
