@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -32,7 +33,12 @@ import java.util.logging.Logger;
 public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
     static final String PATH = "/apis/" + ConntrackPolicy.GROUP + "/" + ConntrackPolicy.VERSION + "/conntracknodestates";
-    /** The server ends each watch after this long (client-go picks 5-10 minutes); the agent resumes it. */
+    /**
+     * The server ends each watch after a random time between this and twice this (as client-go's
+     * reflector picks 5-10 minutes), and the agent resumes it. Random, because a fixed time keeps
+     * a fleet's watches in step: after an API server restart every agent watches again within the
+     * same few seconds, and a fixed timeout would bring them all back together every 5 minutes.
+     */
     static final int WATCH_SECONDS = 300;
     static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
@@ -145,9 +151,10 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     }
 
     private void watch() throws KubeApiException, IOException {
-        String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + WATCH_SECONDS
+        int seconds = WATCH_SECONDS + ThreadLocalRandom.current().nextInt(WATCH_SECONDS + 1);
+        String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + seconds
                 + (resourceVersion == null ? "" : "&resourceVersion=" + URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
-        try (InputStream in = client.stream(path, Duration.ofSeconds(WATCH_SECONDS + 30))) {
+        try (InputStream in = client.stream(path, Duration.ofSeconds(seconds + 30))) {
             open = in;
             if (closed) {
                 return;

@@ -132,6 +132,51 @@ class NodeSpecWatchTest {
         }
     }
 
+    @Test
+    void eachWatchAsksTheServerForADifferentTimeoutBetween5And10Minutes() throws Exception {
+        // Each watch lasts a little over the quick-retry bound (the server ending it, as at its timeout), then the next one starts.
+        List<String> watches = new CopyOnWriteArrayList<>();
+        KubeClient server = new KubeClient() {
+            @Override
+            public String get(String path) {
+                return "{\"kind\":\"ConntrackNodeStateList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[]}";
+            }
+
+            @Override
+            public InputStream stream(String path, Duration timeout) {
+                watches.add(path);
+                return new InputStream() {
+                    private boolean ended;
+
+                    @Override
+                    public int read() {
+                        if (!ended) {
+                            ended = true;
+                            try {
+                                Thread.sleep(NodeSpecWatch.MIN_BACKOFF.toMillis() + 50);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                        return -1;
+                    }
+                };
+            }
+        };
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(20)).until(() -> watches.size() >= 6);
+        } finally {
+            watch.close();
+        }
+        List<Integer> timeouts = watches.stream()
+                .map(p -> Integer.parseInt(p.replaceFirst(".*[?&]timeoutSeconds=([0-9]+).*", "$1"))).toList();
+        assertThat(timeouts).allSatisfy(t -> assertThat(t).isBetween(300, 600));
+        // A fleet whose watches restarted together (an API server restart) drifts apart instead of coming back in step.
+        assertThat(java.util.Set.copyOf(timeouts)).as("timeouts of successive watches: %s", timeouts).hasSizeGreaterThan(1);
+    }
+
     /** What the agent does with the watch: run it on a thread of its own. */
     private static void runOnAThread(NodeSpecWatch watch) {
         Thread t = new Thread(watch::run, "conntrack-spec-watch");
