@@ -2,6 +2,9 @@ package dev.conntrack.fleet;
 
 import dev.conntrack.fleet.CountingAgentClient.Kind;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,8 +36,12 @@ final class FleetOutage {
         this.apiServer = apiServer;
     }
 
-    /** Runs it; returns the figures as tab-separated name=value fields. */
-    String run(Duration idle, Duration outage, Duration recovery) throws Exception {
+    /**
+     * Runs it; returns the figures as tab-separated name=value fields, and writes the agents'
+     * requests second by second (from the start of the idle window; t = 0 is the API server's
+     * start) to {@code timeline} when it is not null.
+     */
+    String run(Duration idle, Duration outage, Duration recovery, Path timeline) throws Exception {
         long idleFrom = agents.second(System.nanoTime()) + 1;
         ApiRequestCounts serverBefore = ApiRequestCounts.scrape(admin);
         double idleCpu;
@@ -78,6 +85,9 @@ final class FleetOutage {
                 busiestFrom = s;
             }
         }
+        if (timeline != null) {
+            writeTimeline(timeline, idleFrom, outageFrom, backFrom, backTo, agents.second(readyNanos));
+        }
         List<Double> status = sinceReady(agents::firstStatusWrite, startNanos, readyNanos);
         List<Double> watch = sinceReady(agents::firstWatchOpened, startNanos, readyNanos);
         int nodes = fleet.names().size();
@@ -94,6 +104,23 @@ final class FleetOutage {
                 serverIdle, serverBack, 100 * idleCpu, 100 * recoveryCpu,
                 percentile(status, 50), percentile(status, 99), percentile(status, 100), nodes - status.size(),
                 percentile(watch, 50), percentile(watch, 99), percentile(watch, 100), nodes - watch.size());
+    }
+
+    private void writeTimeline(Path file, long from, long outageFrom, long backFrom, long to, long ready) throws IOException {
+        StringBuilder text = new StringBuilder("t\tphase");
+        for (Kind k : Kind.values()) {
+            text.append('\t').append(k.name().toLowerCase(Locale.ROOT));
+        }
+        text.append("\tfailed\n");
+        for (long s = from; s < to; s++) {
+            String phase = s < outageFrom ? "idle" : s < backFrom ? "down" : s < ready ? "starting" : "ready";
+            text.append(s - backFrom).append('\t').append(phase);
+            for (Kind k : Kind.values()) {
+                text.append('\t').append(agents.started(s, s + 1, k));
+            }
+            text.append('\t').append(agents.failed(s, s + 1)).append('\n');
+        }
+        Files.writeString(file, text);
     }
 
     /** Agent requests started per second in [from, to). */

@@ -171,7 +171,9 @@ public final class FleetSimulator {
         if (phases.contains("outage")) {
             Path pidFile = Path.of(required("apiserver-pid-file"));
             FleetOutage outage = new FleetOutage(client, fleet, agentClient, new ApiServerRestart(pidFile, ApiServerRestart.logOf(pidFile)));
-            emit("outage", outage.run(seconds("outage-idle-seconds", 120), seconds("outage-seconds", 60), seconds("recovery-seconds", 180)));
+            Path timeline = out == null ? null : out.resolveSibling("outage-timeline-" + nodes + ".tsv");
+            emit("outage", outage.run(seconds("outage-idle-seconds", 120), seconds("outage-seconds", 60), seconds("recovery-seconds", 180),
+                    timeline));
             // Every agent's watch and poll work again: an edit reaches every node and is reported Applied.
             rolloutPhase("after the outage, batching off", ++generation, p -> {
                 p.getSpec().getConntrack().setMax(1310720);
