@@ -177,6 +177,32 @@ class NodeSpecWatchTest {
         assertThat(java.util.Set.copyOf(timeouts)).as("timeouts of successive watches: %s", timeouts).hasSizeGreaterThan(1);
     }
 
+    @Test
+    void afterAFailureOneWatchFromAnyVersionIsBackAndAnOlderStateFromItIsNotTaken() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 3, "10", 500) + "]}";
+        server.watches.add(new KubeApiException(0, "API server unreachable: Connection refused"));
+        // A cache behind what the agent saw (another API server's) starts from generation 2.
+        server.watches.add("{\"type\":\"ADDED\",\"object\":" + state("node-a", 2, "8", 100) + "}\n");
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 4, "12", 900) + "}\n");
+        List<Integer> taken = new CopyOnWriteArrayList<>();
+        NodeSpecWatch[] self = new NodeSpecWatch[1];
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a",
+                () -> taken.add(self[0].current().get().getSpec().getConntrack().getMax()));
+        self[0] = watch;
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(15)).until(() -> server.requests.size() >= 4 && taken.size() >= 2);
+            assertThat(server.requests.get(1)).startsWith("WATCH").endsWith("&resourceVersion=10");
+            assertThat(server.requests.get(2)).as("no list: a watch from any version sends the state first")
+                    .startsWith("WATCH").endsWith("&resourceVersion=0");
+            assertThat(server.requests.get(3)).as("then on from what it sent").startsWith("WATCH").endsWith("&resourceVersion=8");
+            assertThat(taken).as("generation 3, never the older 2, then 4").containsExactly(500, 900);
+        } finally {
+            watch.close();
+        }
+    }
+
     /** What the agent does with the watch: run it on a thread of its own. */
     private static void runOnAThread(NodeSpecWatch watch) {
         Thread t = new Thread(watch::run, "conntrack-spec-watch");
