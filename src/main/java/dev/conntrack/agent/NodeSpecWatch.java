@@ -17,25 +17,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Watches this node's ConntrackNodeState, and only it (a field selector on its name: the agent
- * never lists other nodes' states): a list, then a watch from the list's resourceVersion, resumed
- * from the newest version seen (bookmarks included) whenever the server ends it, and a new list
- * when the server says that version is gone (410). When the API server is unreachable or
- * overloaded it retries with an exponential backoff with jitter (at least its Retry-After), for ever: enforcement goes on meanwhile with the last spec seen. Until the state
- * has been seen once, the spec is unknown and the agent only monitors.
+ * Watches this node's ConntrackNodeState, and only it (a field selector on its name): a list, then a
+ * watch from its resourceVersion, resumed from the newest version seen (bookmarks included) when the
+ * server ends it, a new list on 410. When the API server is unreachable or overloaded it retries for
+ * ever with a backoff (jitter, Retry-After, then its own time in a period) and then watches from any
+ * version; enforcement goes on with the last spec seen. Until the state is seen, the agent only monitors.
  */
 public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
     static final String PATH = "/apis/" + ConntrackPolicy.GROUP + "/" + ConntrackPolicy.VERSION + "/conntracknodestates";
-    /** The server ends each watch after this long (client-go picks 5-10 minutes); the agent resumes it. */
+    /**
+     * The server ends each watch after a random 5-10 minutes (as client-go's reflector asks), and the
+     * agent resumes it: a fixed time would keep a fleet's watches in step once something (an API
+     * server restart) brought them together.
+     */
     static final int WATCH_SECONDS = 300;
     static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** From the fourth failure in a row each retry waits for this watch's own time in every period ({@link Backoff#spreadOver}). */
+    static final Duration RETRY_PERIOD = Duration.ofSeconds(90);
 
     private final AtomicReference<ConntrackNodeState> latest = new AtomicReference<>();
     private final KubeClient client;
@@ -47,6 +53,8 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private volatile boolean closed;
     private volatile InputStream open;
     private String resourceVersion;
+    /** The last attempt failed: the next watch starts from any version (one request: the state, then its changes). */
+    private boolean failedBefore;
 
     public NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange) {
         this.client = client;
@@ -65,7 +73,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
      */
     public void run() {
         thread = Thread.currentThread();
-        Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF);
+        Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF).spreadOver(RETRY_PERIOD, 3);
         String lastProblem = null;
         while (!closed) {
             long started = System.nanoTime();
@@ -85,6 +93,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
                     resourceVersion = null;
                 } else {
                     failed = true;
+                    failedBefore = true;
                     failure = e instanceof KubeApiException k ? k : null;
                     String problem = e.getMessage();
                     // One line per outage, not one per retry.
@@ -145,9 +154,14 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     }
 
     private void watch() throws KubeApiException, IOException {
-        String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + WATCH_SECONDS
-                + (resourceVersion == null ? "" : "&resourceVersion=" + URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
-        try (InputStream in = client.stream(path, Duration.ofSeconds(WATCH_SECONDS + 30))) {
+        int seconds = WATCH_SECONDS + ThreadLocalRandom.current().nextInt(WATCH_SECONDS + 1);
+        // After a failure the version seen last may be gone (a restarted API server: 410, a list, a watch);
+        // a watch from any version ("0", the watch cache) sends the state as it is, then its changes.
+        String from = failedBefore ? "0" : resourceVersion;
+        String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + seconds
+                + (from == null ? "" : "&resourceVersion=" + URLEncoder.encode(from, StandardCharsets.UTF_8));
+        try (InputStream in = client.stream(path, Duration.ofSeconds(seconds + 30))) {
+            failedBefore = false;
             open = in;
             if (closed) {
                 return;
@@ -236,6 +250,12 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
                 onChange.run();
             }
             return;
+        }
+        ConntrackNodeState known = latest.get();
+        Long arrived = state.getMetadata().getGeneration();
+        if (known != null && Objects.equals(state.getMetadata().getUid(), known.getMetadata().getUid()) && arrived != null
+                && known.getMetadata().getGeneration() != null && arrived < known.getMetadata().getGeneration()) {
+            return; // a watch from any version may start from a cache behind what was seen: never go back
         }
         refused = null;
         ConntrackNodeState before = latest.getAndSet(state);

@@ -132,6 +132,77 @@ class NodeSpecWatchTest {
         }
     }
 
+    @Test
+    void eachWatchAsksTheServerForADifferentTimeoutBetween5And10Minutes() throws Exception {
+        // Each watch lasts a little over the quick-retry bound (the server ending it, as at its timeout), then the next one starts.
+        List<String> watches = new CopyOnWriteArrayList<>();
+        KubeClient server = new KubeClient() {
+            @Override
+            public String get(String path) {
+                return "{\"kind\":\"ConntrackNodeStateList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[]}";
+            }
+
+            @Override
+            public InputStream stream(String path, Duration timeout) {
+                watches.add(path);
+                return new InputStream() {
+                    private boolean ended;
+
+                    @Override
+                    public int read() {
+                        if (!ended) {
+                            ended = true;
+                            try {
+                                Thread.sleep(NodeSpecWatch.MIN_BACKOFF.toMillis() + 50);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                        return -1;
+                    }
+                };
+            }
+        };
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(20)).until(() -> watches.size() >= 6);
+        } finally {
+            watch.close();
+        }
+        List<Integer> timeouts = watches.stream()
+                .map(p -> Integer.parseInt(p.replaceFirst(".*[?&]timeoutSeconds=([0-9]+).*", "$1"))).toList();
+        assertThat(timeouts).allSatisfy(t -> assertThat(t).isBetween(300, 600));
+        // A fleet whose watches restarted together (an API server restart) drifts apart instead of coming back in step.
+        assertThat(java.util.Set.copyOf(timeouts)).as("timeouts of successive watches: %s", timeouts).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void afterAFailureOneWatchFromAnyVersionIsBackAndAnOlderStateFromItIsNotTaken() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 3, "10", 500) + "]}";
+        server.watches.add(new KubeApiException(0, "API server unreachable: Connection refused"));
+        // A cache behind what the agent saw (another API server's) starts from generation 2.
+        server.watches.add("{\"type\":\"ADDED\",\"object\":" + state("node-a", 2, "8", 100) + "}\n");
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 4, "12", 900) + "}\n");
+        List<Integer> taken = new CopyOnWriteArrayList<>();
+        NodeSpecWatch[] self = new NodeSpecWatch[1];
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a",
+                () -> taken.add(self[0].current().get().getSpec().getConntrack().getMax()));
+        self[0] = watch;
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(15)).until(() -> server.requests.size() >= 4 && taken.size() >= 2);
+            assertThat(server.requests.get(1)).startsWith("WATCH").endsWith("&resourceVersion=10");
+            assertThat(server.requests.get(2)).as("no list: a watch from any version sends the state first")
+                    .startsWith("WATCH").endsWith("&resourceVersion=0");
+            assertThat(server.requests.get(3)).as("then on from what it sent").startsWith("WATCH").endsWith("&resourceVersion=8");
+            assertThat(taken).as("generation 3, never the older 2, then 4").containsExactly(500, 900);
+        } finally {
+            watch.close();
+        }
+    }
+
     /** What the agent does with the watch: run it on a thread of its own. */
     private static void runOnAThread(NodeSpecWatch watch) {
         Thread t = new Thread(watch::run, "conntrack-spec-watch");

@@ -23,6 +23,11 @@ public final class ApiRequestCounts {
         this.counts = counts;
     }
 
+    /** Nothing counted: what a restarted API server's counters start from. */
+    public static ApiRequestCounts none() {
+        return new ApiRequestCounts(Map.of());
+    }
+
     public static ApiRequestCounts scrape(KubernetesClient admin) {
         String text = admin.raw("/metrics");
         Map<String, Double> counts = new HashMap<>();
@@ -46,6 +51,10 @@ public final class ApiRequestCounts {
     /** Requests between two scrapes, by who sent them. */
     public record Delta(double operator, double agents, double agentStatusWrites, double driver, double other,
             Map<String, Double> byKey) {
+        /** Every request but watches (the server counts a watch when it ends, not when it starts). */
+        public double withoutWatches() {
+            return byKey.entrySet().stream().filter(e -> !e.getKey().endsWith("/WATCH")).mapToDouble(Map.Entry::getValue).sum();
+        }
     }
 
     public Delta since(ApiRequestCounts before) {

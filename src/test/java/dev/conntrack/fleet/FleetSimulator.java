@@ -6,6 +6,7 @@ import dev.conntrack.api.MonitoringSpec;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
+import dev.conntrack.testing.AgentKubeClients;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -40,7 +41,11 @@ import java.util.function.UnaryOperator;
  * <p>Usage: {@code FleetSimulator --nodes=1000 --operator-pid=PID --dir=/tmp/fleet-bench
  * [--min-poll-seconds=10] [--idle-seconds=60] [--threads=8] [--phases=off,alone,batches] [--out=file]};
  * {@code --phases} picks the edits to run (all three by default); KUBECONFIG names the
- * cluster (admin credentials: it also reads /metrics).
+ * cluster (admin credentials: it also reads /metrics). The phase {@code outage} ({@link FleetOutage})
+ * runs last and needs {@code --apiserver-pid-file} (the API server is stopped and started again);
+ * {@code --outage-seconds=60 --outage-idle-seconds=120 --recovery-seconds=180} time it. With it, or
+ * with {@code --own-watches}, every agent watches its own node state ({@link SimulatedFleet.Options#ownWatches()}).
+ * {@code --operator-pid-file} (instead of the pid) follows an operator that is restarted.
  */
 public final class FleetSimulator {
     private static final Duration TIMEOUT = Duration.ofMinutes(15);
@@ -50,19 +55,22 @@ public final class FleetSimulator {
     private final Map<String, String> args;
     private final KubernetesClient client;
     private final int nodes;
-    private final ProcessSampler operator;
+    private ProcessSampler operator;
+    private long operatorPid;
     private final ProcessSampler apiServer;
     private final ProcessSampler etcd;
     private final ProcessSampler self = new ProcessSampler(ProcessHandle.current().pid());
     private final Path out;
     private final String run = UUID.randomUUID().toString().substring(0, 6);
     private SimulatedFleet fleet;
+    private CountingAgentClient agentClient;
     private String policyName;
 
     private FleetSimulator(Map<String, String> args) {
         this.args = args;
         this.nodes = Integer.parseInt(required("nodes"));
-        this.operator = new ProcessSampler(Long.parseLong(required("operator-pid")));
+        this.operatorPid = args.containsKey("operator-pid-file") ? operatorPidFromFile() : Long.parseLong(required("operator-pid"));
+        this.operator = new ProcessSampler(operatorPid);
         this.apiServer = args.containsKey("apiserver-pid") ? new ProcessSampler(Long.parseLong(args.get("apiserver-pid"))) : null;
         this.etcd = args.containsKey("etcd-pid") ? new ProcessSampler(Long.parseLong(args.get("etcd-pid"))) : null;
         this.out = args.containsKey("out") ? Path.of(args.get("out")) : null;
@@ -93,8 +101,11 @@ public final class FleetSimulator {
         int idleSeconds = Integer.parseInt(args.getOrDefault("idle-seconds", "60"));
         int threads = Integer.parseInt(args.getOrDefault("threads", "8"));
         Path dir = Path.of(required("dir"));
-        fleet = new SimulatedFleet(client, new SimulatedFleet.Options("sim-" + run, nodes, Map.of("fleet-bench", run), "8",
-                dir, Duration.ofSeconds(minPoll), Duration.ofSeconds(60), threads));
+        Set<String> phases = Set.of(args.getOrDefault("phases", "off,alone,batches").split(","));
+        boolean ownWatches = phases.contains("outage") || Boolean.parseBoolean(args.getOrDefault("own-watches", "false"));
+        agentClient = new CountingAgentClient(AgentKubeClients.config(client), Duration.ofSeconds(10), Duration.ofSeconds(60));
+        fleet = new SimulatedFleet(client, agentClient, new SimulatedFleet.Options("sim-" + run, nodes, Map.of("fleet-bench", run), "8",
+                dir, Duration.ofSeconds(minPoll), Duration.ofSeconds(60), threads, ownWatches));
 
         long t0 = System.nanoTime();
         fleet.createNodes(client, 16);
@@ -127,7 +138,6 @@ public final class FleetSimulator {
         idle(idleSeconds);
 
         // Each phase edits the policy once: its generation goes up by one per phase that runs.
-        Set<String> phases = Set.of(args.getOrDefault("phases", "off,alone,batches").split(","));
         long generation = 1;
         if (phases.contains("off")) {
             rolloutPhase("off (100%)", ++generation, p -> {
@@ -158,6 +168,43 @@ public final class FleetSimulator {
         emit("size", String.format(Locale.ROOT, "policy_json_bytes=%d\tstatus_json_bytes=%d", policyBytes, statusBytes));
         emit("operator", String.format(Locale.ROOT, "peak_rss_mib=%.0f\tcpu_seconds_total=%.1f", operator.peakRssMib(), operator.cpuSeconds()));
         emit("simulator", String.format(Locale.ROOT, "polls=%d\tpoll_failures=%d", fleet.polls(), fleet.pollFailures()));
+        if (phases.contains("outage")) {
+            Path pidFile = Path.of(required("apiserver-pid-file"));
+            FleetOutage outage = new FleetOutage(client, fleet, agentClient, new ApiServerRestart(pidFile, ApiServerRestart.logOf(pidFile)));
+            Path timeline = out == null ? null : out.resolveSibling("outage-timeline-" + nodes + ".tsv");
+            emit("outage", outage.run(seconds("outage-idle-seconds", 120), seconds("outage-seconds", 60), seconds("recovery-seconds", 180),
+                    timeline));
+            // Every agent's watch and poll work again: an edit reaches every node and is reported Applied.
+            rolloutPhase("after the outage, batching off", ++generation, p -> {
+                p.getSpec().getConntrack().setMax(1310720);
+                return p;
+            });
+        }
+    }
+
+    private Duration seconds(String arg, int defaultSeconds) {
+        return Duration.ofSeconds(Long.parseLong(args.getOrDefault(arg, Integer.toString(defaultSeconds))));
+    }
+
+    /** The operator may have been restarted (it stops when it loses its Lease, e.g. in an API server outage): follow its new pid. */
+    private void followOperator() {
+        if (!args.containsKey("operator-pid-file")) {
+            return;
+        }
+        long pid = operatorPidFromFile();
+        if (pid != operatorPid) {
+            operator.close();
+            operatorPid = pid;
+            operator = new ProcessSampler(pid);
+        }
+    }
+
+    private long operatorPidFromFile() {
+        try {
+            return Long.parseLong(Files.readString(Path.of(args.get("operator-pid-file"))).trim());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void idle(int seconds) throws InterruptedException {
@@ -177,6 +224,7 @@ public final class FleetSimulator {
     }
 
     private void rolloutPhase(String label, long generation, UnaryOperator<ConntrackPolicy> edit) throws InterruptedException {
+        followOperator();
         ApiRequestCounts before = ApiRequestCounts.scrape(client);
         double cpu0 = operator.cpuSeconds();
         double[] others0 = otherCpu();

@@ -4,6 +4,8 @@ import dev.conntrack.agent.AgentConfig;
 import dev.conntrack.agent.AgentMetrics;
 import dev.conntrack.agent.NodePoller;
 import dev.conntrack.agent.NodeEventRecorder;
+import dev.conntrack.agent.NodeSpecSource;
+import dev.conntrack.agent.NodeSpecWatch;
 import dev.conntrack.agent.StatusReporter;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
@@ -49,7 +51,8 @@ import java.util.logging.Logger;
  * labels and CPU capacity), and for each the agent's real code ({@link NodePoller}: applier,
  * conditions, status reporter, event recorder) over its own fake kernel tree ({@link FakeHost}).
  * What is shared, and so differs from a real fleet: one {@link KubernetesClient}, one informer on
- * all node states instead of one watch per agent ({@link SharedSpecWatch}), one scheduler whose
+ * all node states instead of one watch per agent ({@link SharedSpecWatch}; {@link Options#ownWatches()}
+ * gives each agent its own {@link NodeSpecWatch} instead), one scheduler whose
  * threads run {@link NodePoller#pollOnce()} + {@link NodePoller#reportOnce()} at the spec's poll
  * interval but never more often than {@code minPoll} (and at once when the node's spec changes),
  * and one unserved metrics registry.
@@ -65,9 +68,16 @@ public final class SimulatedFleet implements AutoCloseable {
      * @param minPoll   floor of the poll interval per agent
      * @param heartbeat the agents' status heartbeat (the real default is 60 s)
      * @param threads   scheduler threads shared by all agents
+     * @param ownWatches each agent watches its own node state with the agent's {@link NodeSpecWatch}
+     *                  on a thread of its own, as a real agent does (N watches on the API server),
+     *                  instead of reading the shared informer
      */
     public record Options(String prefix, int nodes, Map<String, String> labels, String cpu, Path dir,
-            Duration minPoll, Duration heartbeat, int threads) {
+            Duration minPoll, Duration heartbeat, int threads, boolean ownWatches) {
+        public Options(String prefix, int nodes, Map<String, String> labels, String cpu, Path dir,
+                Duration minPoll, Duration heartbeat, int threads) {
+            this(prefix, nodes, labels, cpu, dir, minPoll, heartbeat, threads, false);
+        }
     }
 
     private final KubernetesClient client;
@@ -77,6 +87,7 @@ public final class SimulatedFleet implements AutoCloseable {
     private final List<String> names = new ArrayList<>();
     private final Set<String> brokenBuckets = ConcurrentHashMap.newKeySet();
     private final Map<String, NodePoller> agents = new ConcurrentHashMap<>();
+    private final List<NodeSpecWatch> watches = new CopyOnWriteArrayList<>();
     private final List<Consumer<ConntrackNodeState>> observers = new CopyOnWriteArrayList<>();
     private final AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
     private final AtomicLong polls = new AtomicLong();
@@ -87,8 +98,13 @@ public final class SimulatedFleet implements AutoCloseable {
     private volatile boolean paused;
 
     public SimulatedFleet(KubernetesClient client, Options options) {
+        this(client, AgentKubeClients.like(client, Duration.ofSeconds(10), Duration.ofSeconds(60)), options);
+    }
+
+    /** @param agentClient what the agents write and watch with (same server and identity as client) */
+    public SimulatedFleet(KubernetesClient client, KubeClient agentClient, Options options) {
         this.client = client;
-        this.agentClient = AgentKubeClients.like(client, Duration.ofSeconds(10), Duration.ofSeconds(60));
+        this.agentClient = agentClient;
         this.options = options;
         for (int i = 0; i < options.nodes(); i++) {
             names.add(String.format("%s-%05d", options.prefix(), i));
@@ -151,7 +167,7 @@ public final class SimulatedFleet implements AutoCloseable {
             // shared informer is the spec watch, and neither the kernel log (none in a fake tree)
             // nor the count watcher (auto-raise is off in these policies) is followed. Listings
             // (never asked for here) would run on the scheduler's thread.
-            NodePoller agent = new NodePoller(config, paths, new KmsgWatcher(paths, clock), new SharedSpecWatch(informer, name),
+            NodePoller agent = new NodePoller(config, paths, new KmsgWatcher(paths, clock), specSource(name),
                     metrics, new StatusReporter(agentClient, name, clock, options.heartbeat()),
                     new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock, Runnable::run);
             agents.put(name, agent);
@@ -161,6 +177,27 @@ public final class SimulatedFleet implements AutoCloseable {
         for (String name : names) {
             schedule(name, ThreadLocalRandom.current().nextLong(spread));
         }
+        // The watches start spread like the polls, as a DaemonSet's pods come up one after the other.
+        for (NodeSpecWatch watch : watches) {
+            Thread t = new Thread(null, watch::run, "spec-watch", 256 * 1024);
+            t.setDaemon(true);
+            scheduler.schedule(t::start, ThreadLocalRandom.current().nextLong(spread), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Where an agent reads its node state: its own watch (which wakes its poll on a new spec), or the shared informer. */
+    private NodeSpecSource specSource(String name) {
+        if (!options.ownWatches()) {
+            return new SharedSpecWatch(informer, name);
+        }
+        NodeSpecWatch watch = new NodeSpecWatch(agentClient, name, () -> {
+            NodePoller agent = agents.get(name);
+            if (agent != null && running) {
+                scheduler.execute(() -> pollAndReport(name, agent));
+            }
+        });
+        watches.add(watch);
+        return watch;
     }
 
     /**
@@ -248,7 +285,7 @@ public final class SimulatedFleet implements AutoCloseable {
     private void changed(ConntrackNodeState old, ConntrackNodeState state) {
         String name = state.getMetadata().getName();
         NodePoller agent = agents.get(name);
-        if (agent != null && (old == null || !java.util.Objects.equals(old.getMetadata().getGeneration(),
+        if (agent != null && !options.ownWatches() && (old == null || !java.util.Objects.equals(old.getMetadata().getGeneration(),
                 state.getMetadata().getGeneration()))) {
             // What NodeSpecWatch does for a real agent: a new spec wakes the poll at once.
             scheduler.execute(() -> pollAndReport(name, agent));
@@ -344,6 +381,7 @@ public final class SimulatedFleet implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        watches.forEach(NodeSpecWatch::close);
         if (scheduler != null) {
             scheduler.shutdownNow();
         }

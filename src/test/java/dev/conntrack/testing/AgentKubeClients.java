@@ -20,13 +20,18 @@ public final class AgentKubeClients {
     }
 
     public static KubeClient like(KubernetesClient client, Duration connectTimeout, Duration requestTimeout) {
+        return new KubeClient(config(client), connectTimeout, requestTimeout);
+    }
+
+    /** The agent client's settings for the same server and identity as a fabric8 client's. */
+    public static ApiServerConfig config(KubernetesClient client) {
         Config c = client.getConfiguration();
         String token = c.getAutoOAuthToken() != null ? c.getAutoOAuthToken() : c.getOauthToken();
         ApiServerConfig config = new ApiServerConfig(URI.create(c.getMasterUrl().replaceAll("/$", "")),
                 pem(c.getCaCertData(), c.getCaCertFile()), pem(c.getClientCertData(), c.getClientCertFile()),
                 pem(c.getClientKeyData(), c.getClientKeyFile()), token == null ? null : BearerToken.fixed(token),
                 c.getImpersonateUsername());
-        return new KubeClient(config, connectTimeout, requestTimeout);
+        return config;
     }
 
     private static String pem(String data, String file) {

@@ -13,11 +13,32 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class Backoff {
     private final Duration min;
     private final Duration max;
+    private final Duration period;
+    private final int spreadAfter;
+    private final long phaseMillis;
     private int failures;
 
     public Backoff(Duration min, Duration max) {
+        this(min, max, null, 0);
+    }
+
+    private Backoff(Duration min, Duration max, Duration period, int spreadAfter) {
         this.min = min;
         this.max = max;
+        this.period = period;
+        this.spreadAfter = spreadAfter;
+        this.phaseMillis = period == null ? 0 : ThreadLocalRandom.current().nextLong(period.toMillis());
+    }
+
+    /**
+     * The same backoff, but after more than {@code afterFailures} failures in a row (the server is
+     * down, not blipping) each wait ends at this caller's own time in every {@code period} (a phase
+     * picked at random once), at or after the exponential wait: the callers of a fleet then come back
+     * from an outage spread evenly over the period, as randomness in each wait alone does not do
+     * (most waits are long by then, so most retries bunch up soon after the server is back).
+     */
+    public Backoff spreadOver(Duration period, int afterFailures) {
+        return new Backoff(min, max, period, afterFailures);
     }
 
     /** The wait after one more failure; FAILURE's Retry-After (when it has one) is a lower bound. */
@@ -27,7 +48,14 @@ public final class Backoff {
         failures++;
         long wait = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
         long asked = failure == null ? -1 : failure.retryAfterSeconds();
-        return Duration.ofMillis(asked >= 0 ? Math.max(wait, asked * 1000) : wait);
+        Duration exponential = Duration.ofMillis(asked >= 0 ? Math.max(wait, asked * 1000) : wait);
+        return period != null && failures > spreadAfter ? untilOwnTime(System.currentTimeMillis(), exponential) : exponential;
+    }
+
+    /** From {@code nowMillis} (wall clock), the wait until this caller's own time in the period, at least {@code atLeast}. */
+    Duration untilOwnTime(long nowMillis, Duration atLeast) {
+        long earliest = nowMillis + atLeast.toMillis();
+        return atLeast.plusMillis(Math.floorMod(phaseMillis - earliest, period.toMillis()));
     }
 
     /** A call succeeded: the next failure starts from {@code min} again. */

@@ -38,4 +38,50 @@ class BackoffTest {
         assertThat(backoff.next(new KubeApiException(429, "too many requests", null, 7))).isEqualTo(Duration.ofSeconds(7));
         assertThat(backoff.next(new KubeApiException(503, "unavailable", null, -1)).toMillis()).isLessThanOrEqualTo(2000);
     }
+
+    @Test
+    void spreadOverAPeriodEachCallerRetriesAtItsOwnTimeInThePeriodAfterTheBackoff() {
+        Duration period = Duration.ofSeconds(90);
+        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30)).spreadOver(period, 3);
+        for (int f = 0; f < 3; f++) {
+            assertThat(backoff.next(null)).as("a blip: the plain backoff").isLessThanOrEqualTo(Duration.ofSeconds(4));
+        }
+        long now = 1_700_000_000_000L;
+        Duration first = backoff.untilOwnTime(now, Duration.ofSeconds(10));
+        Duration later = backoff.untilOwnTime(now + 37_000, Duration.ofSeconds(25));
+        assertThat(first).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(100));
+        assertThat(later).isBetween(Duration.ofSeconds(25), Duration.ofSeconds(115));
+        assertThat((now + first.toMillis()) % period.toMillis()).as("the same time in every period")
+                .isEqualTo((now + 37_000 + later.toMillis()) % period.toMillis());
+        assertThat(backoff.next(null)).as("the fourth failure in a row waits for its own time").isBetween(Duration.ofSeconds(4),
+                Duration.ofSeconds(98));
+    }
+
+    @Test
+    void aFleetSpreadOverAPeriodComesBackEvenlyWhereThePlainBackoffBunchesUp() {
+        // 5,000 agents that failed six times in a row (about a minute of outage) retry once more now.
+        int[] spread = retriesPer10Seconds(true);
+        int[] plain = retriesPer10Seconds(false);
+        int even = 5000 / 9;
+        assertThat(java.util.Arrays.stream(spread).max().getAsInt()).as("busiest 10 s of 90, spread: %s", java.util.Arrays.toString(spread))
+                .isLessThanOrEqualTo(even * 13 / 10);
+        assertThat(java.util.Arrays.stream(plain).max().getAsInt()).as("busiest 10 s, plain: %s", java.util.Arrays.toString(plain))
+                .isGreaterThan(even * 2);
+    }
+
+    private static int[] retriesPer10Seconds(boolean spreadOver) {
+        int[] buckets = new int[12];
+        long start = System.currentTimeMillis();
+        for (int i = 0; i < 5000; i++) {
+            Backoff b = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
+            if (spreadOver) {
+                b = b.spreadOver(Duration.ofSeconds(90), 3);
+            }
+            for (int f = 0; f < 6; f++) {
+                b.next(null);
+            }
+            buckets[(int) Math.min(11, b.next(null).toMillis() / 10_000 + (System.currentTimeMillis() - start) / 10_000)]++;
+        }
+        return buckets;
+    }
 }
