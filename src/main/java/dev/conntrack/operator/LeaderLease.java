@@ -6,11 +6,17 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.Dependent;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import jakarta.interceptor.Interceptor;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -38,15 +44,18 @@ public class LeaderLease {
 
     private final OperatorConfig config;
     private final KubernetesClient client;
+    /** Looked up at shutdown only: the operator is built from this class's election configuration. */
+    private final Instance<Operator> operator;
     private final String identity;
     private final List<Runnable> onLeading = new CopyOnWriteArrayList<>();
     private volatile boolean leading;
     private volatile boolean shuttingDown;
 
     @Inject
-    public LeaderLease(OperatorConfig config, KubernetesClient client) {
+    public LeaderLease(OperatorConfig config, KubernetesClient client, Instance<Operator> operator) {
         this.config = config;
         this.client = client;
+        this.operator = operator;
         // The pod name when there is one, and a suffix of its own: two processes must never share an identity.
         String host = Objects.requireNonNullElse(System.getenv("HOSTNAME"), "conntrack-operator");
         byte[] suffix = new byte[3];
@@ -84,9 +93,19 @@ public class LeaderLease {
         }
     }
 
-    /** Called before the operator stops on shutdown: losing the Lease from now on is expected. */
-    public void shuttingDown() {
+    /**
+     * On SIGTERM (a rolling update, a drain): stop reconciling and renewing, then hand the Lease over,
+     * so that another replica leads at once instead of after the Lease expires. The operator SDK's
+     * elector does not release it, and its stop callback would run on an executor that the same stop
+     * shuts down. Done first in the shutdown, while the client is open: after Quarkus.waitForExit
+     * returns, the client may be closed already.
+     */
+    void onShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
         shuttingDown = true;
+        if (operator.isResolvable()) {
+            operator.get().stop();
+        }
+        handOver();
     }
 
     private void startedLeading() {

@@ -40,13 +40,8 @@ public class OperatorApplication implements QuarkusApplication {
             leader.whenLeading(daemonSet::start);
         }
         operator.start();
+        // On SIGTERM the operator stops and hands its Lease over within the shutdown (LeaderLease).
         Quarkus.waitForExit();
-        leader.shuttingDown();
-        // Stop reconciling and renewing first, then hand the Lease over, so that another replica leads
-        // at once instead of after the Lease expires: the operator SDK's elector does not release it,
-        // and its stop callback runs on an executor that the same stop has already shut down.
-        operator.stop();
-        leader.handOver();
         if (daemonSet != null) {
             daemonSet.close();
         }
