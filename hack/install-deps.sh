@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the quick start use, when missing (needs root).
+#   hack/install-deps.sh          the light cluster, the kernel and end-to-end tiers
+#   hack/install-deps.sh --node   also the real node (hack/cluster.sh up --node) and its images
+#                                 (hack/image.sh): containerd, runc, the CNI plugins, buildah,
+#                                 debootstrap, and gcc for the pause image and k3s
+#   hack/install-deps.sh --node --k3s   also Debian's Docker engine (docker.io) for the k3s tier
 set -euo pipefail
 need=()
+if [[ " $* " == *" --k3s "* ]]; then
+  command -v dockerd >/dev/null || need+=(docker.io)
+  command -v python3 >/dev/null || need+=(python3)
+fi
+if [[ " $* " == *" --node "* ]]; then
+  command -v containerd >/dev/null || need+=(containerd)
+  command -v runc >/dev/null || need+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
+  command -v buildah >/dev/null || need+=(buildah)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
+  [[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || need+=(libc6-dev)
+fi
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v ip >/dev/null || need+=(iproute2)
@@ -15,6 +33,8 @@ command -v nginx >/dev/null || need+=(nginx-light)
 command -v ab >/dev/null || need+=(apache2-utils)
 command -v go >/dev/null || need+=(golang-go)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+# The chart tests run the README's Argo CD health check (Lua) with a real Lua interpreter.
+command -v lua5.4 >/dev/null || need+=(lua5.4)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "[install-deps] missing: ${need[*]} (run as root or install them)" >&2
@@ -22,5 +42,6 @@ if ((${#need[@]})); then
   fi
   echo "[install-deps] installing ${need[*]}" >&2
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  # --no-install-recommends: containerd and buildah would otherwise bring a lot more.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

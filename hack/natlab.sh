@@ -10,8 +10,24 @@
 #   hack/natlab.sh load [-c C] [-n N] [-s S] [-t T]
 #                                    ApacheBench from the client: ab -c C -n N -r -s S, bounded by T seconds
 #   hack/natlab.sh router-pid        a pid inside the router namespace (its /proc/<pid>/net/stat/nf_conntrack)
+#   hack/natlab.sh flush             delete the lab's conntrack entries (TIME_WAIT of the last run)
 #   hack/natlab.sh down              remove namespaces and rules, delete the lab's conntrack entries,
 #                                    restore every sysctl it saved (idempotent; also run by a trap on failure)
+#
+# Service mode, for a Kubernetes Service on the real node (hack/cluster.sh up --node), whose DNAT
+# is kube-proxy's own in the machine's namespace:
+#
+#   ct-client (10.244.250.2) --veth-- this machine (10.244.250.1; kube-proxy DNAT SERVICE -> pods on the node's bridge)
+#
+#   hack/natlab.sh up --service IP:PORT --track CIDR[,CIDR...] --services CIDR [--max N]
+#                                    only the client namespace, routed through this machine. While the
+#                                    lab is up, the machine's own traffic is not tracked (an nftables
+#                                    notrack table), except to and from the --track and --services
+#                                    ranges (pods, this client, Services), so a tiny nf_conntrack_max
+#                                    only hits the lab's traffic. The client's address lies in the
+#                                    first --track range (kube-proxy's --cluster-cidr), so kube-proxy
+#                                    does not masquerade it. load, flush and down as above; router-pid
+#                                    prints 1 (the machine's own table is the one that fills).
 set -euo pipefail
 
 STATE="${CONNTRACK_NATLAB_STATE:-/run/conntrack-natlab}"
@@ -20,6 +36,10 @@ NS_ROUTER=ct-router
 NS_SERVER=ct-server
 VIP=10.200.0.80
 NETFILTER=/proc/sys/net/netfilter
+# Service mode: the client's /30, routed through this machine.
+SVC_HOST_IP=10.244.250.1
+SVC_CLIENT_IP=10.244.250.2
+NOTRACK_TABLE=ctlab_notrack
 
 log() { echo "[natlab] $*" >&2; }
 in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
@@ -47,7 +67,23 @@ save_sysctl() {
   [[ -f "$STATE/saved/$name" ]] || cat "$NETFILTER/$name" > "$STATE/saved/$name"
 }
 
+# save_proc_sys PATH: the same for any /proc/sys path (slashes kept as %).
+save_proc_sys() {
+  mkdir -p "$STATE/saved-sys"
+  local key="${1//\//%}"
+  [[ -f "$STATE/saved-sys/$key" ]] || cat "/proc/sys/$1" > "$STATE/saved-sys/$key"
+}
+
 restore_sysctls() {
+  local f path
+  if [[ -d "$STATE/saved-sys" ]]; then
+    for f in "$STATE/saved-sys"/*; do
+      [[ -f "$f" ]] || continue
+      path="/proc/sys/$(basename "$f" | tr '%' '/')"
+      echo "$(cat "$f")" > "$path" && log "restored $path=$(cat "$f")"
+      rm -f "$f"
+    done
+  fi
   [[ -d "$STATE/saved" ]] || return 0
   for f in "$STATE/saved"/*; do
     [[ -f "$f" ]] || continue
@@ -58,13 +94,20 @@ restore_sysctls() {
 
 up() {
   need_root
-  local max=""
+  local max="" service="" track="" services=""
   while (($#)); do
     case "$1" in
       --max) max="$2"; shift 2 ;;
+      --service) service="$2"; shift 2 ;;
+      --track) track="$2"; shift 2 ;;
+      --services) services="$2"; shift 2 ;;
       *) log "unknown option $1"; exit 2 ;;
     esac
   done
+  if [[ -n "$service" ]]; then
+    up_service "$service" "$track" "$services" "$max"
+    return
+  fi
   install_packages
   modprobe nf_conntrack 2>/dev/null || true
   mkdir -p "$STATE"
@@ -146,12 +189,100 @@ EOF
     echo "$max" > "$NETFILTER/nf_conntrack_max"
   fi
   trap - ERR
-  for _ in $(seq 1 50); do
-    in_ns $NS_CLIENT curl -s -m 2 -o /dev/null "http://$VIP:8080/" && break
-    sleep 0.1
-  done
-  in_ns $NS_CLIENT curl -sf -m 2 -o /dev/null "http://$VIP:8080/" || { log "nginx not reachable through the DNAT"; down; exit 1; }
+  await_reachable "$VIP:8080" "nginx not reachable through the DNAT"
+  echo "$VIP:8080" > "$STATE/target"
   log "up: http://$VIP:8080/ (client ns $NS_CLIENT, router ns $NS_ROUTER pid $(cat "$STATE/router.pid"), nf_conntrack_max $(cat $NETFILTER/nf_conntrack_max))"
+}
+
+# await_reachable TARGET MESSAGE: HTTP from the client namespace works within ~10 s, or down and fail.
+await_reachable() {
+  for _ in $(seq 1 50); do
+    in_ns $NS_CLIENT curl -s -m 2 -o /dev/null "http://$1/" && return 0
+    sleep 0.2
+  done
+  log "$2"
+  down
+  exit 1
+}
+
+# up_service TARGET TRACK SERVICES MAX: the client namespace routed through this machine, and the
+# notrack table that keeps the machine's own traffic out of the table while the lab is up.
+up_service() {
+  local target="$1" track="$2" services="$3" max="$4"
+  [[ -n "$track" && -n "$services" ]] || { log "--service needs --track and --services"; exit 2; }
+  install_packages
+  modprobe nf_conntrack 2>/dev/null || true
+  mkdir -p "$STATE"
+  trap 'log "up failed: cleaning up"; down' ERR
+  ip netns list | grep -qw $NS_CLIENT || ip netns add $NS_CLIENT
+  in_ns $NS_CLIENT ip link set lo up
+  if ! ip link show h-client >/dev/null 2>&1; then
+    ip link add h-client type veth peer name c-host
+    ip link set c-host netns $NS_CLIENT
+  fi
+  ip addr replace $SVC_HOST_IP/30 dev h-client
+  ip link set h-client up
+  in_ns $NS_CLIENT ip addr replace $SVC_CLIENT_IP/30 dev c-host
+  in_ns $NS_CLIENT ip link set c-host up
+  in_ns $NS_CLIENT ip route replace default via $SVC_HOST_IP
+  in_ns $NS_CLIENT sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+  # The machine forwards between the client and the pods' bridge. The node's CNI bridge has
+  # usually turned forwarding on already (and the node restores it): saved only when changed here.
+  if [[ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]]; then
+    save_proc_sys net/ipv4/ip_forward
+    echo 1 > /proc/sys/net/ipv4/ip_forward
+  fi
+  # Before the conntrack hook (priority raw): the machine's own traffic (loopback, its real
+  # interfaces) is not tracked; pods, the client and Services are (kube-proxy's DNAT needs it).
+  # Loopback packets to a Service keep the entry their output hook made.
+  nft -f - <<RULES
+table inet $NOTRACK_TABLE
+delete table inet $NOTRACK_TABLE
+table inet $NOTRACK_TABLE {
+  set tracked { type ipv4_addr; flags interval; elements = { ${track//,/, } } }
+  set services { type ipv4_addr; flags interval; elements = { ${services//,/, } } }
+  chain prerouting {
+    type filter hook prerouting priority raw; policy accept;
+    iif lo accept
+    ip saddr @tracked accept
+    ip daddr @tracked accept
+    ip daddr @services accept
+    notrack
+  }
+  chain output {
+    type filter hook output priority raw; policy accept;
+    ip daddr @services accept
+    oif lo notrack
+    ip daddr @tracked accept
+    notrack
+  }
+}
+RULES
+  local tracked
+  tracked="$(cat "$NETFILTER/nf_conntrack_count" 2>/dev/null || echo 0)"
+  if [[ -n "$max" && "$tracked" -gt $((max / 2)) ]]; then
+    log "the machine's own namespace tracks $tracked connections: lowering nf_conntrack_max to $max could cut them; refusing"
+    down
+    exit 1
+  fi
+  if [[ -n "$max" ]]; then
+    save_sysctl nf_conntrack_max
+    echo "$max" > "$NETFILTER/nf_conntrack_max"
+  fi
+  echo "$target" > "$STATE/target"
+  echo 1 > "$STATE/router.pid.service"
+  trap - ERR
+  await_reachable "$target" "the Service http://$target/ is not reachable from $NS_CLIENT"
+  log "up: http://$target/ from $NS_CLIENT ($SVC_CLIENT_IP), DNAT by kube-proxy in this machine's namespace, nf_conntrack_max $(cat $NETFILTER/nf_conntrack_max)"
+}
+
+flush() {
+  need_root
+  if ip netns list 2>/dev/null | grep -qw $NS_ROUTER; then
+    in_ns $NS_ROUTER conntrack -F >/dev/null 2>&1 || true
+  fi
+  conntrack -D -s $SVC_CLIENT_IP >/dev/null 2>&1 || true
+  conntrack -D -d $SVC_CLIENT_IP >/dev/null 2>&1 || true
 }
 
 load() {
@@ -167,13 +298,15 @@ load() {
     esac
   done
   ip netns list | grep -qw $NS_CLIENT || { log "the lab is not up: hack/natlab.sh up"; exit 1; }
+  local target="$VIP:8080"
+  [[ -f "$STATE/target" ]] && target="$(cat "$STATE/target")"
   # Bounded in count (-n) and in time (timeout), always.
   ulimit -n "$(ulimit -Hn)"
-  timeout --signal=INT --kill-after=10 "$t" ip netns exec $NS_CLIENT ab -c "$c" -n "$n" -r -s "$s" "http://$VIP:8080/" 2>&1 || true
+  timeout --signal=INT --kill-after=10 "$t" ip netns exec $NS_CLIENT ab -c "$c" -n "$n" -r -s "$s" "http://$target/" 2>&1 || true
 }
 
 router_pid() {
-  cat "$STATE/router.pid"
+  if [[ -f "$STATE/router.pid.service" ]]; then cat "$STATE/router.pid.service"; else cat "$STATE/router.pid"; fi
 }
 
 down() {
@@ -195,10 +328,17 @@ down() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
     ip netns del "$ns" 2>/dev/null
   done
+  # Service mode: the host end of the client's link goes with its namespace; the notrack table
+  # stays until deleted here.
+  ip link del h-client 2>/dev/null
+  nft delete table inet $NOTRACK_TABLE 2>/dev/null
   # The lab's addresses never reach the machine's own table; delete any entry that did anyway.
   conntrack -D -s 10.200.0.0/16 >/dev/null 2>&1
   conntrack -D -d 10.200.0.0/16 >/dev/null 2>&1
+  conntrack -D -s $SVC_CLIENT_IP >/dev/null 2>&1
+  conntrack -D -d $SVC_CLIENT_IP >/dev/null 2>&1
   restore_sysctls
+  rm -f "$STATE/target" "$STATE/router.pid.service"
   rm -rf "$STATE/nginx"
   set -e
   log "down"
@@ -208,6 +348,7 @@ case "${1:-}" in
   up) shift; up "$@" ;;
   load) shift; load "$@" ;;
   router-pid) router_pid ;;
+  flush) flush ;;
   down) down ;;
-  *) echo "usage: $0 up [--max N] | load [-c C] [-n N] [-s S] [-t T] | router-pid | down" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--max N] [--service IP:PORT --track CIDRS --services CIDRS] | load [-c C] [-n N] [-s S] [-t T] | router-pid | flush | down" >&2; exit 2 ;;
 esac

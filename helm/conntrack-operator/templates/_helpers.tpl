@@ -36,3 +36,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "conntrack.agentUser" -}}
 system:serviceaccount:{{ .Release.Namespace }}:{{ .Values.agent.serviceAccountName }}
 {{- end }}
+
+{{/* The operators' leader election Lease in the release namespace (OperatorConfig: conntrack.leader-election.lease-name). */}}
+{{- define "conntrack.leaseName" -}}
+conntrack-operator
+{{- end }}

@@ -15,6 +15,7 @@ public record AgentConfig(
         Path hostRoot,
         Path stateDir,
         int metricsPort,
+        int probePort,
         Duration heartbeat,
         boolean forceObserveOnly,
         String version,
@@ -24,6 +25,8 @@ public record AgentConfig(
     public static final String HOST_ROOT = "CONNTRACK_HOST_ROOT";
     public static final String STATE_DIR = "CONNTRACK_STATE_DIR";
     public static final String METRICS_PORT = "CONNTRACK_METRICS_PORT";
+    /** Loopback-only port of the liveness and readiness probes (0: none); default the metrics port + 1. */
+    public static final String PROBE_PORT = "CONNTRACK_PROBE_PORT";
     public static final String HEARTBEAT = "CONNTRACK_HEARTBEAT_SECONDS";
     /** A local safety cap: with "true" the agent never writes to the kernel, whatever the policies say. */
     public static final String FORCE_OBSERVE_ONLY = "CONNTRACK_FORCE_OBSERVE_ONLY";
@@ -38,12 +41,6 @@ public record AgentConfig(
         nftCommand = nftCommand == null ? List.of() : List.copyOf(nftCommand);
     }
 
-    /** Without nft: the agents of a simulation, which share one machine and must not touch its ruleset. */
-    public AgentConfig(String nodeName, Path hostRoot, Path stateDir, int metricsPort, Duration heartbeat,
-            boolean forceObserveOnly, String version) {
-        this(nodeName, hostRoot, stateDir, metricsPort, heartbeat, forceObserveOnly, version, List.of());
-    }
-
     public static AgentConfig fromEnvironment(Map<String, String> env) {
         String node = env.get(NODE_NAME);
         if (node == null || node.isBlank()) {
@@ -55,6 +52,8 @@ public record AgentConfig(
                 Path.of(env.getOrDefault(HOST_ROOT, "/")),
                 Path.of(env.getOrDefault(STATE_DIR, "/var/lib/conntrack-operator")),
                 intValue(env, METRICS_PORT, 9402, 0, 65535),
+                intValue(env, PROBE_PORT, intValue(env, METRICS_PORT, 9402, 0, 65535) == 0 ? 0
+                        : Math.min(65535, intValue(env, METRICS_PORT, 9402, 0, 65535) + 1), 0, 65535),
                 Duration.ofSeconds(intValue(env, HEARTBEAT, 60, 1, 3600)),
                 Boolean.parseBoolean(env.getOrDefault(FORCE_OBSERVE_ONLY, "false")),
                 AgentConfig.class.getPackage().getImplementationVersion() != null

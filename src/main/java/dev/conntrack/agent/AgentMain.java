@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.kernel.AgentLock;
 import dev.conntrack.kernel.HostPaths;
 import dev.conntrack.agent.kube.ApiServerConfig;
 import dev.conntrack.agent.kube.KubeClient;
@@ -12,8 +13,9 @@ import java.util.logging.Logger;
 
 /**
  * Entry point of the agent role. Deliberately plain Java: no Quarkus boot, no CDI, no fabric8
- * client: its own small HTTP/1.1 API client for the four calls it makes and its own one-thread
- * metrics endpoint, so that the process that runs on every node stays small.
+ * client: its own small HTTP/1.1 API client for the four calls it makes, and the Prometheus
+ * client's exporter on the JDK's HTTP server for metrics and probes, so that the process that runs
+ * on every node stays small.
  */
 public final class AgentMain {
     private static final Logger LOG = Logger.getLogger(AgentMain.class.getName());
@@ -23,6 +25,7 @@ public final class AgentMain {
 
     public static void main(String... args) {
         logToStderr();
+        exitOnUncaughtErrors();
         AgentConfig config;
         try {
             config = AgentConfig.fromEnvironment(System.getenv());
@@ -32,6 +35,16 @@ public final class AgentMain {
             return;
         }
         Clock clock = Clock.systemUTC();
+        AgentLock lock;
+        try {
+            lock = AgentLock.acquire(config.stateDir(), config.nodeName(), "pid " + ProcessHandle.current().pid() + " on "
+                    + hostname() + ", agent " + config.version() + ", started " + clock.instant());
+        } catch (IllegalStateException | IOException e) {
+            // Two agents for one node would fight over its kernel and its originals: refuse to start.
+            System.err.println("conntrack agent: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         KubeClient client;
         try {
             client = client();
@@ -42,36 +55,40 @@ public final class AgentMain {
             return;
         }
         AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
-        MetricsServer server = startMetrics(config, metrics);
-        NodeAgent[] agent = new NodeAgent[1];
-        NodeSpecWatch spec = new NodeSpecWatch(client, config.nodeName(), () -> {
-            if (agent[0] != null) {
-                agent[0].wake();
-            }
-        });
-        agent[0] = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, spec,
-                new StatusReporter(client, config.nodeName(), clock, config.heartbeat()),
-                new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock);
-        agent[0].start();
+        NodeAgent agent = new NodeAgent(config, new HostPaths(config.hostRoot()), metrics, client, clock);
+        AgentEndpoints server = startEndpoints(config, metrics, agent.health());
+        agent.start();
         LOG.info("conntrack agent " + config.version() + " for node " + config.nodeName() + " (host root "
                 + config.hostRoot() + ", API server " + client.config() + ", originals in " + config.originalsFile() + ", metrics on "
-                + (server == null ? "no port" : ":" + server.port()) + ")"
+                + (server.metricsPort() == 0 ? "no port" : ":" + server.metricsPort()) + ", probes on "
+                + (server.probePort() == 0 ? "no port" : "127.0.0.1:" + server.probePort()) + ")"
                 + (config.forceObserveOnly() ? "; observe-only: the kernel is never written" : ""));
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // Stopping never restores: the settings stay as the node's policy wants them.
-            agent[0].close();
-            if (server != null) {
-                server.close();
-            }
+            agent.close();
+            server.close();
             client.close();
+            try {
+                lock.close();
+            } catch (IOException e) {
+                LOG.warning("cannot release the agent lock: " + e.getMessage());
+            }
             stopped.countDown();
         }, "conntrack-agent-stop"));
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String hostname() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown host";
         }
     }
 
@@ -92,21 +109,24 @@ public final class AgentMain {
         root.setLevel(java.util.logging.Level.INFO);
     }
 
+    /**
+     * An error no thread handles (OutOfMemoryError, a missing class) ends the agent with exit code
+     * 70: a process whose poll or watch thread died must not go on answering probes and writing
+     * heartbeats. The kubelet restarts it.
+     */
+    static void exitOnUncaughtErrors() {
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+            LOG.log(java.util.logging.Level.SEVERE, "uncaught in " + thread.getName() + "; exiting", error);
+            Runtime.getRuntime().halt(70);
+        });
+    }
+
     /** In-cluster, kubeconfig or environment, with short timeouts so an unreachable API server is noticed quickly. */
     static KubeClient client() {
         return new KubeClient(ApiServerConfig.fromEnvironment(System.getenv()), Duration.ofSeconds(3), Duration.ofSeconds(5));
     }
 
-    private static MetricsServer startMetrics(AgentConfig config, AgentMetrics metrics) {
-        if (config.metricsPort() == 0) {
-            return null;
-        }
-        try {
-            return MetricsServer.start(config.metricsPort(), metrics.registry());
-        } catch (IOException e) {
-            // Metrics are not worth failing enforcement for: say so and carry on.
-            LOG.warning("metrics port " + config.metricsPort() + " unavailable: " + e.getMessage());
-            return null;
-        }
+    private static AgentEndpoints startEndpoints(AgentConfig config, AgentMetrics metrics, AgentHealth health) {
+        return AgentEndpoints.start(config.metricsPort(), config.probePort(), metrics.registry(), health);
     }
 }

@@ -6,7 +6,17 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Summary;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import dev.conntrack.agent.core.Enforcer;
+import dev.conntrack.agent.core.KeyOutcome;
+import dev.conntrack.agent.core.KeyResult;
+import dev.conntrack.agent.core.NodeSample;
+import dev.conntrack.kernel.ConntrackStats;
+import dev.conntrack.kernel.TableMemory;
+import dev.conntrack.kernel.TableSnapshot;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * The agent's Prometheus metrics. Prefix {@code conntrack_} (never node_exporter's
@@ -77,6 +87,47 @@ public class AgentMetrics {
 
     public PrometheusRegistry registry() {
         return registry;
+    }
+
+    /**
+     * Everything one poll has to say in metrics: the table and counters it read, the settings
+     * live after enforcement, what was written or refused, and whether auto-raise raised.
+     */
+    public void publish(NodeSample sample, Enforcer.Result done, boolean raised, String notrackFailureStarted,
+            long nowEpochSeconds, OptionalInt objectSize) {
+        for (KeyResult r : done.settings().results()) {
+            if (r.outcome() == KeyOutcome.Applied || r.outcome() == KeyOutcome.Restored) {
+                applied(nowEpochSeconds);
+            } else if (r.outcome().isFailure()) {
+                applyError(r.fieldName(), r.failure() == null ? "Unknown" : r.failure().reason().name());
+            }
+        }
+        notrackRules(done.notrack().installedRules());
+        if (done.notrack().installed() != null) {
+            applied(nowEpochSeconds);
+        }
+        if (notrackFailureStarted != null) {
+            applyError("notrack", "NftFailed");
+        }
+        if (raised) {
+            autoRaised();
+        }
+        TableSnapshot table = sample.table();
+        Optional<ConntrackStats> counters = sample.reading().stats();
+        Long max = boxed(table.max());
+        Long buckets = boxed(table.buckets());
+        update(new Sample(boxed(table.count()), max, buckets,
+                max != null && buckets != null ? TableMemory.estimate(max, buckets, objectSize) : null,
+                counters.map(s -> boxed(s.drop())).orElse(null),
+                counters.map(s -> boxed(s.earlyDrop())).orElse(null),
+                counters.map(s -> boxed(s.insertFailed())).orElse(null),
+                counters.map(s -> boxed(s.invalid())).orElse(null),
+                sample.log().tableFullIncludingSuppressed()));
+        settings(done.settings().current());
+    }
+
+    private static Long boxed(OptionalLong value) {
+        return value.isPresent() ? value.getAsLong() : null;
     }
 
     public void update(Sample newest) {

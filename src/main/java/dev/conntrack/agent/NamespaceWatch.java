@@ -1,8 +1,6 @@
 package dev.conntrack.agent;
 
-import dev.conntrack.agent.core.DropRate;
-import dev.conntrack.agent.core.NodeConditions;
-import dev.conntrack.api.Conditions;
+import dev.conntrack.agent.core.NodeSample;
 import dev.conntrack.api.NamespaceSummary;
 import dev.conntrack.kernel.ConntrackStats;
 import dev.conntrack.kernel.ConntrackStatsReader;
@@ -12,7 +10,6 @@ import dev.conntrack.kernel.NetnsScan;
 import dev.conntrack.kernel.NetnsScanner;
 import dev.conntrack.kernel.PodNames;
 import dev.conntrack.kernel.TableSnapshot;
-import io.fabric8.kubernetes.api.model.Condition;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.OptionalLong;
 
 /**
@@ -28,7 +24,7 @@ import java.util.OptionalLong;
  * one global max, so the node's own counters miss their drops. A full scan (about a millisecond
  * per 50 namespaces) runs every few seconds, or at once when the fast watcher sees conntrack
  * objects pile up somewhere it does not look; in between, only the hottest namespace's counters
- * are read on each poll. Called from the agent's poll thread, under its lock.
+ * are read on each poll. Called from the agent's poll thread only.
  */
 final class NamespaceWatch {
     static final Duration SCAN_EVERY = Duration.ofSeconds(5);
@@ -60,11 +56,16 @@ final class NamespaceWatch {
         this.podNames = podNames;
     }
 
-    /** One poll: a full scan when due, then the hottest namespace's drops. True when the hottest changed. */
-    boolean poll(long nowNanos) {
+    /**
+     * One poll: a full scan when due (or when RESCAN is asked for, because conntrack objects pile up
+     * somewhere nobody watches, at most every RESCAN_AT_MOST_EVERY), then the hottest namespace's
+     * drops. True when the hottest changed.
+     */
+    boolean poll(long nowNanos, boolean rescan) {
         boolean changed = false;
         long others = 0;
-        if (!scanned || nowNanos - lastScanAt >= SCAN_EVERY.toNanos()) {
+        long sinceScan = nowNanos - lastScanAt;
+        if (!scanned || sinceScan >= SCAN_EVERY.toNanos() || (rescan && sinceScan >= RESCAN_AT_MOST_EVERY.toNanos())) {
             // The hottest namespace before the scan: its drops are counted by the reads below. One
             // that becomes the hottest in this scan (because it dropped) is counted here, else
             // the drops that made it the hottest would be attributed to nobody.
@@ -105,11 +106,6 @@ final class NamespaceWatch {
             return initial;
         }
         return new TableSnapshot(OptionalLong.of(hotEntries), initial.max(), initial.buckets(), initial.unavailable());
-    }
-
-    /** A scan now, unless one ran within the last RESCAN_AT_MOST_EVERY. True when the hottest changed. */
-    boolean rescanIfDue(long nowNanos) {
-        return scanned && nowNanos - lastScanAt >= RESCAN_AT_MOST_EVERY.toNanos() && scan(nowNanos);
     }
 
     private boolean scan(long nowNanos) {
@@ -154,15 +150,9 @@ final class NamespaceWatch {
         return hot == null ? null : paths.conntrackStats(hot.pid());
     }
 
-    /** The node's own drop rate plus the drops of every other namespace in the same interval. */
-    DropRate nodeWide(DropRate initial) {
-        if (otherDropsDelta == 0) {
-            return initial;
-        }
-        long delta = initial.dropsDelta().orElse(0) + otherDropsDelta;
-        Duration interval = initial.interval().isZero() ? Duration.ofSeconds(1) : initial.interval();
-        return new DropRate(interval, OptionalLong.of(delta), OptionalDouble.of(delta * 1e9 / interval.toNanos()),
-                initial.tableFullLogLinesDelta());
+    /** What the poll cycle needs of the namespaces, with the node's own drops for the total. */
+    NodeSample.Namespaces view(Long initialDrops) {
+        return new NodeSample.Namespaces(otherDropsDelta, droppingText(), dropsAllNamespaces(initialDrops).orElse(null), summaries());
     }
 
     /** Drops of every namespace together, with the freshest figures for the node's own and the hottest. */
@@ -214,18 +204,6 @@ final class NamespaceWatch {
             out.add(s);
         }
         return out.isEmpty() ? null : out;
-    }
-
-    /** TableFull names the namespace that drops, when it is not the node's own. */
-    List<Condition> nameTheDroppingNamespace(List<Condition> conditions, Long generation) {
-        if (dropping == null || !Conditions.isTrue(conditions, NodeConditions.TABLE_FULL)) {
-            return conditions;
-        }
-        Condition tableFull = Conditions.find(conditions, NodeConditions.TABLE_FULL);
-        String message = "packets dropped because a conntrack table is full" + droppingText();
-        return conditions.stream()
-                .map(c -> c == tableFull ? Conditions.of(NodeConditions.TABLE_FULL, true, tableFull.getReason(), message, generation) : c)
-                .toList();
     }
 
     /**

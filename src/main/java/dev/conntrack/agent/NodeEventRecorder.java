@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import java.time.Clock;
@@ -16,20 +17,10 @@ import java.util.logging.Logger;
  * Kubernetes Events on this agent's Node (namespace "default", as the kubelet does). Deduplicated
  * by reason: the same reason within the window bumps the count (and takes the newest message) of
  * the existing Event instead of creating a new one, so a node whose table fills again and again
- * yields one Event per reason and window, not one per episode or per drop.
+ * yields one Event per reason and window, not one per episode or per drop. The reasons are
+ * {@link dev.conntrack.agent.core.PollEvents}'.
  */
 public class NodeEventRecorder {
-    public static final String TABLE_FULL = "ConntrackTableFull";
-    public static final String PRESSURE = "ConntrackPressure";
-    public static final String APPLIED = "ConntrackApplied";
-    public static final String EXTERNAL_OVERRIDE = "ConntrackExternalOverride";
-    public static final String RESTORED = "ConntrackRestored";
-    public static final String APPLY_FAILED = "ConntrackApplyFailed";
-    public static final String AUTO_RAISED = "ConntrackAutoRaised";
-    public static final String EXPLAINED = "ConntrackPressureExplained";
-    public static final String NOTRACK_INSTALLED = "ConntrackNotrackInstalled";
-    public static final String NOTRACK_REMOVED = "ConntrackNotrackRemoved";
-
     private static final Logger LOG = Logger.getLogger(NodeEventRecorder.class.getName());
     private static final String NAMESPACE = "default";
     private static final String COMPONENT = "conntrack-agent";
@@ -40,6 +31,9 @@ public class NodeEventRecorder {
     private final Clock clock;
     private final Duration window;
     private final Map<String, Emitted> recent = new HashMap<>();
+    /** After a refused call: no Event is tried before retryAt (2 s doubling to 60 s, jitter, Retry-After). */
+    private final Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(60));
+    private Instant retryAt = Instant.EPOCH;
 
     private record Emitted(String name, String message, Instant first, int count) {
     }
@@ -62,25 +56,35 @@ public class NodeEventRecorder {
     /** Returns true when a new Event was created (not a count bump); failures are logged, never thrown. */
     synchronized boolean record(String type, String reason, String message) {
         Instant now = clock.instant();
+        if (now.isBefore(retryAt)) {
+            // An overloaded or absent API server: Events are best effort, the status carries the state.
+            LOG.log(Level.FINE, "event " + reason + " not sent: API server backing off");
+            return false;
+        }
         Emitted last = recent.get(reason);
         try {
             if (last != null && now.isBefore(last.first().plus(window))) {
                 int count = last.count() + 1;
                 // A merge patch of the fields that change: no read first, no resourceVersion needed.
                 client.patch(EVENTS + "/" + last.name(), KubeClient.MERGE_PATCH,
-                        NodeStateJson.eventBump(count, message, stamp(now)));
+                        NodeStateWriter.eventBump(count, message, stamp(now)));
                 recent.put(reason, new Emitted(last.name(), message, last.first(), count));
+                backoff.reset();
                 return false;
             }
             String name = nodeName + "." + reason.toLowerCase(Locale.ROOT) + "." + Long.toHexString(now.toEpochMilli());
-            client.post(EVENTS, NodeStateJson.event(new NodeStateJson.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
+            client.post(EVENTS, NodeStateWriter.event(new NodeStateWriter.NodeEvent(name, NAMESPACE, nodeName, type, reason, message,
                     COMPONENT, stamp(now))));
             recent.put(reason, new Emitted(name, message, now, 1));
+            backoff.reset();
             return true;
         } catch (KubeApiException e) {
             // Events are best effort: a lost Event must never stop enforcement or reporting.
             LOG.log(Level.FINE, "event " + reason + " not recorded: " + e.getMessage());
             recent.remove(reason);
+            if (e.code() == 0 || e.code() == 429 || e.code() >= 500) {
+                retryAt = now.plus(backoff.next(e));
+            }
             return false;
         }
     }

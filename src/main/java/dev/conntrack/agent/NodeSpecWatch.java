@@ -2,6 +2,8 @@ package dev.conntrack.agent;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.conntrack.agent.core.SpecValidator;
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeState;
@@ -11,6 +13,8 @@ import java.io.InputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -21,11 +25,11 @@ import java.util.logging.Logger;
  * Watches this node's ConntrackNodeState, and only it (a field selector on its name: the agent
  * never lists other nodes' states): a list, then a watch from the list's resourceVersion, resumed
  * from the newest version seen (bookmarks included) whenever the server ends it, and a new list
- * when the server says that version is gone (410). When the API server is unreachable it retries
- * with a backoff, for ever: enforcement goes on meanwhile with the last spec seen. Until the state
+ * when the server says that version is gone (410). When the API server is unreachable or
+ * overloaded it retries with an exponential backoff with jitter (at least its Retry-After), for ever: enforcement goes on meanwhile with the last spec seen. Until the state
  * has been seen once, the spec is unknown and the agent only monitors.
  */
-public class NodeSpecWatch implements AutoCloseable {
+public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
     static final String PATH = "/apis/" + ConntrackPolicy.GROUP + "/" + ConntrackPolicy.VERSION + "/conntracknodestates";
     /** The server ends each watch after this long (client-go picks 5-10 minutes); the agent resumes it. */
@@ -37,8 +41,9 @@ public class NodeSpecWatch implements AutoCloseable {
     private final KubeClient client;
     private final String nodeName;
     private final Runnable onChange;
-    private final Thread thread;
+    private volatile Thread thread;
     private volatile boolean seen;
+    private volatile String refused;
     private volatile boolean closed;
     private volatile InputStream open;
     private String resourceVersion;
@@ -47,39 +52,25 @@ public class NodeSpecWatch implements AutoCloseable {
         this.client = client;
         this.nodeName = nodeName;
         this.onChange = onChange;
-        this.thread = new Thread(this::run, "conntrack-spec-watch");
-        this.thread.setDaemon(true);
     }
 
-    /**
-     * For a subclass that gets the node state elsewhere and overrides {@link #current()}, e.g. a
-     * fleet simulation that runs many agents in one process over one shared informer.
-     */
-    protected NodeSpecWatch() {
-        this.client = null;
-        this.nodeName = null;
-        this.onChange = null;
-        this.thread = null;
-    }
-
-    /** Starts watching without waiting: the API server may be unreachable right now. */
-    public void start() {
-        if (thread != null) {
-            thread.start();
-        }
-    }
-
-    /** The newest node state seen, empty until the first one arrives. */
+    @Override
     public Optional<ConntrackNodeState> current() {
         return seen ? Optional.ofNullable(latest.get()) : Optional.empty();
     }
 
-    private void run() {
-        Duration backoff = MIN_BACKOFF;
+    /**
+     * Watches until {@link #close()}, on the calling thread (the agent gives it one): list, watch,
+     * resume, and retry with a backoff while the API server is unreachable.
+     */
+    public void run() {
+        thread = Thread.currentThread();
+        Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF);
         String lastProblem = null;
         while (!closed) {
             long started = System.nanoTime();
             boolean failed = false;
+            KubeApiException failure = null;
             try {
                 if (resourceVersion == null) {
                     list();
@@ -94,6 +85,7 @@ public class NodeSpecWatch implements AutoCloseable {
                     resourceVersion = null;
                 } else {
                     failed = true;
+                    failure = e instanceof KubeApiException k ? k : null;
                     String problem = e.getMessage();
                     // One line per outage, not one per retry.
                     if (!Objects.equals(problem, lastProblem)) {
@@ -106,10 +98,9 @@ public class NodeSpecWatch implements AutoCloseable {
             // backoff as a failure, so that nothing can turn this loop into a busy one.
             boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
             if (failed || quick) {
-                sleep(backoff);
-                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                sleep(backoff.next(failure));
             } else {
-                backoff = MIN_BACKOFF;
+                backoff.reset();
                 lastProblem = null;
             }
         }
@@ -119,10 +110,15 @@ public class NodeSpecWatch implements AutoCloseable {
         return "fieldSelector=" + URLEncoder.encode("metadata.name=" + nodeName, StandardCharsets.UTF_8);
     }
 
+    /**
+     * The node's state from the API server's watch cache (resourceVersion=0, as client-go's
+     * reflector lists): after an outage thousands of agents list at once, and a consistent read
+     * of each would go to etcd.
+     */
     private void list() throws KubeApiException, IOException {
-        String body = client.get(PATH + "?" + selector());
+        String body = client.get(PATH + "?" + selector() + "&resourceVersion=0");
         String version = null;
-        ConntrackNodeState found = null;
+        NodeStateJson.Read found = null;
         try (JsonParser p = NodeStateJson.FACTORY.createParser(body)) {
             expect(p.nextToken(), JsonToken.START_OBJECT);
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -132,8 +128,8 @@ public class NodeSpecWatch implements AutoCloseable {
                     version = NodeStateJson.readMetadata(p).getResourceVersion();
                 } else if (field.equals("items") && value == JsonToken.START_ARRAY) {
                     while (p.nextToken() == JsonToken.START_OBJECT) {
-                        ConntrackNodeState item = NodeStateJson.readNodeState(p);
-                        if (nodeName.equals(item.getMetadata().getName())) {
+                        NodeStateJson.Read item = NodeStateJson.read(p);
+                        if (nodeName.equals(item.state().getMetadata().getName())) {
                             found = item;
                         }
                     }
@@ -180,14 +176,15 @@ public class NodeSpecWatch implements AutoCloseable {
             if (field.equals("type")) {
                 type = p.getValueAsString();
             } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT && !"ERROR".equals(type)) {
-                ConntrackNodeState state = NodeStateJson.readNodeState(p);
+                NodeStateJson.Read read = NodeStateJson.read(p);
+                ConntrackNodeState state = read.state();
                 String version = state.getMetadata().getResourceVersion();
                 if (version != null) {
                     resourceVersion = version;
                 }
                 // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
                 if (("ADDED".equals(type) || "MODIFIED".equals(type)) && nodeName.equals(state.getMetadata().getName())) {
-                    update(state);
+                    update(read);
                 }
             } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -220,13 +217,38 @@ public class NodeSpecWatch implements AutoCloseable {
         }
     }
 
-    private void update(ConntrackNodeState state) {
+    /**
+     * A node state arrived. One whose spec cannot be enforced as it is (a value of the wrong type, or
+     * out of the schema's bounds: an object written before the schema checked it) is refused whole:
+     * the last good spec stays in force (none: the agent only observes) and {@link #refused()} says why.
+     */
+    private void update(NodeStateJson.Read read) {
+        ConntrackNodeState state = read.state();
+        List<String> problems = new ArrayList<>(read.problems());
+        problems.addAll(SpecValidator.problems(state.getSpec()));
+        String was = refused;
+        if (!problems.isEmpty()) {
+            refused = "spec of generation " + state.getMetadata().getGeneration() + " refused, "
+                    + (latest.get() == null ? "nothing enforced" : "generation " + latest.get().getMetadata().getGeneration()
+                    + " still enforced") + ": " + String.join("; ", problems);
+            if (!refused.equals(was)) {
+                LOG.warning("node state " + nodeName + ": " + refused);
+                onChange.run();
+            }
+            return;
+        }
+        refused = null;
         ConntrackNodeState before = latest.getAndSet(state);
         seen = true;
-        Long was = before == null ? null : before.getMetadata().getGeneration();
-        if (was == null || !was.equals(state.getMetadata().getGeneration())) {
+        Long generation = before == null ? null : before.getMetadata().getGeneration();
+        if (was != null || generation == null || !generation.equals(state.getMetadata().getGeneration())) {
             onChange.run();
         }
+    }
+
+    @Override
+    public Optional<String> refused() {
+        return Optional.ofNullable(refused);
     }
 
     private void sleep(Duration d) {
@@ -241,8 +263,9 @@ public class NodeSpecWatch implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (thread != null) {
-            thread.interrupt();
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
             InputStream in = open;
             if (in != null) {
                 try {

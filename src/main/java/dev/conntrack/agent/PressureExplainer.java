@@ -11,8 +11,7 @@ import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -21,24 +20,23 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Lists the table once when it is under pressure (at most every few minutes) or when asked, on its
- * own thread so a listing of a large table never delays a poll, and keeps the newest explanation.
+ * Lists the table once when it is under pressure (at most every few minutes) or when asked, on a
+ * worker the agent gives it so a listing of a large table never delays a poll, and keeps the newest
+ * explanation.
  */
-final class PressureExplainer implements AutoCloseable {
+final class PressureExplainer {
     private static final Logger LOG = Logger.getLogger(PressureExplainer.class.getName());
 
     private final ConntrackTableSummarizer summarizer;
     private final SnapshotLimiter limiter;
     private final Clock clock;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "conntrack-explain");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Executor worker;
     private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicReference<TableExplanation> latest = new AtomicReference<>();
 
-    PressureExplainer(ConntrackTableSummarizer summarizer, SnapshotLimiter limiter, Clock clock) {
+    /** WORKER runs the listings: a thread of the agent's own, so a listing never delays a poll. */
+    PressureExplainer(ConntrackTableSummarizer summarizer, SnapshotLimiter limiter, Clock clock, Executor worker) {
+        this.worker = worker;
         this.summarizer = summarizer;
         this.limiter = limiter;
         this.clock = clock;
@@ -97,10 +95,5 @@ final class PressureExplainer implements AutoCloseable {
 
     private static List<String> tops(List<HeavyHitters.Top> tops) {
         return tops.isEmpty() ? null : tops.stream().map(t -> t.key() + "=" + t.count()).toList();
-    }
-
-    @Override
-    public void close() {
-        worker.shutdownNow();
     }
 }

@@ -1,5 +1,6 @@
 package dev.conntrack.agent;
 
+import dev.conntrack.agent.kube.Backoff;
 import dev.conntrack.agent.kube.KubeApiException;
 import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeStateStatus;
@@ -27,7 +28,9 @@ import java.util.logging.Logger;
  */
 public class StatusReporter {
     private static final Logger LOG = Logger.getLogger(StatusReporter.class.getName());
-    private static final Duration RETRY_BACKOFF = Duration.ofSeconds(2);
+    /** After a refused write: 2 s, doubling to 60 s, with jitter and at least the server's Retry-After. */
+    private final Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(60));
+    private Instant retryAt = Instant.EPOCH;
 
     private final KubeClient client;
     private final String nodeName;
@@ -47,7 +50,6 @@ public class StatusReporter {
     /** Whether the last offered status differs from the last written in what must be reported now. */
     private boolean lastOfferedChanged;
     private Instant lastWrite = Instant.EPOCH;
-    private Instant lastFailure = Instant.EPOCH;
 
     public StatusReporter(KubeClient client, String nodeName, Clock clock, Duration heartbeat) {
         this.client = client;
@@ -58,7 +60,19 @@ public class StatusReporter {
     }
 
     /** Offers the newest status; returns true when it was written now. */
-    public synchronized boolean offer(ConntrackNodeStateStatus status) {
+    public boolean offer(ConntrackNodeStateStatus status) {
+        return offer(status, true);
+    }
+
+    /**
+     * Offers the newest status of a poll that is still running (POLL_FRESH) or has stopped
+     * completing: then nothing is written, not even a heartbeat, so the node state's heartbeat
+     * grows old and the operator reports the agent silent instead of a fresh time over stale values.
+     */
+    public synchronized boolean offer(ConntrackNodeStateStatus status, boolean pollFresh) {
+        if (!pollFresh) {
+            return false;
+        }
         Instant now = clock.instant();
         if (status != lastOffered) {
             lastOfferedKey = significant(status);
@@ -71,7 +85,7 @@ public class StatusReporter {
         if (!changed && !heartbeatDue) {
             return false;
         }
-        if (now.isBefore(lastFailure.plus(RETRY_BACKOFF))) {
+        if (now.isBefore(retryAt)) {
             return false;
         }
         status.setHeartbeatTime(now.truncatedTo(ChronoUnit.SECONDS).toString());
@@ -80,11 +94,20 @@ public class StatusReporter {
             lastWrittenKey = key;
             lastOfferedChanged = false;
             lastWrite = now;
+            backoff.reset();
             writes.incrementAndGet();
             return true;
         } catch (KubeApiException e) {
             failures.incrementAndGet();
-            lastFailure = now;
+            Duration wait = backoff.next(e);
+            if (!changed) {
+                // Only a heartbeat was lost: it is not urgent, so it is retried at a random point of the
+                // next heartbeat period. After an outage a fleet's heartbeats then come back spread
+                // over a period, as they were before, instead of all at its end.
+                Duration spread = Duration.ofMillis(java.util.concurrent.ThreadLocalRandom.current().nextLong(heartbeat.toMillis() + 1));
+                wait = spread.compareTo(wait) > 0 ? spread : wait;
+            }
+            retryAt = now.plus(wait);
             LOG.log(Level.WARNING, "status of node state " + nodeName + " not written (" + describe(e)
                     + "); keeping the newest and retrying");
             return false;
@@ -100,7 +123,7 @@ public class StatusReporter {
     }
 
     private void write(ConntrackNodeStateStatus status) throws KubeApiException {
-        client.patch(statusPath, KubeClient.JSON_PATCH, NodeStateJson.statusPatch(status));
+        client.patch(statusPath, KubeClient.JSON_PATCH, NodeStateWriter.statusPatch(status));
     }
 
     /** The parts of a status whose change must be reported now; live counters ride on the heartbeat. */

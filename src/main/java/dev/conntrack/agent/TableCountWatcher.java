@@ -1,124 +1,81 @@
 package dev.conntrack.agent;
 
-import dev.conntrack.agent.core.AutoRaisePlanner;
+import dev.conntrack.agent.core.CountWatch;
+import dev.conntrack.kernel.ConntrackStats;
+import dev.conntrack.kernel.ConntrackStatsParser;
+import dev.conntrack.kernel.HostPaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongConsumer;
-import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Reads nf_conntrack_count between polls while auto-raise is on, because a NAT node under a
- * connection storm fills its table in tens of milliseconds: raising after the first drops is
- * already late. Each read also yields the growth rate since the previous one, so the raise can be
- * sized ahead of the storm. The interval adapts to the time left before the watermark at the
- * faster of the measured growth and an assumed storm ({@value #ASSUMED_STORM_PER_SECOND} new
- * entries/s): 10 ms while there is room, down to 2 ms when the watermark is near. Each read is one
- * positional read on a file kept open, so an idle node pays little for it.
+ * Reads the table between polls, because a NAT node under a connection storm fills its table in
+ * tens of milliseconds: nf_conntrack_count, the hottest namespace's entries, the drop counters and
+ * the conntrack objects of all namespaces. It decides nothing and writes nothing: it measures the
+ * growth (for auto-raise to size its raise) and wakes the poll when the poll's {@link CountWatch}
+ * says so, at most once per poll, exactly as the kernel log watcher wakes it on a "table full"
+ * line. Each read is a positional read on a file kept open, so an armed watcher costs little, and
+ * a disarmed one (no auto-raise, a table no storm fills before the next poll) costs nothing.
  */
 final class TableCountWatcher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(TableCountWatcher.class.getName());
-    private final Path countFile;
-    private final LongSupplier max;
-    private final LongSupplier watermarkPercent;
-    static final double ASSUMED_STORM_PER_SECOND = AutoRaisePlanner.STORM_PER_SECOND;
-    /** While auto-raise is off the thread costs nothing: it wakes on {@link #arm()}, or after this. */
+    /** While disarmed the thread parks until {@link #rule} arms it, or after this at most. */
     static final long DISARMED_PARK_MILLIS = 30_000;
 
-    /** What the watcher saw: the count and its growth since the previous read. */
+    /** Wakes the poll; RESCAN asks it to scan the namespaces first. */
     @FunctionalInterface
-    interface CountListener {
-        /** @param growthPerSecond entries per second since the previous read; 0 when unknown or shrinking */
-        void onCount(long count, double growthPerSecond);
+    interface Wake {
+        void wake(boolean rescan);
     }
 
-    private final CountListener onCount;
+    private final Path countFile;
+    private final Path slabObjects;
+    private final Path initialStats;
+    private final Wake wake;
+    private final ConntrackStatsParser statsParser = new ConntrackStatsParser();
+    private final ByteBuffer buffer = ByteBuffer.allocate(32);
+    private volatile CountWatch rule = CountWatch.DISARMED;
+    private volatile double growth;
+    private volatile boolean running = true;
+    private volatile Path hotStats;
+    private volatile Thread thread;
+    private FileChannel channel;
+    private FileChannel slabChannel;
+    private CountWatch ruleSeen;
+    private boolean woken;
+    private long dropsBaseline = -1;
     private long lastCount = -1;
     private long lastReadNanos;
-    private final Path slabObjects;
-    private final LongConsumer onUnattributed;
-    private FileChannel slabChannel;
-    private final ByteBuffer buffer = ByteBuffer.allocate(32);
-    private final ByteBuffer statBuffer = ByteBuffer.allocate(512);
-    private volatile boolean running = true;
-    private FileChannel channel;
-    private volatile Path hotStats;
-    private Path openHotStats;
-    private FileChannel hotChannel;
-    private volatile Thread thread;
 
-    /**
-     * @param watermarkPercent 0 while auto-raise is off (the watcher then idles)
-     * @param onCount          called with every count read; it decides whether to raise
-     */
-    TableCountWatcher(Path countFile, LongSupplier max, LongSupplier watermarkPercent, CountListener onCount) {
-        this(countFile, null, max, watermarkPercent, onCount, total -> { });
+    TableCountWatcher(HostPaths paths, Wake wake) {
+        this(paths.conntrackCount(), paths.conntrackSlabObjects(), paths.conntrackStats(), wake);
     }
 
-    /**
-     * @param slabObjects    conntrack objects of all namespaces together (may be null): when they
-     *                       pass the watermark while no watched table does, some other namespace
-     *                       is filling and {@code onUnattributed} gets the total (the agent rescans)
-     */
-    TableCountWatcher(Path countFile, Path slabObjects, LongSupplier max, LongSupplier watermarkPercent,
-            CountListener onCount, LongConsumer onUnattributed) {
+    TableCountWatcher(Path countFile, Path slabObjects, Path initialStats, Wake wake) {
         this.countFile = countFile;
         this.slabObjects = slabObjects;
-        this.max = max;
-        this.watermarkPercent = watermarkPercent;
-        this.onCount = onCount;
-        this.onUnattributed = onUnattributed;
+        this.initialStats = initialStats;
+        this.wake = wake;
     }
 
-    void start() {
-        thread = new Thread(this::run, "conntrack-count-watch");
-        thread.setDaemon(true);
-        thread.start();
-    }
-
-    private void run() {
-        while (running) {
-            long watermark = watermarkPercent.getAsLong();
-            // Disarmed (auto-raise off): sleep until arm() wakes it; the long park is only a safety net.
-            long sleepMillis = DISARMED_PARK_MILLIS;
-            if (watermark > 0) {
-                try {
-                    long count = readCount();
-                    long now = System.nanoTime();
-                    long limit = max.getAsLong();
-                    if (count >= 0 && limit > 0) {
-                        double growth = growthPerSecond(lastCount, lastReadNanos, count, now);
-                        lastCount = count;
-                        lastReadNanos = now;
-                        onCount.onCount(count, growth);
-                        long total = readSlabObjects();
-                        if (total * 100 >= watermark * limit && count * 100 < watermark * limit) {
-                            onUnattributed.accept(total);
-                        }
-                        sleepMillis = intervalMillis(Math.max(count, total), limit, watermark, growth);
-                    } else {
-                        lastCount = -1;
-                    }
-                } catch (RuntimeException e) {
-                    // The regular poll still enforces and raises on drops; keep watching.
-                    LOG.log(Level.WARNING, "count watch failed", e);
-                }
-            }
-            LockSupport.parkNanos(sleepMillis * 1_000_000);
-        }
-    }
-
-    /** Auto-raise was switched on: start reading now instead of after the disarmed park. */
-    void arm() {
+    /** What to look for until the next poll (every poll sets it); an armed rule starts the reads at once. */
+    void rule(CountWatch next) {
+        boolean arming = next.armed() && !rule.armed();
+        rule = next;
         Thread t = thread;
-        if (t != null) {
+        if (arming && t != null) {
             LockSupport.unpark(t);
         }
+    }
+
+    /** The table's growth at the newest read, entries per second; 0 when unknown, shrinking or disarmed. */
+    double growthPerSecond() {
+        return rule.armed() ? growth : 0;
     }
 
     /**
@@ -130,11 +87,72 @@ final class TableCountWatcher implements AutoCloseable {
         hotStats = statsFile;
     }
 
+    /** Reads until {@link #close()}, on the calling thread (the agent gives it one). */
+    void run() {
+        thread = Thread.currentThread();
+        while (running) {
+            CountWatch current = rule;
+            long sleepMillis = DISARMED_PARK_MILLIS;
+            if (current.armed()) {
+                try {
+                    sleepMillis = tick(current);
+                } catch (RuntimeException e) {
+                    // The regular poll still sees everything, only later: keep watching.
+                    LOG.log(Level.WARNING, "count watch failed", e);
+                    sleepMillis = 100;
+                }
+            } else {
+                lastCount = -1;
+            }
+            LockSupport.parkNanos(sleepMillis * 1_000_000);
+        }
+        channel = close(channel);
+        slabChannel = close(slabChannel);
+    }
+
+    /** One round of reads; returns the milliseconds to the next. */
+    long tick(CountWatch current) {
+        if (current != ruleSeen) {
+            ruleSeen = current;
+            woken = false;
+            dropsBaseline = -1;
+        }
+        long now = System.nanoTime();
+        long count = readInitialCount();
+        String hot = hotStats == null ? null : hotStats.toString();
+        ConntrackStats hotStatsRead = readStats(hotStats);
+        long hotEntries = hotStatsRead == null || hotStatsRead.entries().isEmpty() ? -1 : hotStatsRead.entries().getAsLong();
+        long c = Math.max(count, hotEntries);
+        long total = readSlabObjects();
+        long drops = drops(readStats(initialStats)) + drops(hotStatsRead);
+        if (hot != null && hotStatsRead == null) {
+            hotStats = null; // the namespace went away (pod deleted): the next scan names another
+        }
+        double g = c >= 0 ? growthPerSecond(lastCount, lastReadNanos, c, now) : 0;
+        growth = g;
+        lastCount = c;
+        lastReadNanos = now;
+        boolean newDrops = dropsBaseline >= 0 && drops > dropsBaseline && !current.tableFull();
+        if (dropsBaseline < 0) {
+            dropsBaseline = drops;
+        }
+        boolean rescan = c >= 0 && current.unattributed(c, total);
+        if (!woken && (newDrops || rescan || (c >= 0 && current.raiseDue(c, g)))) {
+            woken = true;
+            wake.wake(rescan);
+        }
+        return current.intervalMillis(Math.max(Math.max(c, total), 0), g);
+    }
+
+    private static long drops(ConntrackStats stats) {
+        return stats == null || stats.drop().isEmpty() ? 0 : stats.drop().getAsLong();
+    }
+
     /** The larger of the initial namespace's count and the hottest namespace's entries. */
     long readCount() {
-        long count = readInitialCount();
-        long hot = readHotEntries();
-        return Math.max(count, hot);
+        ConntrackStats hot = readStats(hotStats);
+        long hotEntries = hot == null || hot.entries().isEmpty() ? -1 : hot.entries().getAsLong();
+        return Math.max(readInitialCount(), hotEntries);
     }
 
     static double growthPerSecond(long previousCount, long previousNanos, long count, long nowNanos) {
@@ -145,13 +163,6 @@ final class TableCountWatcher implements AutoCloseable {
         return (count - previousCount) * 1e9 / elapsed;
     }
 
-    /** Half the time the watermark is away at the faster of the growth seen and a storm, within 2-10 ms. */
-    static long intervalMillis(long count, long max, long watermarkPercent, double growthPerSecond) {
-        double headroom = watermarkPercent * max / 100.0 - count;
-        double millisToWatermark = headroom * 1000 / Math.max(growthPerSecond, ASSUMED_STORM_PER_SECOND);
-        return Math.max(2, Math.min(10, (long) (millisToWatermark / 2)));
-    }
-
     /** The count, or -1 when the file cannot be read (module not loaded): the regular poll reports that. */
     long readInitialCount() {
         try {
@@ -160,8 +171,36 @@ final class TableCountWatcher implements AutoCloseable {
             }
             return readDecimal(channel);
         } catch (IOException e) {
-            closeChannel();
+            channel = close(channel);
             return -1;
+        }
+    }
+
+    /** Allocated conntrack objects of every namespace together; -1 when the file is absent (no SLUB sysfs). */
+    long readSlabObjects() {
+        if (slabObjects == null) {
+            return -1;
+        }
+        try {
+            if (slabChannel == null) {
+                slabChannel = FileChannel.open(slabObjects, StandardOpenOption.READ);
+            }
+            return readDecimal(slabChannel);
+        } catch (IOException e) {
+            slabChannel = close(slabChannel);
+            return -1;
+        }
+    }
+
+    /** Counters of a stats file, or null when it cannot be read (no file, namespace gone, odd content). */
+    private ConntrackStats readStats(Path file) {
+        if (file == null) {
+            return null;
+        }
+        try {
+            return statsParser.read(file);
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -186,90 +225,23 @@ final class TableCountWatcher implements AutoCloseable {
         return digits ? value : -1;
     }
 
-    /** Allocated conntrack objects of every namespace together; -1 when the file is absent (no SLUB sysfs). */
-    long readSlabObjects() {
-        if (slabObjects == null) {
-            return -1;
-        }
+    private static FileChannel close(FileChannel c) {
         try {
-            if (slabChannel == null) {
-                slabChannel = FileChannel.open(slabObjects, StandardOpenOption.READ);
-            }
-            return readDecimal(slabChannel);
-        } catch (IOException e) {
-            return -1;
-        }
-    }
-
-    /** entries of the hottest namespace: the first (hex) column of the first CPU line; -1 when unknown. */
-    long readHotEntries() {
-        Path wanted = hotStats;
-        try {
-            if (wanted == null) {
-                closeHot();
-                return -1;
-            }
-            if (!wanted.equals(openHotStats)) {
-                closeHot();
-                hotChannel = FileChannel.open(wanted, StandardOpenOption.READ);
-                openHotStats = wanted;
-            }
-            statBuffer.clear();
-            int n = hotChannel.read(statBuffer, 0);
-            int i = 0;
-            while (i < n && statBuffer.get(i) != '\n') {
-                i++;
-            }
-            long value = 0;
-            boolean digits = false;
-            for (i++; i < n; i++) {
-                int d = Character.digit(statBuffer.get(i), 16);
-                if (d >= 0) {
-                    value = value * 16 + d;
-                    digits = true;
-                } else if (digits) {
-                    break;
-                }
-            }
-            return digits ? value : -1;
-        } catch (IOException e) {
-            // The namespace went away (pod deleted): the next scan names another.
-            closeHot();
-            hotStats = null;
-            return -1;
-        }
-    }
-
-    private void closeHot() {
-        try {
-            if (hotChannel != null) {
-                hotChannel.close();
-            }
-        } catch (IOException ignored) {
-            // reopened on demand
-        }
-        hotChannel = null;
-        openHotStats = null;
-    }
-
-    private void closeChannel() {
-        try {
-            if (channel != null) {
-                channel.close();
+            if (c != null) {
+                c.close();
             }
         } catch (IOException ignored) {
             // reopened on the next read
         }
-        channel = null;
+        return null;
     }
 
     @Override
     public void close() {
         running = false;
-        if (thread != null) {
-            LockSupport.unpark(thread);
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
         }
-        closeChannel();
-        closeHot();
     }
 }

@@ -21,7 +21,7 @@ public class AutoscaleSpec {
     @Default("false")
     private Boolean enabled;
 
-    @JsonPropertyDescription("Usage (entries / max, percent) at which the agent raises max. Default 80. The agent also raises earlier when the measured growth would reach it within 20 ms, and keeps at least 2500 entries free below it (what a connection storm fills in 10 ms).")
+    @JsonPropertyDescription("Usage (entries / max, percent) at which the agent raises max. Default " + Defaults.HIGH_WATERMARK_PERCENT + ". The agent also raises earlier when the measured growth would reach it within 20 ms, and keeps at least 2500 entries free below it (what a connection storm fills in 10 ms).")
     @Min(10)
     @Max(99)
     private Integer highWatermarkPercent;
@@ -37,7 +37,7 @@ public class AutoscaleSpec {
             message = "conntrack.autoscale.memoryBudget must be a positive quantity such as \"256Mi\"")
     private String memoryBudget;
 
-    @JsonPropertyDescription("Factor by which each raise multiplies max, 1.1 to 16. Default 2.")
+    @JsonPropertyDescription("Factor by which each raise multiplies max, 1.1 to 16. Default " + (int) Defaults.STEP + ".")
     @Min(1.1)
     @Max(16)
     private Double step;

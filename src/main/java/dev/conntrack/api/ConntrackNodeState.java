@@ -21,8 +21,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Entries", jsonPath = ".status.usage.entries", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Max", jsonPath = ".status.usage.max", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Usage%", jsonPath = ".status.usage.usagePercent", type = AdditionalPrinterColumn.Type.NUMBER)
-@AdditionalPrinterColumn(name = "Applied", jsonPath = ".status.conditions[?(@.type==\"Applied\")].status", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "TableFull", jsonPath = ".status.conditions[?(@.type==\"TableFull\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Applied", jsonPath = ".status.conditions[?(@.type==\"" + NodeConditionTypes.APPLIED + "\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "TableFull", jsonPath = ".status.conditions[?(@.type==\"" + NodeConditionTypes.TABLE_FULL + "\")].status", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Mode", jsonPath = ".spec.mode", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class ConntrackNodeState extends CustomResource<ConntrackNodeStateSpec, ConntrackNodeStateStatus> {

@@ -24,11 +24,11 @@ public class ConntrackPolicySpec {
     private Integer priority;
 
     @JsonPropertyDescription("Enforce writes the settings to the kernel; ObserveOnly computes and reports what would change and writes nothing.")
-    @Default("Enforce")
+    @Default(Defaults.MODE)
     private Mode mode;
 
     @JsonPropertyDescription("What the agent does when a value changes behind its back (kube-proxy, sysctl -w, sysctl.d): Reapply writes it again and reports ExternalOverride; Report only reports.")
-    @Default("Reapply")
+    @Default(Defaults.DRIFT_POLICY)
     private DriftPolicy driftPolicy;
 
     @JsonPropertyDescription("The conntrack settings to apply. Only these fields map to kernel parameters; there is no free-form sysctl field.")

@@ -15,6 +15,9 @@ public class FleetAudit {
     @JsonPropertyDescription("Of those, nodes where Enforce would change at least one value (status.pending not empty).")
     private int wouldChangeNodes;
 
+    @JsonPropertyDescription("Of the reported nodes, those whose kernel holds values the agent wrote earlier, under Enforce (status.originals not empty): they are not as they were before the operator, even where Enforce would change nothing more.")
+    private int changedEarlierNodes;
+
     @JsonPropertyDescription("nf_conntrack_max today on the nodes that would change (status.current.max).")
     private ValueSpread max;
 
@@ -28,6 +31,8 @@ public class FleetAudit {
     public void setReportedNodes(int reportedNodes) { this.reportedNodes = reportedNodes; }
     public int getWouldChangeNodes() { return wouldChangeNodes; }
     public void setWouldChangeNodes(int wouldChangeNodes) { this.wouldChangeNodes = wouldChangeNodes; }
+    public int getChangedEarlierNodes() { return changedEarlierNodes; }
+    public void setChangedEarlierNodes(int changedEarlierNodes) { this.changedEarlierNodes = changedEarlierNodes; }
     public ValueSpread getMax() { return max; }
     public void setMax(ValueSpread max) { this.max = max; }
     public ValueSpread getBuckets() { return buckets; }

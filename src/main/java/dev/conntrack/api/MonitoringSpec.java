@@ -10,7 +10,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class MonitoringSpec {
 
-    @JsonPropertyDescription("Table usage (entries / max, in percent) above which the node reports Pressure. Default 80 when no selecting policy sets it.")
+    @JsonPropertyDescription("Table usage (entries / max, in percent) above which the node reports Pressure. Default " + Defaults.USAGE_WARNING_PERCENT + " when no selecting policy sets it.")
     @Min(1)
     @Max(100)
     private Integer usageWarningPercent;

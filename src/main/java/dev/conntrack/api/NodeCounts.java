@@ -9,11 +9,14 @@ public class NodeCounts {
     @JsonPropertyDescription("Nodes this policy selects.")
     private int selected;
 
-    @JsonPropertyDescription("Selected nodes whose agent reports the current settings Applied.")
+    @JsonPropertyDescription("Selected nodes whose agent reports the current settings Applied (for an Enforce policy: written to the kernel, not only observed).")
     private int applied;
 
     @JsonPropertyDescription("Selected nodes whose agent reports Degraded (the kernel refused a write).")
     private int failed;
+
+    @JsonPropertyDescription("Enforce policies only: selected nodes where a higher-priority ObserveOnly policy sets the mode, so nothing of this policy is written there (they count neither as applied nor as failed).")
+    private int heldByObserveOnly;
 
     @JsonPropertyDescription("Selected nodes whose table usage is above the warning percent.")
     private int underPressure;
@@ -27,6 +30,8 @@ public class NodeCounts {
     public void setApplied(int applied) { this.applied = applied; }
     public int getFailed() { return failed; }
     public void setFailed(int failed) { this.failed = failed; }
+    public int getHeldByObserveOnly() { return heldByObserveOnly; }
+    public void setHeldByObserveOnly(int heldByObserveOnly) { this.heldByObserveOnly = heldByObserveOnly; }
     public int getUnderPressure() { return underPressure; }
     public void setUnderPressure(int underPressure) { this.underPressure = underPressure; }
     public int getDropping() { return dropping; }

@@ -25,6 +25,9 @@ public class RolloutStatus {
     @JsonPropertyDescription("Selected nodes still on an earlier generation (or, for a new policy, without its settings), waiting for their batch.")
     private int pendingNodes;
 
+    @JsonPropertyDescription("Selected nodes where a higher-priority ObserveOnly policy sets the mode: they carry this generation but write none of it, and go in batches once that policy leaves them.")
+    private int heldNodes;
+
     @JsonPropertyDescription("True when the rollout stopped because a node turned Degraded or TableFull after taking this generation.")
     private Boolean paused;
 
@@ -52,6 +55,8 @@ public class RolloutStatus {
     public void setFailedNodes(int failedNodes) { this.failedNodes = failedNodes; }
     public int getPendingNodes() { return pendingNodes; }
     public void setPendingNodes(int pendingNodes) { this.pendingNodes = pendingNodes; }
+    public int getHeldNodes() { return heldNodes; }
+    public void setHeldNodes(int heldNodes) { this.heldNodes = heldNodes; }
     public Boolean getPaused() { return paused; }
     public void setPaused(Boolean paused) { this.paused = paused; }
     public List<String> getPausedNodes() { return pausedNodes; }

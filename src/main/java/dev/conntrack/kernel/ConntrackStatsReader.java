@@ -1,6 +1,7 @@
 package dev.conntrack.kernel;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -10,11 +11,12 @@ import java.util.Objects;
  * Reads the per-CPU conntrack counters of the initial namespace, or of the namespace a pid lives
  * in (/proc/PID/net/stat/nf_conntrack: no need to enter the namespace).
  *
- * <p>When the procfs file does not exist (CONFIG_NF_CONNTRACK_PROCFS off) the initial namespace
- * falls back to {@code conntrack -S} over netlink, which needs CAP_NET_ADMIN and the conntrack
- * binary in the image. Once the file has been seen missing the reader goes straight to the
- * fallback: a kernel does not grow the file later, and the check would cost a syscall per poll.
- * Not thread-safe (one instance per polling thread).
+ * <p>The file is looked for on every poll, so counters appear as soon as nf_conntrack is loaded
+ * (a node booting, kube-proxy loading the module after the agent started). Only when the module is
+ * loaded (nf_conntrack_max exists) and the file still does not exist (CONFIG_NF_CONNTRACK_PROCFS
+ * off) does the initial namespace fall back to {@code conntrack -S} over netlink (CAP_NET_ADMIN and
+ * the conntrack binary in the image), at most once per {@link #FALLBACK_EVERY}: never a process per
+ * poll. Not thread-safe (one instance per polling thread).
  */
 public final class ConntrackStatsReader {
     static final List<String> CONNTRACK_S = List.of("conntrack", "-S");
@@ -23,7 +25,10 @@ public final class ConntrackStatsReader {
     private final HostPaths paths;
     private final CommandRunner commands;
     private final ConntrackStatsParser parser = new ConntrackStatsParser();
-    private boolean procfsMissing;
+    /** How long a netlink reading is reused: spawning conntrack -S on every poll would cost more than the poll. */
+    static final Duration FALLBACK_EVERY = Duration.ofSeconds(10);
+    private StatsReading fallback;
+    private long fallbackAt;
 
     /** Read on every poll: built once (see TableReader). */
     private final Path ownStats;
@@ -37,19 +42,24 @@ public final class ConntrackStatsReader {
     /** Counters of the agent's own (initial, for a hostNetwork pod) network namespace. */
     public StatsReading read() {
         Path file = ownStats;
-        if (!procfsMissing) {
-            try {
-                return StatsReading.of(parser.read(file));
-            } catch (IOException e) {
-                if (IoErrors.classify(e).reason() != FailureReason.NotFound) {
-                    return StatsReading.unavailable("stats: " + display(file) + " unreadable: " + IoErrors.errnoText(e));
-                }
-                procfsMissing = true;
-            } catch (IllegalArgumentException e) {
-                return StatsReading.unavailable("stats: " + display(file) + " malformed: " + e.getMessage());
+        try {
+            return StatsReading.of(parser.read(file));
+        } catch (IOException e) {
+            if (IoErrors.classify(e).reason() != FailureReason.NotFound) {
+                return StatsReading.unavailable("stats: " + display(file) + " unreadable: " + IoErrors.errnoText(e));
             }
+        } catch (IllegalArgumentException e) {
+            return StatsReading.unavailable("stats: " + display(file) + " malformed: " + e.getMessage());
         }
-        return readNetlink(file);
+        if (!Files.exists(paths.conntrackMax())) {
+            return StatsReading.unavailable("stats: " + display(file) + " missing: nf_conntrack is not loaded (looked for again every poll)");
+        }
+        long now = System.nanoTime();
+        if (fallback == null || now - fallbackAt >= FALLBACK_EVERY.toNanos()) {
+            fallback = readNetlink(file);
+            fallbackAt = now;
+        }
+        return fallback;
     }
 
     /** Counters of the network namespace PID lives in; no fallback (conntrack -S would need setns). */

@@ -140,6 +140,11 @@ public final class HostPaths {
         return root.resolve("var/log/pods");
     }
 
+    /** The kernel's id of this boot (a UUID, new at every boot). */
+    public Path bootId() {
+        return root.resolve("proc/sys/kernel/random/boot_id");
+    }
+
     public Path uptime() {
         return root.resolve("proc/uptime");
     }

@@ -4,7 +4,8 @@ package dev.conntrack.kernel;
  * Counts conntrack "table full" evidence in kernel log records, one record at a time.
  *
  * <p>The table-full line is {@code nf_conntrack: nf_conntrack: table full, dropping packet} (the
- * prefix really is doubled), matched on "table full, dropping packet". It goes through
+ * prefix really is doubled), counted only as a kernel-facility record that starts with the prefix and
+ * ends with "table full, dropping packet" (see {@link #isTableFull}). It goes through
  * net_ratelimit(): 10 lines per 5 s window shared by ALL rate-limited net messages, and at the
  * start of the next window the kernel logs {@code net_ratelimit: N callbacks suppressed} for the
  * previous window. N therefore says nothing about which message was suppressed. We attribute it
@@ -16,6 +17,7 @@ package dev.conntrack.kernel;
  */
 public final class KmsgParser {
     static final String TABLE_FULL = "table full, dropping packet";
+    static final String PREFIX = "nf_conntrack: ";
     private static final String SUPPRESSED_PREFIX = "net_ratelimit: ";
     private static final String SUPPRESSED_SUFFIX = " callbacks suppressed";
 
@@ -30,7 +32,13 @@ public final class KmsgParser {
 
     public Kind accept(KmsgRecord record) {
         String message = record.message();
-        if (message.contains(TABLE_FULL)) {
+        if (!record.fromKernel()) {
+            // Anyone with write access to /dev/kmsg can log "table full" as a user-space record: it
+            // must not raise a table or pause a rollout. Such records do not even break a run of
+            // the kernel's own lines.
+            return Kind.OTHER;
+        }
+        if (isTableFull(message)) {
             tableFullLines++;
             lastTableFullUsec = record.usec();
             lastMessageWasTableFull = true;
@@ -48,6 +56,15 @@ public final class KmsgParser {
         }
         lastMessageWasTableFull = false;
         return Kind.OTHER;
+    }
+
+    /**
+     * Exactly conntrack's own line: it starts with "nf_conntrack: " and ends with the text. A
+     * netfilter LOG rule whose prefix quotes the text logs a kernel record too, but its prefix
+     * (29 characters at most) is followed by the packet (" IN=... OUT=..."), so it never ends so.
+     */
+    static boolean isTableFull(String message) {
+        return message.startsWith(PREFIX) && message.endsWith(TABLE_FULL);
     }
 
     /** N of "net_ratelimit: N callbacks suppressed", or -1 for any other message. */

@@ -39,4 +39,9 @@ public record KmsgRecord(int priority, long sequence, long usec, String message)
             return Optional.empty();
         }
     }
+
+    /** Logged by the kernel itself (facility 0, kern); user space writing to /dev/kmsg gets facility user (1) or another. */
+    public boolean fromKernel() {
+        return priority >> 3 == 0;
+    }
 }

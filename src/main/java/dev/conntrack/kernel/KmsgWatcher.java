@@ -2,12 +2,10 @@ package dev.conntrack.kernel;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,11 +17,12 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Follows /dev/kmsg on a daemon thread and counts table-full evidence (see {@link KmsgParser}).
+ * Follows /dev/kmsg and counts table-full evidence (see {@link KmsgParser}); {@link #follow()} runs
+ * on a thread the agent gives it.
  *
  * <p>Start from the end: Java cannot lseek(SEEK_END) a character device, so every record the ring
  * buffer still holds is read and those logged before the watcher started are skipped by their
- * timestamp: the start threshold is the first field of /proc/uptime read at {@link #start()}.
+ * timestamp: the start threshold is the first field of /proc/uptime read at {@link #open()}.
  * (kmsg stamps use the monotonic clock, /proc/uptime includes suspended time; nodes do not
  * suspend, and a difference would only skip more history, never count old records.)
  *
@@ -42,20 +41,9 @@ public final class KmsgWatcher implements Closeable {
     /** The largest record the kernel hands out (CONSOLE_EXT_LOG_MAX); a smaller read gets EINVAL. */
     static final int RECORD_BUFFER = 8192;
 
-    /** Something record-shaped to read from: the character device, or a file in tests. */
-    public interface RecordSource extends Closeable {
-        /** Like InputStream.read: bytes read into BUF from 0, or -1 at end of a regular file. */
-        int read(byte[] buf) throws IOException;
-    }
-
-    /** Opens the record source; tests inject failures (EPIPE) through it. */
-    public interface SourceOpener {
-        RecordSource open(Path path) throws IOException;
-    }
-
     private final HostPaths paths;
     private final Clock clock;
-    private final SourceOpener opener;
+    private final KmsgSource.Opener opener;
     private final Duration eofBackoff;
     private final KmsgParser parser = new KmsgParser();
     private final byte[] readBuffer = new byte[RECORD_BUFFER];
@@ -70,39 +58,54 @@ public final class KmsgWatcher implements Closeable {
     private volatile KmsgSnapshot snapshot = KmsgSnapshot.EMPTY;
     private volatile String unavailable;
     private volatile boolean running;
-    private volatile RecordSource source;
+    private volatile boolean following;
+    private volatile KmsgSource source;
     private Thread thread;
 
     private volatile Runnable tableFullListener;
 
     public KmsgWatcher(HostPaths paths, Clock clock) {
-        this(paths, clock, KmsgWatcher::openChannel, Duration.ofSeconds(1));
+        this(paths, clock, KmsgSource::openChannel, Duration.ofSeconds(1));
     }
 
     /**
      * @param eofBackoff how long to wait at end of file before reading again; only regular files
      *     ever report an end (the device blocks in read instead)
      */
-    public KmsgWatcher(HostPaths paths, Clock clock, SourceOpener opener, Duration eofBackoff) {
+    public KmsgWatcher(HostPaths paths, Clock clock, KmsgSource.Opener opener, Duration eofBackoff) {
         this.paths = Objects.requireNonNull(paths, "paths");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.opener = Objects.requireNonNull(opener, "opener");
         this.eofBackoff = Objects.requireNonNull(eofBackoff, "eofBackoff");
     }
 
-    /** Fixes the start threshold, opens /dev/kmsg and starts following it on a daemon thread. */
-    public synchronized void start() {
-        if (thread != null) {
-            throw new IllegalStateException("already started");
+    /**
+     * Fixes the start threshold and opens /dev/kmsg. False when it cannot be read ({@link
+     * #unavailable()} says why): then there is nothing to follow.
+     */
+    public synchronized boolean open() {
+        if (running) {
+            throw new IllegalStateException("already open");
         }
         running = true;
         if (!prepare()) {
             running = false;
-            return;
+            return false;
         }
-        thread = new Thread(() -> pump(true), "kmsg-watcher");
-        thread.setDaemon(true);
-        thread.start();
+        return true;
+    }
+
+    /** Follows the log on the calling thread (the agent gives it one) until {@link #close()}. */
+    public void follow() {
+        synchronized (this) {
+            thread = Thread.currentThread();
+        }
+        following = true;
+        try {
+            pump(true);
+        } finally {
+            following = false;
+        }
     }
 
     /**
@@ -127,9 +130,9 @@ public final class KmsgWatcher implements Closeable {
         return Optional.ofNullable(unavailable);
     }
 
+    /** Whether {@link #follow()} is reading the log now. */
     public boolean isRunning() {
-        Thread t = thread;
-        return t != null && t.isAlive();
+        return following;
     }
 
     /** Stops the thread: closing the FileChannel wakes a read blocked on the device. */
@@ -141,7 +144,7 @@ public final class KmsgWatcher implements Closeable {
         synchronized (this) {
             t = thread;
         }
-        if (t != null) {
+        if (t != null && t != Thread.currentThread()) {
             t.interrupt();
             try {
                 t.join(5000);
@@ -178,7 +181,7 @@ public final class KmsgWatcher implements Closeable {
     }
 
     private void pump(boolean follow) {
-        RecordSource in = source;
+        KmsgSource in = source;
         while (running && in != null) {
             int n;
             try {
@@ -275,7 +278,7 @@ public final class KmsgWatcher implements Closeable {
     }
 
     private void closeSource() {
-        RecordSource s = source;
+        KmsgSource s = source;
         if (s != null) {
             try {
                 s.close();
@@ -288,24 +291,5 @@ public final class KmsgWatcher implements Closeable {
     static boolean isBrokenPipe(IOException e) {
         String message = e.getMessage();
         return message != null && message.toLowerCase(Locale.ROOT).contains("broken pipe");
-    }
-
-    /**
-     * A FileChannel rather than a FileInputStream: closing the channel from another thread wakes a
-     * thread blocked in read() on the device, so {@link #close()} really stops the watcher.
-     */
-    static RecordSource openChannel(Path path) throws IOException {
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-        return new RecordSource() {
-            @Override
-            public int read(byte[] buf) throws IOException {
-                return channel.read(ByteBuffer.wrap(buf));
-            }
-
-            @Override
-            public void close() throws IOException {
-                channel.close();
-            }
-        };
     }
 }

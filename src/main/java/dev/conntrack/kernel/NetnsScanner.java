@@ -1,9 +1,5 @@
 package dev.conntrack.kernel;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,7 +67,6 @@ public final class NetnsScanner {
 
     /** Every this many passes, settled processes are read again too. */
     static final int FULL_PASS_EVERY = 12;
-    private static final long KTHREADD = 2;
     private static final int MAX_UNAVAILABLE_LINES = 10;
     /** Largest table first, then by inode. */
     private static final Comparator<NamespaceUsage> BY_ENTRIES = (a, b) -> {
@@ -130,7 +125,7 @@ public final class NetnsScanner {
         if (fullPass || kernelThreads == null) {
             // Only full passes look at settled processes, kernel threads among them; new kernel
             // threads in between are looked at once or twice like any new process, then settle.
-            kernelThreads = kernelThreads();
+            kernelThreads = ProcPids.kernelThreads(paths, reader);
         }
         Map<Long, Long> found = new LinkedHashMap<>();
         Set<Long> foundPids = new HashSet<>();
@@ -144,14 +139,14 @@ public final class NetnsScanner {
                 break;
             }
             scanned++;
-            OptionalLong inode = readInode(paths.netNamespace(rep.getValue()));
+            OptionalLong inode = ProcPids.readInode(paths.netNamespace(rep.getValue()));
             if (inode.isPresent() && inode.getAsLong() == rep.getKey()) {
                 found.put(rep.getKey(), rep.getValue());
                 foundPids.add(rep.getValue());
             }
         }
 
-        long[] pids = listPids();
+        long[] pids = ProcPids.list(paths);
         Map<Long, Long> knownNow = new HashMap<>(Math.max(16, pids.length * 2));
         int first = 0;
         if (resumeAfterPid > 0) {
@@ -183,7 +178,7 @@ public final class NetnsScanner {
             }
             scanned++;
             lastLooked = pid;
-            OptionalLong inode = readInode(paths.netNamespace(pid));
+            OptionalLong inode = ProcPids.readInode(paths.netNamespace(pid));
             if (inode.isPresent()) {
                 long value = inode.getAsLong();
                 found.putIfAbsent(value, pid);
@@ -282,104 +277,9 @@ public final class NetnsScanner {
      */
     private OptionalLong initialNamespace() {
         if (initialInode.isEmpty()) {
-            OptionalLong inode = readInode(paths.netNamespace(1));
-            initialInode = inode.isPresent() ? inode : readInode(paths.ownNetNamespace());
+            OptionalLong inode = ProcPids.readInode(paths.netNamespace(1));
+            initialInode = inode.isPresent() ? inode : ProcPids.readInode(paths.ownNetNamespace());
         }
         return initialInode;
-    }
-
-    /** Pids under /proc, ascending. */
-    private long[] listPids() {
-        String[] names = paths.proc().toFile().list();
-        if (names == null) {
-            return new long[0];
-        }
-        long[] pids = new long[names.length];
-        int n = 0;
-        for (String name : names) {
-            long pid = parsePid(name);
-            if (pid > 0) {
-                pids[n++] = pid;
-            }
-        }
-        long[] out = Arrays.copyOf(pids, n);
-        Arrays.sort(out);
-        return out;
-    }
-
-    /**
-     * kthreadd and its children. Only trusted when pid 2 is really kthreadd: in a pid namespace
-     * (an agent without hostPID) pid 2 is some ordinary process and skipping its children would
-     * hide real ones.
-     */
-    private Set<Long> kernelThreads() {
-        try {
-            reader.load(paths.comm(KTHREADD));
-            if (!new String(reader.buffer(), 0, reader.length(), StandardCharsets.US_ASCII).trim().equals("kthreadd")) {
-                return Set.of();
-            }
-            reader.load(paths.children(KTHREADD));
-        } catch (IOException e) {
-            return Set.of(); // no CONFIG_PROC_CHILDREN: they are looked at like any process
-        }
-        Set<Long> threads = new HashSet<>();
-        threads.add(KTHREADD);
-        byte[] buf = reader.buffer();
-        long value = 0;
-        boolean inNumber = false;
-        for (int i = 0; i < reader.length(); i++) {
-            byte b = buf[i];
-            if (b >= '0' && b <= '9') {
-                value = value * 10 + (b - '0');
-                inNumber = true;
-            } else if (inNumber) {
-                threads.add(value);
-                value = 0;
-                inNumber = false;
-            }
-        }
-        if (inNumber) {
-            threads.add(value);
-        }
-        return threads;
-    }
-
-    /** The inode in the nsfs link at LINK ("net:[4026531840]"); empty when the process is gone or hidden. */
-    static OptionalLong readInode(Path link) {
-        String target;
-        try {
-            target = Files.readSymbolicLink(link).toString();
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return OptionalLong.empty();
-        }
-        return parseInode(target);
-    }
-
-    static OptionalLong parseInode(String target) {
-        int open = target.indexOf('[');
-        int close = target.indexOf(']', open + 1);
-        if (!target.startsWith("net:") || open < 0 || close < 0) {
-            return OptionalLong.empty();
-        }
-        try {
-            return OptionalLong.of(Long.parseLong(target.substring(open + 1, close)));
-        } catch (NumberFormatException e) {
-            return OptionalLong.empty();
-        }
-    }
-
-    private static long parsePid(String name) {
-        if (name.isEmpty() || name.length() > 10) {
-            return -1;
-        }
-        long pid = 0;
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            pid = pid * 10 + (c - '0');
-        }
-        return pid;
     }
 }

@@ -3,7 +3,6 @@ package dev.conntrack.kernel;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.conntrack.api.NotrackRule;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -20,7 +19,7 @@ import java.util.regex.Pattern;
  * two base chains hooked at prerouting and output with priority raw (-300), before conntrack
  * (-200) sees a packet. Every other table is left alone; this class never names one.
  *
- * <p>Each {@link NotrackRule} becomes four rules: the requests (to the port, and the network when
+ * <p>Each {@link NotrackMatch} becomes four rules: the requests (to the port, and the network when
  * given) and the replies (from that port and network), in both chains. Both directions must skip
  * conntrack: a reply that is tracked creates an entry as surely as its request would, and a packet
  * enters through prerouting when it comes from outside or from a pod's veth, through output when a
@@ -86,17 +85,16 @@ public final class NftablesNotrack {
     }
 
     /** The nftables rules for RULES, in order. @throws IllegalArgumentException for a CIDR that is not a literal network */
-    public static List<NftRule> rules(List<NotrackRule> rules) {
+    public static List<NftRule> rules(List<NotrackMatch> rules) {
         List<NftRule> out = new ArrayList<>();
         for (String chain : HOOKS) {
-            for (NotrackRule r : rules) {
-                String protocol = r.getProtocol().name();
-                String ports = r.getEndPort() == null || r.getEndPort().equals(r.getPort())
-                        ? Integer.toString(r.getPort()) : r.getPort() + "-" + r.getEndPort();
-                String family = r.getCidr() == null ? null : addressFamily(r.getCidr());
-                String to = family == null ? "" : family + " daddr " + r.getCidr() + " ";
-                String from = family == null ? "" : family + " saddr " + r.getCidr() + " ";
-                String where = r.getCidr() == null ? "" : " " + r.getCidr();
+            for (NotrackMatch r : rules) {
+                String protocol = r.protocol();
+                String ports = r.endPort() == r.port() ? Integer.toString(r.port()) : r.port() + "-" + r.endPort();
+                String family = r.cidr() == null ? null : addressFamily(r.cidr());
+                String to = family == null ? "" : family + " daddr " + r.cidr() + " ";
+                String from = family == null ? "" : family + " saddr " + r.cidr() + " ";
+                String where = r.cidr() == null ? "" : " " + r.cidr();
                 out.add(new NftRule(chain, to + protocol + " dport " + ports, protocol + " dport " + ports + " to" + (where.isEmpty() ? " any" : where)));
                 out.add(new NftRule(chain, from + protocol + " sport " + ports, protocol + " sport " + ports + " from" + (where.isEmpty() ? " any" : where)));
             }
@@ -105,7 +103,7 @@ public final class NftablesNotrack {
     }
 
     /** The whole transaction that makes the table hold exactly RULES (created when missing, replaced otherwise). */
-    public static String script(List<NotrackRule> rules) {
+    public static String script(List<NotrackMatch> rules) {
         List<NftRule> nftRules = rules(rules);
         StringBuilder s = new StringBuilder();
         // "table" first makes the "delete" valid when the table does not exist yet: one transaction
@@ -128,7 +126,7 @@ public final class NftablesNotrack {
     }
 
     /** What {@link #read()} returns once RULES are installed. */
-    public static Live expected(List<NotrackRule> rules) {
+    public static Live expected(List<NotrackMatch> rules) {
         List<String> chains = HOOKS.stream().map(h -> chainKey(h, h, PRIORITY_VALUE, "accept")).toList();
         List<String> keys = rules(rules).stream().map(r -> ruleKey(r.chain(), r.comment())).toList();
         return new Live(true, chains, keys);
@@ -149,7 +147,7 @@ public final class NftablesNotrack {
     }
 
     /** Makes the table hold exactly RULES, in one transaction. */
-    public void install(List<NotrackRule> rules) throws NftException {
+    public void install(List<NotrackMatch> rules) throws NftException {
         String script;
         try {
             script = script(rules);

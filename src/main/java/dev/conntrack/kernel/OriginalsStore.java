@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  * after a crash the file is either the old or the new version, never half of one.
  *
  * <p>An original is recorded once, at the first change, and kept until it is restored and
- * forgotten; later external changes to the parameter are not folded into it.
+ * forgotten; later external changes to the parameter are not folded into it. When the last one is
+ * forgotten the file is deleted, not left with its header only.
  *
  * <p>A damaged file is not fatal: lines that parse are kept, the others are listed in
  * {@link #loadProblems()}, and the damaged file is copied aside (PATH.corrupt) before the first
@@ -47,15 +48,32 @@ public final class OriginalsStore {
     /** The file exists but could not be read at all: rewriting it could replace real originals. */
     private String unreadable;
 
-    private OriginalsStore(Path file) {
+    /** The line that names the boot the originals were recorded in (a comment to older agents). */
+    static final String BOOT_LINE = "# boot_id=";
+    private final String bootId;
+    private String droppedFromBoot;
+
+    private OriginalsStore(Path file, String bootId) {
         this.file = file;
+        this.bootId = bootId;
     }
 
-    /** Loads FILE if it exists; never throws for a damaged or unreadable file (see loadProblems). */
-    public static OriginalsStore open(Path file) {
-        OriginalsStore store = new OriginalsStore(Objects.requireNonNull(file, "file").toAbsolutePath());
+    /**
+     * Loads FILE if it exists; never throws for a damaged or unreadable file (see loadProblems).
+     * BOOT_ID is the kernel's boot_id now (null: unknown, originals of any boot are kept): originals
+     * recorded in another boot are dropped, because a reboot gave the kernel its boot-time values
+     * back, which are the node's originals now; writing the old ones back would overwrite them with
+     * what the node had before the reboot (a sysctl.d or kube-proxy change since, say).
+     */
+    public static OriginalsStore open(Path file, String bootId) {
+        OriginalsStore store = new OriginalsStore(Objects.requireNonNull(file, "file").toAbsolutePath(), bootId);
         store.load();
         return store;
+    }
+
+    /** When originals of another boot were dropped at load: what they were, for the log; else null. */
+    public synchronized String droppedFromAnotherBoot() {
+        return droppedFromBoot;
     }
 
     public static Path defaultPath(HostPaths paths, String nodeName) {
@@ -78,7 +96,9 @@ public final class OriginalsStore {
      */
     public synchronized boolean recordIfAbsent(ConntrackKey key, String value) throws IOException {
         Objects.requireNonNull(key, "key");
-        checkValue(value);
+        if (!isValidValue(key, value)) {
+            throw new IllegalArgumentException("not a kernel value of " + key.fieldName() + ": \"" + value + "\"");
+        }
         if (originals.containsKey(key)) {
             return false;
         }
@@ -122,9 +142,13 @@ public final class OriginalsStore {
             return;
         }
         int lineNo = 0;
+        String recordedBoot = null;
         for (String raw : lines) {
             lineNo++;
             String line = raw.strip();
+            if (line.startsWith(BOOT_LINE)) {
+                recordedBoot = line.substring(BOOT_LINE.length()).strip();
+            }
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
@@ -138,7 +162,7 @@ public final class OriginalsStore {
             Optional<ConntrackKey> key = ConntrackKey.fromFieldName(field);
             if (key.isEmpty()) {
                 problem(file + " line " + lineNo + ": unknown setting \"" + abbreviate(field) + "\"");
-            } else if (!isValidValue(value)) {
+            } else if (!isValidValue(key.get(), value)) {
                 problem(file + " line " + lineNo + ": bad value for " + field + ": \"" + abbreviate(value) + "\"");
             } else if (originals.containsKey(key.get())) {
                 // The first one was written first: it is the older, i.e. the real, original.
@@ -149,6 +173,13 @@ public final class OriginalsStore {
         }
         if (!loadProblems.isEmpty()) {
             backupPending = true;
+        }
+        if (bootId != null && recordedBoot != null && !recordedBoot.equals(bootId) && !originals.isEmpty()) {
+            droppedFromBoot = "originals recorded in boot " + recordedBoot + " dropped after a reboot (now boot " + bootId
+                    + "): " + describe(originals) + "; the kernel's values at this boot are the originals now";
+            LOG.warning("originals store: " + droppedFromBoot);
+            originals.clear();
+            // The file is rewritten (or deleted) at the next change; until then it is not read again.
         }
     }
 
@@ -175,9 +206,19 @@ public final class OriginalsStore {
             Files.copy(file, file.resolveSibling(file.getFileName() + ".corrupt"), StandardCopyOption.REPLACE_EXISTING);
         }
         backupPending = false;
+        if (values.isEmpty()) {
+            // Nothing left to restore (the last original went back): no file at all, so that an
+            // uninstall leaves nothing of the agent's on the node but the (empty) state directory.
+            Files.deleteIfExists(file);
+            fsyncDirectory(dir);
+            return;
+        }
         StringBuilder text = new StringBuilder();
         text.append("# Kernel values before conntrack-operator first changed them; written back when a setting\n");
         text.append("# leaves the node's spec. Managed by the conntrack-operator agent: do not edit while it runs.\n");
+        if (bootId != null) {
+            text.append(BOOT_LINE).append(bootId).append('\n');
+        }
         for (Map.Entry<ConntrackKey, String> e : values.entrySet()) {
             text.append(e.getKey().fieldName()).append('=').append(e.getValue()).append('\n');
         }
@@ -208,24 +249,26 @@ public final class OriginalsStore {
         LOG.warning("originals store: " + message);
     }
 
-    private static void checkValue(String value) {
-        if (!isValidValue(value)) {
-            throw new IllegalArgumentException("not a storable kernel value: \"" + value + "\"");
-        }
-    }
-
-    /** Kernel values of the allow-listed parameters are single tokens (numbers); no '=' or line breaks. */
-    private static boolean isValidValue(String value) {
-        if (value == null || value.isEmpty()) {
+    /**
+     * Whether VALUE is what the kernel holds for KEY: every allow-listed parameter is a whole
+     * number (0 or 1 for a boolean), so anything else in the file is damage, not an original.
+     */
+    static boolean isValidValue(ConntrackKey key, String value) {
+        if (value == null || value.isEmpty() || value.length() > 19) {
             return false;
         }
         for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (Character.isWhitespace(c) || c == '=' || c == '#' || Character.isISOControl(c)) {
+            if (value.charAt(i) < '0' || value.charAt(i) > '9') {
                 return false;
             }
         }
-        return true;
+        return key.kind() != ConntrackKey.Kind.BOOLEAN || value.equals("0") || value.equals("1");
+    }
+
+    private static String describe(Map<ConntrackKey, String> values) {
+        StringBuilder text = new StringBuilder();
+        values.forEach((k, v) -> text.append(text.length() == 0 ? "" : ", ").append(k.fieldName()).append('=').append(v));
+        return text.toString();
     }
 
     private static String abbreviate(String s) {

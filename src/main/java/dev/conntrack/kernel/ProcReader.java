@@ -70,18 +70,16 @@ public final class ProcReader implements AutoCloseable {
     }
 
     /**
-     * Turns kept-open files off for the whole JVM. An agent has a few files open on its own node;
-     * the fleet benchmark runs 5,000 agents in one JVM, whose 30,000 descriptors exceed the open
-     * file limit a sandbox may not raise.
+     * Files kept open by all readers of the process together. An agent keeps about ten; past the
+     * budget a reader reads per call (open, read, close), so that kept files can never use up the
+     * process's descriptors, whatever else it opens (sockets, many namespaces' files).
      */
-    public static final String KEEP_OPEN_PROPERTY = "conntrack.agent.keep-proc-files-open";
+    static final int PROCESS_BUDGET = 256;
+    private static final java.util.concurrent.atomic.AtomicInteger KEPT = new java.util.concurrent.atomic.AtomicInteger();
 
-    /**
-     * A reader that keeps the files it reads open and re-reads them at offset 0 (see the class
-     * comment), unless {@link #KEEP_OPEN_PROPERTY} is {@code false}.
-     */
+    /** A reader that keeps the files it reads open and re-reads them at offset 0 (see the class comment). */
     public static ProcReader keepingFilesOpen(int initialCapacity) {
-        return new ProcReader(initialCapacity, keepOpenByDefault(), false);
+        return new ProcReader(initialCapacity, true, false);
     }
 
     /**
@@ -92,16 +90,12 @@ public final class ProcReader implements AutoCloseable {
      * system calls of the reads a poll makes most.
      */
     public static ProcReader keepingValueFilesOpen() {
-        return new ProcReader(256, keepOpenByDefault(), true);
+        return new ProcReader(256, true, true);
     }
 
-    private static boolean keepOpenByDefault() {
-        return !"false".equals(System.getProperty(KEEP_OPEN_PROPERTY));
-    }
-
-    /** Whether this reader keeps its files open. */
+    /** Whether this reader keeps the files it reads open (false for a plain reader, or past the process's budget). */
     public boolean keepsFilesOpen() {
-        return keepOpen;
+        return keepOpen && (!open.isEmpty() || KEPT.get() < PROCESS_BUDGET);
     }
 
     /**
@@ -128,13 +122,25 @@ public final class ProcReader implements AutoCloseable {
         if (open.size() >= MAX_OPEN) {
             close();
         }
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        if (KEPT.incrementAndGet() > PROCESS_BUDGET) {
+            KEPT.decrementAndGet();
+            loadOnce(path);
+            return;
+        }
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException | RuntimeException e) {
+            KEPT.decrementAndGet();
+            throw e;
+        }
         try {
             KeptFile fresh = new KeptFile(channel, isKernelFileSystem(path) ? null : fileKey(path));
             readAt0(channel);
             open.put(path, fresh);
         } catch (IOException | RuntimeException e) {
             channel.close();
+            KEPT.decrementAndGet();
             throw e;
         }
     }
@@ -194,6 +200,7 @@ public final class ProcReader implements AutoCloseable {
 
     private void forget(Path path, KeptFile kept) {
         open.remove(path);
+        KEPT.decrementAndGet();
         try {
             kept.channel().close();
         } catch (IOException e) {

@@ -46,11 +46,16 @@ public class AgentDaemonSetFactory {
     public static final String DEFAULT_JAVA_OPTS =
             "-Xmx32m -Xms8m -Xmn1m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
             + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m"
-            + " -XX:PerfDataSamplingInterval=1000";
+            + " -XX:PerfDataSamplingInterval=1000 -XX:+ExitOnOutOfMemoryError";
 
     static final String TEMPLATE = "/agent-daemonset.yaml";
     private static final String STATE_VOLUME = "state";
     private static final String METRICS_PORT = "metrics";
+
+    /** The agent's loopback-only probe port: the one after its metrics port (a host port too, as the agent shares the host's network). */
+    static int probePort(int metricsPort) {
+        return metricsPort + 1;
+    }
 
     /** Read once; parsed per call so that every DaemonSet returned is a fresh object the caller may change. */
     private static final String TEMPLATE_YAML = readTemplate();
@@ -78,6 +83,7 @@ public class AgentDaemonSetFactory {
                                 .withResources(new ResourceRequirementsBuilder(settings.resources()).build())
                                 .addToEnv(env("CONNTRACK_STATE_DIR", stateDir))
                                 .addToEnv(env("CONNTRACK_METRICS_PORT", Integer.toString(port)))
+                                .addToEnv(env("CONNTRACK_PROBE_PORT", Integer.toString(probePort(port))))
                                 .addToEnv(env("JDK_JAVA_OPTIONS", javaOpts(settings.extraJvmOptions())))
                                 // hostNetwork: the container port is the host port.
                                 .editMatchingPort(p -> METRICS_PORT.equals(p.getName()))
@@ -87,6 +93,8 @@ public class AgentDaemonSetFactory {
                                 .editMatchingVolumeMount(m -> STATE_VOLUME.equals(m.getName()))
                                     .withMountPath(stateDir)
                                 .endVolumeMount()
+                                .editLivenessProbe().editHttpGet().withNewPort(probePort(port)).endHttpGet().endLivenessProbe()
+                                .editReadinessProbe().editHttpGet().withNewPort(probePort(port)).endHttpGet().endReadinessProbe()
                             .endContainer()
                             // Mounted at the same path as on the host, so paths in logs and status mean the same on both.
                             .editMatchingVolume(v -> STATE_VOLUME.equals(v.getName()))

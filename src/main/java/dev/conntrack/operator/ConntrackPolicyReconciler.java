@@ -3,6 +3,7 @@ package dev.conntrack.operator;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackPolicyStatus;
+import dev.conntrack.api.Mode;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -18,8 +19,10 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import jakarta.inject.Inject;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,10 +44,10 @@ import org.jboss.logging.Logger;
  * events of that second into one roll-up and at most one status patch.
  */
 @ControllerConfiguration(name = ConntrackPolicyReconciler.NAME, finalizerName = OperatorLabels.FINALIZER,
-        // Not generation-aware: the resume annotation must get through; PolicyUpdateFilter keeps
+        // Not generation-aware: the resume annotation must get through; ChangeFilters.PolicyUpdates keeps
         // our own status writes out instead.
         generationAwareEventProcessing = false,
-        informer = @Informer(onUpdateFilter = PolicyUpdateFilter.class, itemStore = PrunedItemStore.Policies.class))
+        informer = @Informer(onUpdateFilter = ChangeFilters.PolicyUpdates.class, itemStore = PrunedItemStore.Policies.class))
 @RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
     public static final String NAME = "conntrackpolicy";
@@ -56,14 +59,20 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
     private final RolloutPlanner planner = new RolloutPlanner();
     private final Clock clock = Clock.systemUTC();
     private InformerEventSource<Node, ConntrackPolicy> nodes;
+    private IndexerResourceCache<ConntrackPolicy> policies;
 
     @Inject
     RolloutGate gate;
     @Inject
     NodeStateCache states;
+    @Inject
+    PolicyValidator validator;
+    @Inject
+    AgentDaemonSetWatch agentDaemonSet;
 
     @Override
     public List<EventSource<?, ConntrackPolicy>> prepareEventSources(EventSourceContext<ConntrackPolicy> context) {
+        policies = context.getPrimaryCache();
         // A node state change concerns the policies that select that node; a heartbeat that
         // carries nothing new concerns none.
         NodeStateEventSource<ConntrackPolicy> stateChanges = new NodeStateEventSource<>("nodestates", states,
@@ -72,7 +81,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, ConntrackPolicy.class)
                 .withName("nodes")
                 .withSecondaryToPrimaryMapper(node -> policiesSelecting(context, node))
-                .withOnUpdateFilter(new NodeUpdateFilter())
+                .withOnUpdateFilter(new ChangeFilters.NodeUpdates())
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::node))
                 .build(), context);
         return List.of(stateChanges, nodes);
@@ -85,31 +94,50 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         long generation = policy.getMetadata().getGeneration() == null ? 0L : policy.getMetadata().getGeneration();
         SelectedNodes selected = selectedNodes(policy, name);
 
-        RolloutPlanner.Plan plan = planner.plan(policy, selected.rollout, gate.admitted(name, generation), now);
-        if (!plan.admit().isEmpty()) {
+        Duration unsettled = gate.unsettled(policy);
+        List<String> problems = validator.problems(policy);
+        RolloutPlanner.Plan plan = planner.plan(policy, selected.rollout, gate.admitted(name, generation), now, unsettled);
+        if (!problems.isEmpty()) {
+            LOG.debugf("Policy %s generation %d is invalid, no node takes it: %s", name, generation, problems);
+        } else if (!plan.admit().isEmpty()) {
             LOG.debugf("Policy %s generation %d: admitting %d nodes", name, generation, plan.admit().size());
             gate.admit(name, generation, plan.admit());
         }
 
-        Optional<ConntrackPolicyStatus> status = aggregator.aggregate(policy, selected.states, now, plan.status());
+        Optional<ConntrackPolicyStatus> status = AgentPodsCondition.amend(policy.getStatus(),
+                aggregator.aggregate(policy, selected.states, now, plan.status(), problems),
+                AgentPodsCondition.of(agentDaemonSet.current(), policy.getMetadata().getGeneration()), now);
+        // A silent agent sends no events: look again after a heartbeat to notice it. Sooner while a
+        // generation settles (to admit when the window has passed) or nodes count as dropping
+        // because of a recent drop (to stop counting them when it is no longer recent).
+        long recheck = RECHECK_MILLIS;
+        if (!unsettled.isZero()) {
+            recheck = Math.min(recheck, unsettled.toMillis() + 1);
+        }
+        ConntrackPolicyStatus current = status.orElse(policy.getStatus());
+        if (current != null && current.getNodes() != null && current.getNodes().getDropping() > 0) {
+            recheck = Math.min(recheck, PolicyStatusAggregator.DROPPED_RECENTLY.toMillis());
+        }
         if (status.isEmpty()) {
-            // A silent agent sends no events: look again after a heartbeat to notice it.
-            return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(RECHECK_MILLIS);
+            return UpdateControl.<ConntrackPolicy>noUpdate().rescheduleAfter(recheck);
         }
         // Patch a fresh object carrying only identity and status: never write back the cached copy.
         ConntrackPolicy patch = new ConntrackPolicy();
         patch.setMetadata(new ObjectMetaBuilder().withName(name).build());
         patch.setSpec(null);
         patch.setStatus(status.get());
-        return UpdateControl.patchStatus(patch).rescheduleAfter(RECHECK_MILLIS);
+        return UpdateControl.patchStatus(patch).rescheduleAfter(recheck);
     }
 
     @Override
     public DeleteControl cleanup(ConntrackPolicy policy, Context<ConntrackPolicy> context) {
         String name = policy.getMetadata().getName();
         gate.forget(name);
+        // Only states of Nodes that exist: the node reconciler cannot take the policy out of the
+        // spec of a Node that is gone, and the cluster's garbage collector deletes that state (its
+        // controller owner reference is the Node), whose agent is gone too.
         boolean stillInSomeSpec = states.stream().anyMatch(s -> s.getSpec() != null && s.getSpec().getPolicies() != null
-                && s.getSpec().getPolicies().contains(name));
+                && s.getSpec().getPolicies().contains(name) && nodeOf(s.getMetadata().getName()) != null);
         if (stillInSomeSpec) {
             // The node reconciler removes it from the specs (it ignores policies being deleted).
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK_MILLIS);
@@ -117,7 +145,7 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
         return DeleteControl.defaultDelete();
     }
 
-    private record SelectedNodes(List<ConntrackNodeState> states, List<RolloutNode> rollout) {
+    private record SelectedNodes(List<ConntrackNodeState> states, List<RolloutPlanner.NodeView> rollout) {
     }
 
     /**
@@ -126,16 +154,20 @@ public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, C
      * One pass over the caches, no API call.
      */
     private SelectedNodes selectedNodes(ConntrackPolicy policy, String name) {
+        List<ConntrackPolicy> all = policies.list().toList();
         List<ConntrackNodeState> selectedStates = new ArrayList<>();
-        List<RolloutNode> rollout = new ArrayList<>();
+        List<RolloutPlanner.NodeView> rollout = new ArrayList<>();
         nodes.list(node -> NodeSelectorMatcher.selects(policy, node)).forEach(node -> {
+            boolean targetObserving = PolicyMerger.mode(all.stream()
+                    .filter(p -> p.getSpec() != null && !PolicyMerger.deleting(p) && NodeSelectorMatcher.selects(p, node))
+                    .toList()) == Mode.ObserveOnly;
             Optional<ConntrackNodeState> state = states.get(node.getMetadata().getName());
             if (state.isPresent()) {
                 selectedStates.add(state.get());
-                rollout.add(RolloutNode.of(state.get(), name));
+                rollout.add(RolloutPlanner.NodeView.of(state.get(), name, targetObserving));
             } else {
                 selectedStates.add(notCreatedYet(node));
-                rollout.add(RolloutNode.withoutState(node.getMetadata().getName()));
+                rollout.add(RolloutPlanner.NodeView.withoutState(node.getMetadata().getName(), targetObserving));
             }
         });
         return new SelectedNodes(selectedStates, rollout);

@@ -19,7 +19,9 @@ import java.util.Map;
  * nf_conntrack_max (status.current.max), buckets (status.usage.buckets) and usage (whole percent,
  * so that traffic noise does not rewrite the policy status). Only nodes whose spec carries the
  * policy's current generation and whose agent reported that spec count: anything else describes
- * settings the policy no longer has. Stateless and thread-safe.
+ * settings the policy no longer has. A node whose agent recorded originals holds values it wrote
+ * earlier under Enforce: it is counted apart ({@code changedEarlierNodes}), so an audit started
+ * after an Enforce policy had its way does not report the fleet as untouched. Stateless and thread-safe.
  */
 public class FleetAuditor {
 
@@ -35,12 +37,16 @@ public class FleetAuditor {
         List<Long> buckets = new ArrayList<>();
         List<Long> usage = new ArrayList<>();
         int wouldChange = 0;
+        int changedEarlier = 0;
         for (ConntrackNodeState state : states) {
             if (!reportsCurrent(state, name, generation)) {
                 continue;
             }
             reported++;
             ConntrackNodeStateStatus status = state.getStatus();
+            if (status.getOriginals() != null && !status.getOriginals().isEmpty()) {
+                changedEarlier++;
+            }
             if (status.getPending() == null || status.getPending().isEmpty()) {
                 continue;
             }
@@ -60,6 +66,7 @@ public class FleetAuditor {
         FleetAudit audit = new FleetAudit();
         audit.setReportedNodes(reported);
         audit.setWouldChangeNodes(wouldChange);
+        audit.setChangedEarlierNodes(changedEarlier);
         audit.setMax(spread(max));
         audit.setBuckets(spread(buckets));
         audit.setUsagePercent(spread(usage));

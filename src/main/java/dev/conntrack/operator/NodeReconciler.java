@@ -16,7 +16,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import jakarta.inject.Inject;
 import java.time.Clock;
@@ -31,11 +30,12 @@ import org.jboss.logging.Logger;
  * ConntrackNodeState (named after the Node) and writes it only when it changed. Any policy spec
  * change re-reconciles every node; the merge itself runs on informer caches, so that is cheap.
  * Which version of each policy the node gets is {@link RolloutHold}'s choice: the rollout admits
- * nodes through the {@link RolloutGate}, whose admissions re-reconcile exactly those nodes.
+ * nodes through the {@link RolloutGate}, an event source of this reconciler whose admissions
+ * re-reconcile exactly those nodes.
  * Status-only updates (of policies and of node states) do not reach this reconciler.
  */
 @ControllerConfiguration(name = NodeReconciler.NAME,
-        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = NodeUpdateFilter.class))
+        informer = @Informer(itemStore = PrunedItemStore.Nodes.class, onUpdateFilter = ChangeFilters.NodeUpdates.class))
 public class NodeReconciler implements Reconciler<Node> {
     public static final String NAME = "node";
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
@@ -49,6 +49,8 @@ public class NodeReconciler implements Reconciler<Node> {
     @Inject
     RolloutGate gate;
     @Inject
+    PolicyValidator validator;
+    @Inject
     NodeStateCache states;
 
     @Override
@@ -56,8 +58,11 @@ public class NodeReconciler implements Reconciler<Node> {
         policies = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConntrackPolicy.class, Node.class)
                 .withName("policies")
                 // A policy can move any node in or out of its selector: every node is affected.
-                .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
-                        .map(ResourceID::fromResource).collect(Collectors.toSet()))
+                // The settle window is stamped here, from the watch the node specs are merged from.
+                .withSecondaryToPrimaryMapper(policy -> {
+                    gate.seen(policy);
+                    return context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet());
+                })
                 // Status writes (once a second per policy during a rollout) and annotations change no node.
                 .withOnUpdateFilter(ChangeFilters::specOrDeletionChanged)
                 .withItemStore(new PrunedItemStore<>(PrunedItemStore::withoutManagedFields))
@@ -67,23 +72,24 @@ public class NodeReconciler implements Reconciler<Node> {
         NodeStateEventSource<Node> stateChanges = new NodeStateEventSource<>("nodestates", states,
                 (old, state, deleted) -> old == null || deleted || ChangeFilters.specOrDeletionChanged(state, old)
                         ? Set.of(new ResourceID(state.getMetadata().getName())) : Set.of());
-        SimpleInboundEventSource<Node> admissions = new SimpleInboundEventSource<>("rollout-admissions");
-        gate.onAdmit(node -> admissions.propagateEvent(new ResourceID(node)));
-        return List.of(policies, stateChanges, admissions);
+        return List.of(policies, stateChanges, gate);
     }
 
     @Override
     public UpdateControl<Node> reconcile(Node node, Context<Node> context) {
         String name = node.getMetadata().getName();
         ConntrackNodeState existing = states.get(name).orElse(null);
-        RolloutHold.Result chosen = RolloutHold.choose(node, policies.list(p -> true).toList(),
-                existing == null ? null : existing.getSpec(), gate::mayAdvance, clock.instant());
-        ConntrackNodeStateSpec desired = merger.resolve(node, chosen.policies());
-        desired.setPolicySnapshots(chosen.snapshots());
-        if (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired)) {
-            return UpdateControl.noUpdate();
+        List<ConntrackPolicy> all = policies.list(p -> true).toList();
+        all.forEach(gate::seen);
+        RolloutHold.Result chosen = RolloutHold.choose(merger, node, all, existing == null ? null : existing.getSpec(),
+                gate, validator::valid, clock.instant());
+        ConntrackNodeStateSpec desired = chosen.spec();
+        if (desired == null || (existing != null && PolicyMerger.sameSpec(existing.getSpec(), desired))) {
+            // Held by the settle window: look again when it has passed.
+            return chosen.recheckAfter() == null ? UpdateControl.noUpdate()
+                    : UpdateControl.<Node>noUpdate().rescheduleAfter(chosen.recheckAfter().toMillis() + 1);
         }
-        LOG.infof("Node %s: writing node state spec (policies %s)", name, desired.getPolicies());
+        LOG.infof("Node %s: writing node state spec (policies %s, mode %s)", name, desired.getPolicies(), desired.getMode());
         ConntrackNodeState state = desiredState(node, desired);
         KubernetesClient client = context.getClient();
         if (existing == null) {

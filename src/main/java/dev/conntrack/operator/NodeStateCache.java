@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -17,10 +16,11 @@ import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * The operator's one watch on ConntrackNodeStates, shared by the node reconciler, the roll-up and
- * the garbage collector. Each of them used to run an informer of its own, so every agent status
- * write and every spec write reached the operator three times and was decoded three times: at
- * 5,000 nodes that decoding was about a third of the operator's CPU during a rollout
+ * The operator's one watch on ConntrackNodeStates, shared by the node reconciler and the roll-up.
+ * Each of them (and a garbage collector of node states, since left to the cluster's) used to run an
+ * informer of its own, so every agent status write and every spec write reached the operator three
+ * times and was decoded three times: at 5,000 nodes that decoding was about a third of the
+ * operator's CPU during a rollout
  * (bench/RESULTS.md). The store keeps what any reader needs ({@link PrunedItemStore#nodeStateShared}),
  * and each reader filters the changes it reacts to ({@link NodeStateEventSource}).
  */
@@ -60,19 +60,14 @@ public class NodeStateCache {
             created.addEventHandler(dispatcher());
             informer = created;
             LOG.debug("starting the shared node state informer");
-            startAndWait(created, "ConntrackNodeStates");
-        }
-    }
-
-    /** Starts an informer and returns once it holds the initial list (shared with the garbage collector's Node watch). */
-    static void startAndWait(SharedIndexInformer<?> informer, String what) {
-        try {
-            informer.start().toCompletableFuture().get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while listing " + what, e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("could not list and watch " + what, e);
+            try {
+                created.start().toCompletableFuture().get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while listing ConntrackNodeStates", e);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("could not list and watch ConntrackNodeStates", e);
+            }
         }
     }
 
@@ -96,11 +91,6 @@ public class NodeStateCache {
     public Stream<ConntrackNodeState> stream() {
         SharedIndexInformer<ConntrackNodeState> i = informer;
         return i == null ? Stream.empty() : i.getStore().list().stream();
-    }
-
-    public List<String> names() {
-        SharedIndexInformer<ConntrackNodeState> i = informer;
-        return i == null ? List.of() : i.getStore().listKeys();
     }
 
     /** What the watch calls with each change (package-private for tests). */

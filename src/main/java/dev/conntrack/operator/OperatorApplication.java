@@ -13,8 +13,9 @@ import java.util.Map;
 import com.fasterxml.jackson.core.type.TypeReference;
 
 /**
- * The operator role: keeps the agent DaemonSet in place and starts the reconcilers (the build does
- * not auto-start them, so the agent role never does), then waits for shutdown.
+ * The operator role: starts the reconcilers (the build does not auto-start them, so the agent role
+ * never does) behind leader election, keeps the agent DaemonSet in place while it leads, then waits
+ * for shutdown.
  */
 public class OperatorApplication implements QuarkusApplication {
 
@@ -28,20 +29,20 @@ public class OperatorApplication implements QuarkusApplication {
     OperatorConfig config;
 
     @Inject
-    NodeStateGarbageCollector garbageCollector;
+    LeaderLease leader;
 
     @Override
     public int run(String... args) {
         AgentDaemonSetManager daemonSet = null;
         if (config.agent().manageDaemonSet()) {
             daemonSet = new AgentDaemonSetManager(client, new AgentDaemonSetFactory().create(agentSettings(config.agent())));
-            daemonSet.start();
+            // Only the leader keeps the DaemonSet; the others only keep their caches warm.
+            leader.whenLeading(daemonSet::start);
         }
-        // Before the controllers: it starts the shared node state watch they read.
-        garbageCollector.start();
         operator.start();
         Quarkus.waitForExit();
-        garbageCollector.close();
+        // The operator SDK stops the operator next; the Lease is handed over then, not lost.
+        leader.shuttingDown();
         if (daemonSet != null) {
             daemonSet.close();
         }

@@ -5,6 +5,7 @@ import dev.conntrack.api.ConflictNote;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Defaults;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.MonitoringSpec;
@@ -21,8 +22,6 @@ import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Merges every policy that selects a node into that node's {@link ConntrackNodeStateSpec}, field
@@ -35,10 +34,11 @@ import java.util.regex.Pattern;
  */
 public class PolicyMerger {
 
-    public static final Mode DEFAULT_MODE = Mode.Enforce;
-    public static final DriftPolicy DEFAULT_DRIFT_POLICY = DriftPolicy.Reapply;
-    public static final int DEFAULT_USAGE_WARNING_PERCENT = 80;
-    public static final String DEFAULT_POLL_INTERVAL = "1s";
+    // The contract's defaults (dev.conntrack.api.Defaults), which the CRD and the agent use too.
+    public static final Mode DEFAULT_MODE = Defaults.mode(null);
+    public static final DriftPolicy DEFAULT_DRIFT_POLICY = Defaults.driftPolicy(null);
+    public static final int DEFAULT_USAGE_WARNING_PERCENT = Defaults.USAGE_WARNING_PERCENT;
+    public static final String DEFAULT_POLL_INTERVAL = Defaults.POLL_INTERVAL;
 
     /** Higher priority first (absent is 0, the CRD default), then name ascending. */
     public static final Comparator<ConntrackPolicy> PRECEDENCE = Comparator
@@ -116,6 +116,7 @@ public class PolicyMerger {
             mergeField(field, candidates, target, sources, conflicts);
         }
 
+        keepAutoscaleWithinMax(target.conntrack, sources, warnings);
         ConntrackNodeStateSpec spec = target.spec;
         if (spec.getMode() == null) {
             spec.setMode(DEFAULT_MODE);
@@ -142,6 +143,36 @@ public class PolicyMerger {
         spec.setConflicts(conflicts.isEmpty() ? null : conflicts);
         spec.setWarnings(warnings.isEmpty() ? null : warnings);
         return spec;
+    }
+
+    /**
+     * Each policy passes the CRD's rule that autoscale.ceiling is at least max, but the merge can take
+     * max from one policy and autoscale (whole) from another. The node state's schema refuses such a
+     * spec, and a refused write would freeze the node: autoscale is left out, and a warning says why.
+     */
+    private static void keepAutoscaleWithinMax(ConntrackSettings ct, Map<String, String> sources, List<String> warnings) {
+        AutoscaleSpec autoscale = ct == null ? null : ct.getAutoscale();
+        if (autoscale == null || autoscale.getCeiling() == null || ct.getMax() == null || autoscale.getCeiling() >= ct.getMax()) {
+            return;
+        }
+        warnings.add("policy \"" + sources.get("conntrack.autoscale") + "\": conntrack.autoscale left out, its ceiling "
+                + autoscale.getCeiling() + " is below max " + ct.getMax() + " from policy \"" + sources.get("conntrack.max") + "\"");
+        ct.setAutoscale(null);
+        sources.remove("conntrack.autoscale");
+    }
+
+    /**
+     * The mode {@link #resolve} gives a node these policies select: that of the first policy in
+     * precedence order that sets one, else {@link #DEFAULT_MODE}. Without the rest of the merge.
+     */
+    public static Mode mode(Collection<ConntrackPolicy> selecting) {
+        ConntrackPolicy first = null;
+        for (ConntrackPolicy p : selecting) {
+            if (p.getSpec() != null && p.getSpec().getMode() != null && (first == null || PRECEDENCE.compare(p, first) < 0)) {
+                first = p;
+            }
+        }
+        return first == null ? DEFAULT_MODE : first.getSpec().getMode();
     }
 
     /**
@@ -196,35 +227,11 @@ public class PolicyMerger {
             return true;
         }
         if (duration && a instanceof String x && b instanceof String y) {
-            BigDecimal dx = durationNanos(x);
-            BigDecimal dy = durationNanos(y);
+            BigDecimal dx = GoDurations.nanos(x);
+            BigDecimal dy = GoDurations.nanos(y);
             return dx != null && dy != null && dx.compareTo(dy) == 0;
         }
         return false;
-    }
-
-    private static final Pattern DURATION = Pattern.compile("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$");
-    private static final Pattern DURATION_PART = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ns|us|ms|s|m|h)");
-
-    /** A Go duration (the CRD's CEL format) in nanoseconds, or null when it is not one. */
-    static BigDecimal durationNanos(String text) {
-        if (!DURATION.matcher(text).matches()) {
-            return null;
-        }
-        BigDecimal total = BigDecimal.ZERO;
-        Matcher m = DURATION_PART.matcher(text);
-        while (m.find()) {
-            long unit = switch (m.group(2)) {
-                case "ns" -> 1L;
-                case "us" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                default -> 3_600_000_000_000L; // h
-            };
-            total = total.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unit)));
-        }
-        return total;
     }
 
     @SuppressWarnings("unchecked")

@@ -55,13 +55,13 @@ public class PrunedItemStore<R extends HasMetadata> extends BasicItemStore<R> {
 
     /**
      * For the one shared node state cache ({@link NodeStateCache}): the whole spec (the node
-     * reconciler merges and compares it), the status the roll-up reads; the agent's originals and
-     * unavailable signals are read by no one in the operator.
+     * reconciler merges and compares it), the status the roll-up and the audit read (originals
+     * included: a few entries, and how the audit tells values the agent wrote from untouched ones);
+     * the agent's unavailable signals are read by no one in the operator.
      */
     static ConntrackNodeState nodeStateShared(ConntrackNodeState state) {
         withoutManagedFields(state);
         if (state.getStatus() != null) {
-            state.getStatus().setOriginals(null);
             state.getStatus().setUnavailableSignals(null);
         }
         return state;

@@ -3,24 +3,41 @@ package dev.conntrack.operator;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackPolicySpec;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.PolicySnapshot;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * For one node: which version of each selecting policy its spec is built from. A node takes a
- * policy's current generation when it already has it, when the rollout admitted it, when batching
- * is off ("100%"), or when the new generation does not change the settings it has (e.g. only the
- * rollout parameters or the selector were edited). Otherwise it keeps being built from the
- * snapshot it has; a node without a snapshot (new policy, new node) gets nothing of the policy
- * until it is admitted: a first-time rollout is batched like any other.
+ * For one node: the spec it moves to now. One rule decides it: a move towards observing is never
+ * held back, a move towards enforcing waits for the rollout and for the settle window.
+ *
+ * <ol>
+ * <li>When the policies selecting the node now give it mode ObserveOnly (a higher-priority
+ *     ObserveOnly policy), the node takes every policy at its current generation at once: under
+ *     ObserveOnly the agent writes nothing, not even originals back, so there is nothing to batch.</li>
+ * <li>Otherwise each policy is taken at its current generation when the node already enforces that
+ *     generation, when its rollout admitted the node, when batching is off ("100%"), or when the
+ *     new generation changes none of the settings the node has; else the node keeps being built from
+ *     the snapshot it has, and a node without one (new policy, new node) gets nothing of the policy
+ *     until admitted.</li>
+ * <li>A node that observes now and would enforce afterwards (the audit deleted, or edited to
+ *     Enforce) leaves observing only when every policy it would enforce admitted it; until then its
+ *     spec stays as it is, the audit included.</li>
+ * <li>A change that leaves the node enforcing waits until every policy concerned (selecting it now,
+ *     or in its spec) has been known for the settle window: a policy created just before an
+ *     ObserveOnly one is never enforced before the audit arrives.</li>
+ * </ol>
  *
  * <p>The snapshots live in the node state spec (not in the policy status) because each node then
  * carries exactly the version it was built from whatever edits interleave with a rollout, and the
@@ -28,34 +45,82 @@ import java.util.TreeMap;
  */
 public final class RolloutHold {
 
-    /** Whether the rollout admitted the node to the policy's generation. */
-    @FunctionalInterface
+    /** What the rollout allows: admissions by the policy's planner, and the settle window. */
     public interface Admissions {
         boolean mayAdvance(String policy, long generation, String node);
+
+        /** Time until this version of the policy has been known for the settle window; zero once it has. */
+        Duration unsettled(ConntrackPolicy policy);
     }
 
-    /** The policies to merge (current ones, or stand-ins built from snapshots) and the snapshots to store. */
-    public record Result(List<ConntrackPolicy> policies, Map<String, PolicySnapshot> snapshots) {
+    /** Whether a policy's current version may go into node specs at all (its values pass the CRD's rules). */
+    @FunctionalInterface
+    public interface Validity {
+        boolean valid(ConntrackPolicy policy);
+    }
+
+    /**
+     * The spec the node moves to ({@code existing} itself while it is held; null when there is
+     * none yet and nothing may be written), and when to look again if the settle window held it.
+     */
+    public record Result(ConntrackNodeStateSpec spec, Duration recheckAfter) {
     }
 
     private RolloutHold() {
     }
 
-    public static Result choose(Node node, Collection<ConntrackPolicy> policies, ConntrackNodeStateSpec existing,
-            Admissions admissions, Instant now) {
+    public static Result choose(PolicyMerger merger, Node node, Collection<ConntrackPolicy> policies,
+            ConntrackNodeStateSpec existing, Admissions admissions, Validity validity, Instant now) {
         String nodeName = node.getMetadata().getName();
         String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
         Map<String, PolicySnapshot> had = existing == null || existing.getPolicySnapshots() == null
                 ? Map.of() : existing.getPolicySnapshots();
-        Map<String, Long> hadGenerations = existing == null || existing.getPolicyGenerations() == null
-                ? Map.of() : existing.getPolicyGenerations();
+        Set<String> standIns = new HashSet<>();
+        List<ConntrackPolicy> selecting = selecting(node, policies, validity, had, standIns);
+
+        if (PolicyMerger.mode(selecting) == Mode.ObserveOnly) {
+            Map<String, PolicySnapshot> snapshots = new TreeMap<>();
+            for (ConntrackPolicy p : selecting) {
+                PolicySnapshot snapshot = had.get(PolicyMerger.name(p));
+                boolean same = snapshot != null && snapshot.getGeneration() != null && snapshot.getGeneration() == generation(p);
+                snapshots.put(PolicyMerger.name(p), snapshotOf(p, same && snapshot.getSince() != null ? snapshot.getSince() : stamp));
+            }
+            return new Result(build(merger, node, selecting, snapshots), null);
+        }
 
         List<ConntrackPolicy> effective = new ArrayList<>();
         Map<String, PolicySnapshot> snapshots = new TreeMap<>();
-        for (ConntrackPolicy p : policies) {
-            if (p == null || p.getSpec() == null || PolicyMerger.deleting(p) || !NodeSelectorMatcher.selects(p, node)) {
-                continue;
+        if (existing != null && existing.getMode() == Mode.ObserveOnly) {
+            for (ConntrackPolicy p : selecting) {
+                // A stand-in for an invalid version (its last valid snapshot) has no rollout to admit it.
+                if (!standIns.contains(PolicyMerger.name(p)) && !RolloutPlanner.unbatched(p.getSpec().getRollout())
+                        && !admissions.mayAdvance(PolicyMerger.name(p), generation(p), nodeName)) {
+                    return new Result(existing, null);
+                }
+                effective.add(p);
+                snapshots.put(PolicyMerger.name(p), snapshotOf(p, stamp));
             }
+        } else {
+            chooseEach(selecting, existing, had, nodeName, admissions, stamp, effective, snapshots);
+        }
+
+        ConntrackNodeStateSpec desired = build(merger, node, effective, snapshots);
+        if (desired.getMode() != Mode.ObserveOnly && !PolicyMerger.sameSpec(existing, desired)) {
+            Duration wait = unsettled(policies, selecting, existing, admissions);
+            if (!wait.isZero()) {
+                return new Result(existing, wait);
+            }
+        }
+        return new Result(desired, null);
+    }
+
+    /** Rule 2, policy by policy, for a node that enforces now. */
+    private static void chooseEach(List<ConntrackPolicy> selecting, ConntrackNodeStateSpec existing,
+            Map<String, PolicySnapshot> had, String nodeName, Admissions admissions, String stamp,
+            List<ConntrackPolicy> effective, Map<String, PolicySnapshot> snapshots) {
+        Map<String, Long> hadGenerations = existing == null || existing.getPolicyGenerations() == null
+                ? Map.of() : existing.getPolicyGenerations();
+        for (ConntrackPolicy p : selecting) {
             String name = PolicyMerger.name(p);
             long generation = generation(p);
             PolicySnapshot snapshot = had.get(name);
@@ -80,7 +145,51 @@ public final class RolloutHold {
             }
             // else: selected, never had it, not admitted yet: it waits for its batch.
         }
-        return new Result(effective, snapshots);
+    }
+
+    /** Rule 4: the longest wait among the policies selecting the node and those its spec was built from. */
+    private static Duration unsettled(Collection<ConntrackPolicy> policies, List<ConntrackPolicy> selecting,
+            ConntrackNodeStateSpec existing, Admissions admissions) {
+        Set<String> inSpec = existing == null || existing.getPolicies() == null ? Set.of() : new HashSet<>(existing.getPolicies());
+        Duration wait = Duration.ZERO;
+        for (ConntrackPolicy p : policies) {
+            if (p != null && p.getMetadata() != null && (selecting.contains(p) || inSpec.contains(PolicyMerger.name(p)))) {
+                Duration left = admissions.unsettled(p);
+                if (left.compareTo(wait) > 0) {
+                    wait = left;
+                }
+            }
+        }
+        return wait;
+    }
+
+    /**
+     * The policies selecting the node now. A policy whose current values are invalid takes no part
+     * with them: the node keeps the version it had (a stand-in from its snapshot), or gets nothing of
+     * it; its status says what is wrong, and the other policies still reach the node.
+     */
+    private static List<ConntrackPolicy> selecting(Node node, Collection<ConntrackPolicy> policies, Validity validity,
+            Map<String, PolicySnapshot> had, Set<String> standIns) {
+        List<ConntrackPolicy> selecting = new ArrayList<>();
+        for (ConntrackPolicy p : policies) {
+            if (p == null || p.getSpec() == null || PolicyMerger.deleting(p) || !NodeSelectorMatcher.selects(p, node)) {
+                continue;
+            }
+            if (validity.valid(p)) {
+                selecting.add(p);
+            } else if (had.get(PolicyMerger.name(p)) != null) {
+                selecting.add(policyFrom(PolicyMerger.name(p), had.get(PolicyMerger.name(p))));
+                standIns.add(PolicyMerger.name(p));
+            }
+        }
+        return selecting;
+    }
+
+    private static ConntrackNodeStateSpec build(PolicyMerger merger, Node node, List<ConntrackPolicy> effective,
+            Map<String, PolicySnapshot> snapshots) {
+        ConntrackNodeStateSpec spec = merger.resolve(node, effective);
+        spec.setPolicySnapshots(snapshots);
+        return spec;
     }
 
     /** The settings part of the policy at its current generation. */
@@ -126,7 +235,7 @@ public final class RolloutHold {
         return s;
     }
 
-    private static long generation(ConntrackPolicy p) {
+    static long generation(ConntrackPolicy p) {
         Long generation = p.getMetadata() == null ? null : p.getMetadata().getGeneration();
         return generation == null ? 0L : generation;
     }

@@ -1,10 +1,19 @@
 package dev.conntrack.operator;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackNodeStateSpec;
+import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.Mode;
+import dev.conntrack.api.PolicySnapshot;
 import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -16,7 +25,7 @@ import java.util.TreeSet;
 
 /**
  * Decides which selected nodes may take a policy's current generation now. Pure: everything it
- * knows comes in as arguments (the policy with its previous rollout status, one {@link RolloutNode}
+ * knows comes in as arguments (the policy with its previous rollout status, one {@link NodeView}
  * per selected node, the nodes admitted earlier whose specs the cache may not show yet), so the
  * decision survives an operator restart and can be tested without a cluster.
  *
@@ -32,6 +41,11 @@ import java.util.TreeSet;
  *     at or after taking it (and after the last resume) pauses the rollout. A pause sticks until
  *     the resume annotation gets a new value or the policy gets a new generation (a new rollout,
  *     e.g. the revert that fixes it).</li>
+ * <li>A node that a higher-priority ObserveOnly policy keeps observing is <em>held</em> for an
+ *     Enforce policy: it takes the generation at once and writes none of it, so it is neither
+ *     admitted nor counted in flight. When the observer leaves, it is pending like any other and
+ *     goes in a batch: a move towards enforcing always waits for the rollout.</li>
+ * <li>Nothing is admitted before the policy's version has been known for the settle window.</li>
  * </ul>
  */
 public final class RolloutPlanner {
@@ -43,10 +57,90 @@ public final class RolloutPlanner {
     public record Plan(Set<String> admit, RolloutStatus status) {
     }
 
-    public Plan plan(ConntrackPolicy policy, Collection<RolloutNode> nodes, Set<String> admittedEarlier, Instant now) {
+    /**
+     * What the rollout planner needs of one selected node, for one policy: which generation of the
+     * policy its spec carries and since when, whether its agent reported the node state's current
+     * generation, and whether (since when) it is Degraded or dropping.
+     *
+     * @param specGeneration the policy generation the node's spec is built from, null when it carries none
+     * @param since          when the node took that generation, null when unknown
+     * @param reported       the agent's status.observedGeneration equals the node state's metadata.generation
+     * @param observing      the node's spec has mode ObserveOnly: whatever it carries, it enforces nothing
+     * @param targetObserving the policies selecting the node now give it mode ObserveOnly: it takes them all
+     *                        at once and writes nothing, so there is nothing to admit
+     */
+    public record NodeView(String name, Long specGeneration, Instant since, boolean reported, boolean applied,
+            boolean degraded, Instant degradedSince, boolean tableFull, Instant tableFullSince,
+            boolean observing, boolean targetObserving) {
+
+        public static NodeView of(ConntrackNodeState state, String policyName, boolean targetObserving) {
+            String name = state.getMetadata() == null ? "" : state.getMetadata().getName();
+            ConntrackNodeStateSpec spec = state.getSpec();
+            Map<String, Long> generations = spec == null ? null : spec.getPolicyGenerations();
+            Long specGeneration = generations == null ? null : generations.get(policyName);
+            Map<String, PolicySnapshot> snapshots = spec == null ? null : spec.getPolicySnapshots();
+            PolicySnapshot snapshot = snapshots == null ? null : snapshots.get(policyName);
+            Instant since = snapshot == null ? null : instant(snapshot.getSince());
+
+            ConntrackNodeStateStatus status = state.getStatus();
+            Long generation = state.getMetadata() == null ? null : state.getMetadata().getGeneration();
+            boolean reported = status != null && generation != null && generation.equals(status.getObservedGeneration());
+            List<Condition> conditions = status == null ? null : status.getConditions();
+            Condition degraded = trueCondition(conditions, PolicyStatusAggregator.NODE_DEGRADED);
+            Condition tableFull = trueCondition(conditions, PolicyStatusAggregator.NODE_TABLE_FULL);
+            return new NodeView(name, specGeneration, since, reported,
+                    Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_APPLIED),
+                    degraded != null, degraded == null ? null : instant(degraded.getLastTransitionTime()),
+                    tableFull != null, tableFull == null ? null : instant(tableFull.getLastTransitionTime()),
+                    spec != null && spec.getMode() == Mode.ObserveOnly, targetObserving);
+        }
+
+        /** A selected Node whose node state does not exist yet: it carries nothing and has reported nothing. */
+        public static NodeView withoutState(String name, boolean targetObserving) {
+            return new NodeView(name, null, null, false, false, false, null, false, null, false, targetObserving);
+        }
+
+        /** The spec carries this generation of the policy and enforces it (or the node only observes anyway). */
+        boolean took(long generation) {
+            return specGeneration != null && specGeneration == generation && (!observing || targetObserving);
+        }
+
+        /**
+         * Whether the node turned Degraded or started dropping at or after {@code threshold} (trouble
+         * with an unknown start counts: the planner errs on the side of stopping).
+         */
+        public boolean troubledSince(Instant threshold) {
+            return (degraded && (degradedSince == null || !degradedSince.isBefore(threshold)))
+                    || (tableFull && (tableFullSince == null || !tableFullSince.isBefore(threshold)));
+        }
+
+        static Instant instant(String text) {
+            if (text == null) {
+                return null;
+            }
+            try {
+                return Instant.parse(text);
+            } catch (DateTimeParseException e) {
+                return null;
+            }
+        }
+
+        private static Condition trueCondition(List<Condition> conditions, String type) {
+            Condition c = Conditions.find(conditions, type);
+            return c != null && Conditions.TRUE.equals(c.getStatus()) ? c : null;
+        }
+    }
+
+    /**
+     * @param unsettled how long the policy's current version still has to wait for the settle
+     *                  window ({@link RolloutGate}); nothing is admitted before it is zero
+     */
+    public Plan plan(ConntrackPolicy policy, Collection<NodeView> nodes, Set<String> admittedEarlier, Instant now,
+            Duration unsettled) {
         long generation = generation(policy);
         RolloutSpec rollout = policy.getSpec() == null ? null : policy.getSpec().getRollout();
         boolean pauseOnDegraded = pauseOnDegraded(rollout);
+        boolean enforcing = policy.getSpec() == null || policy.getSpec().getMode() != Mode.ObserveOnly;
         RolloutStatus previous = policy.getStatus() == null ? null : policy.getStatus().getRollout();
         String stamp = now.truncatedTo(ChronoUnit.SECONDS).toString();
 
@@ -59,28 +153,40 @@ public final class RolloutPlanner {
             resumedWith = annotation;
             resumedAt = stamp;
         }
-        Instant resumedInstant = RolloutNode.instant(resumedAt);
+        Instant resumedInstant = NodeView.instant(resumedAt);
 
         int updated = 0;
         int failed = 0;
         int inFlight = 0;
+        int observedAtOnce = 0;
+        int held = 0;
         TreeSet<String> pending = new TreeSet<>();
         TreeSet<String> troubled = new TreeSet<>();
-        for (RolloutNode node : nodes) {
-            boolean carries = node.specGeneration() != null && node.specGeneration() == generation;
-            if (!carries && !admittedEarlier.contains(node.name())) {
+        for (NodeView node : nodes) {
+            if (node.targetObserving() && enforcing) {
+                // A higher-priority ObserveOnly policy decides the node's mode: it takes this
+                // generation at once and writes none of it; nothing to admit until the observer leaves.
+                held++;
+                continue;
+            }
+            boolean took = node.took(generation);
+            if (!took && node.targetObserving()) {
+                observedAtOnce++; // taken without a batch: observing writes nothing
+                continue;
+            }
+            if (!took && !admittedEarlier.contains(node.name())) {
                 pending.add(node.name());
                 continue;
             }
-            if (carries && node.reported() && node.applied()) {
+            if (took && node.reported() && node.applied()) {
                 updated++;
-            } else if (carries && node.reported() && node.degraded()) {
+            } else if (took && node.reported() && node.degraded()) {
                 failed++;
             } else {
                 inFlight++;
             }
             // Only a node that actually took this generation can have been hurt by it.
-            if (carries && pauseOnDegraded && node.troubledSince(latest(node.since(), resumedInstant))) {
+            if (took && pauseOnDegraded && node.troubledSince(latest(node.since(), resumedInstant))) {
                 troubled.add(node.name());
             }
         }
@@ -93,7 +199,7 @@ public final class RolloutPlanner {
         Set<String> admit = new LinkedHashSet<>();
         // Unbatched ("100%"): the node reconciler advances every node by itself; admissions would
         // only re-run it for nodes whose new spec the cache does not show yet.
-        if (!paused && !unbatched(rollout)) {
+        if (!paused && !unbatched(rollout) && unsettled.isZero()) {
             for (String name : pending) {
                 if (inFlight + admit.size() >= budget) {
                     break;
@@ -107,8 +213,9 @@ public final class RolloutPlanner {
         status.setMaxUnavailable(budget);
         status.setUpdatedNodes(updated);
         status.setFailedNodes(failed);
+        status.setHeldNodes(held);
         int advancing = unbatched(rollout) && !paused ? pending.size() : admit.size();
-        status.setInFlightNodes(inFlight + advancing);
+        status.setInFlightNodes(inFlight + observedAtOnce + advancing);
         status.setPendingNodes(pending.size() - advancing);
         if (paused) {
             status.setPaused(true);

@@ -2,6 +2,7 @@ package dev.conntrack.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.agent.core.NodeConditions;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.NamespaceSummary;
@@ -52,7 +53,7 @@ class NamespaceWatchTest {
 
     @Test
     void summariesNameThePodNextToItsUid() {
-        watch.poll(now);
+        watch.poll(now, false);
         List<NamespaceSummary> summaries = watch.summaries();
 
         NamespaceSummary a = summaries.stream().filter(s -> UID_A.equals(s.getPodUid())).findFirst().orElseThrow();
@@ -65,25 +66,25 @@ class NamespaceWatchTest {
 
     @Test
     void tableFullNamesTheDroppingPod() {
-        watch.poll(now);
+        watch.poll(now, false);
         stats(200, 1000, 40); // pod A's table fills and drops
         now += Duration.ofSeconds(6).toNanos(); // past the full-scan interval
-        watch.poll(now);
+        watch.poll(now, false);
 
         assertThat(watch.droppingText()).isEqualTo(" in network namespace net:[" + POD_A
                 + "] (pid 200, pod shop/checkout-0 uid " + UID_A + ")");
-        List<Condition> named = watch.nameTheDroppingNamespace(
-                List.of(Conditions.of(NodeConditions.TABLE_FULL, true, "DropsRising", "full", 1L)), 1L);
-        assertThat(Conditions.find(named, NodeConditions.TABLE_FULL).getMessage())
+        List<Condition> named = NodeConditions.namingNamespace(
+                List.of(Conditions.of(NodeConditionTypes.TABLE_FULL, true, "DropsRising", "full", 1L)), watch.droppingText(), 1L);
+        assertThat(Conditions.find(named, NodeConditionTypes.TABLE_FULL).getMessage())
                 .contains("pod shop/checkout-0 uid " + UID_A);
     }
 
     @Test
     void aPodWithoutLogFolderIsNamedByUid() {
-        watch.poll(now);
+        watch.poll(now, false);
         stats(300, 1000, 40);
         now += Duration.ofSeconds(6).toNanos();
-        watch.poll(now);
+        watch.poll(now, false);
 
         assertThat(watch.droppingText()).isEqualTo(" in network namespace net:[" + POD_B + "] (pid 300, pod " + UID_B + ")");
     }

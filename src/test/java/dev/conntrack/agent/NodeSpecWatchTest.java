@@ -66,9 +66,10 @@ class NodeSpecWatchTest {
         AtomicInteger changes = new AtomicInteger();
         NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", changes::incrementAndGet);
         try {
-            watch.start();
+            runOnAThread(watch);
             await().atMost(Duration.ofSeconds(10)).until(() -> server.requests.size() >= 3);
-            assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a");
+            assertThat(server.requests.get(0)).startsWith("GET /apis/conntrack.dev/v1alpha1/conntracknodestates?fieldSelector=metadata.name%3Dnode-a")
+                    .as("listed from the watch cache, not a consistent read from etcd").contains("&resourceVersion=0");
             assertThat(server.requests.get(1)).contains("watch=true").contains("allowWatchBookmarks=true").endsWith("&resourceVersion=10");
             // The second watch resumes from the newest version seen, not from the list's.
             assertThat(server.requests.get(2)).startsWith("WATCH").endsWith("&resourceVersion=16");
@@ -89,7 +90,7 @@ class NodeSpecWatchTest {
         server.watches.add(new KubeApiException(0, "API server unreachable: Connection refused"));
         NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
         try {
-            watch.start();
+            runOnAThread(watch);
             await().atMost(Duration.ofSeconds(15)).until(() -> server.requests.stream().filter(r -> r.startsWith("GET")).count() >= 2
                     && server.requests.stream().filter(r -> r.startsWith("WATCH")).count() >= 3);
             List<String> kinds = server.requests.stream().map(r -> r.substring(0, r.indexOf(' '))).toList();
@@ -98,5 +99,43 @@ class NodeSpecWatchTest {
         } finally {
             watch.close();
         }
+    }
+
+    @Test
+    void aSpecThatSlippedPastTheSchemaIsRefusedAndTheLastGoodOneStays() throws Exception {
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 1, "10", 500) + "]}";
+        // Written under an older CRD: a string where max belongs, a poll interval of 0 (a core burnt),
+        // a notrack rule without a port. Then a good one.
+        String bad = "{\"metadata\":{\"name\":\"node-a\",\"generation\":2,\"resourceVersion\":\"11\"},\"spec\":{"
+                + "\"conntrack\":{\"max\":\"lots\",\"notrack\":[{\"protocol\":\"udp\"}]},\"monitoring\":{\"pollInterval\":\"0s\"}}}";
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + bad + "}\n");
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 3, "12", 700) + "}\n");
+        AtomicInteger changes = new AtomicInteger();
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", changes::incrementAndGet);
+        List<String> refusals = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(15)).until(() -> {
+                watch.refused().ifPresent(refusals::add);
+                return watch.current().isPresent() && watch.current().get().getMetadata().getGeneration() == 3;
+            });
+            assertThat(refusals).isNotEmpty();
+            assertThat(refusals.get(0)).startsWith("spec of generation 2 refused, generation 1 still enforced: ")
+                    .contains("/spec/conntrack/max: expected a whole number, found \"lots\"")
+                    .contains("monitoring.pollInterval: \"0s\" is outside 100ms..1m")
+                    .contains("conntrack.notrack[0]: needs a protocol (udp, tcp) and a port");
+            assertThat(watch.refused()).as("the good spec clears it").isEmpty();
+            assertThat(watch.current().get().getSpec().getConntrack().getMax()).isEqualTo(700);
+        } finally {
+            watch.close();
+        }
+    }
+
+    /** What the agent does with the watch: run it on a thread of its own. */
+    private static void runOnAThread(NodeSpecWatch watch) {
+        Thread t = new Thread(watch::run, "conntrack-spec-watch");
+        t.setDaemon(true);
+        t.start();
     }
 }

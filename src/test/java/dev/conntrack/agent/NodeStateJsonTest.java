@@ -34,7 +34,7 @@ class NodeStateJsonTest {
     @Test
     void statusWrittenExactlyAsDatabindWritesIt() throws Exception {
         ConntrackNodeStateStatus status = filled(ConntrackNodeStateStatus.class);
-        JsonNode patch = DATABIND.readTree(NodeStateJson.statusPatch(status));
+        JsonNode patch = DATABIND.readTree(NodeStateWriter.statusPatch(status));
         assertThat(patch.size()).isEqualTo(1);
         assertThat(patch.get(0).get("op").asText()).isEqualTo("add");
         assertThat(patch.get(0).get("path").asText()).isEqualTo("/status");
@@ -44,7 +44,7 @@ class NodeStateJsonTest {
     @Test
     void emptyStatusWrittenAsDatabindWritesIt() throws Exception {
         ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
-        assertThat(DATABIND.readTree(NodeStateJson.statusPatch(status)).get(0).get("value"))
+        assertThat(DATABIND.readTree(NodeStateWriter.statusPatch(status)).get(0).get("value"))
                 .isEqualTo(databind(status));
     }
 
@@ -82,22 +82,13 @@ class NodeStateJsonTest {
     }
 
     @Test
-    void settingsCopyIsDeepAndComplete() throws Exception {
-        ConntrackSettings settings = filled(ConntrackSettings.class);
-        ConntrackSettings copy = NodeStateJson.copy(settings);
-        assertThat(copy).isNotSameAs(settings);
-        assertThat(copy.getAutoscale()).isNotSameAs(settings.getAutoscale());
-        assertThat(databind(copy)).isEqualTo(databind(settings));
-    }
-
-    @Test
     void eventsAreValidJsonWithEveryField() throws Exception {
-        JsonNode event = DATABIND.readTree(NodeStateJson.event(new NodeStateJson.NodeEvent("n.x.1", "default", "n",
+        JsonNode event = DATABIND.readTree(NodeStateWriter.event(new NodeStateWriter.NodeEvent("n.x.1", "default", "n",
                 "Warning", "ConntrackTableFull", "dropped \"12\"\npackets", "conntrack-agent", "2026-01-01T00:00:00Z")));
         assertThat(event.at("/involvedObject/kind").asText()).isEqualTo("Node");
         assertThat(event.at("/message").asText()).isEqualTo("dropped \"12\"\npackets");
         assertThat(event.at("/count").asInt()).isEqualTo(1);
-        JsonNode bump = DATABIND.readTree(NodeStateJson.eventBump(3, "again", "2026-01-01T00:01:00Z"));
+        JsonNode bump = DATABIND.readTree(NodeStateWriter.eventBump(3, "again", "2026-01-01T00:01:00Z"));
         assertThat(bump.get("count").asInt()).isEqualTo(3);
     }
 
@@ -175,4 +166,27 @@ class NodeStateJsonTest {
         throw new IllegalArgumentException("no sample for " + type + ": teach the filler, then NodeStateJson");
     }
 
+
+    @Test
+    void aValueOfTheWrongTypeIsListedAndReadAsUnsetNeverAsZero() throws Exception {
+        try (var p = NodeStateJson.FACTORY.createParser("""
+                {"metadata":{"name":"n","generation":4},"spec":{"conntrack":{"max":"abc","buckets":{"x":[1,2]},
+                 "tcpTimeWait":30,"autoscale":{"enabled":"yes","ceiling":99999999999}},"monitoring":{"usageWarningPercent":90}}}""")) {
+            p.nextToken();
+            NodeStateJson.Read read = NodeStateJson.read(p);
+            ConntrackSettings s = read.state().getSpec().getConntrack();
+            assertThat(s.getMax()).isNull();
+            assertThat(s.getBuckets()).isNull();
+            assertThat(s.getAutoscale().getEnabled()).isNull();
+            assertThat(s.getAutoscale().getCeiling()).isNull();
+            // Reading went on past them.
+            assertThat(s.getTcpTimeWait()).isEqualTo("30");
+            assertThat(read.state().getSpec().getMonitoring().getUsageWarningPercent()).isEqualTo(90);
+            assertThat(read.problems()).containsExactly(
+                    "/spec/conntrack/max: expected a whole number, found \"abc\"",
+                    "/spec/conntrack/buckets: expected a whole number, found an object",
+                    "/spec/conntrack/autoscale/enabled: expected true or false, found \"yes\"",
+                    "/spec/conntrack/autoscale/ceiling: expected a number up to 2147483647 (found 99999999999), found \"99999999999\"");
+        }
+    }
 }

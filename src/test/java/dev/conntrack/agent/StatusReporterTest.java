@@ -23,11 +23,12 @@ class StatusReporterTest {
     private static final class RecordingClient extends KubeClient {
         final List<String> patches = new ArrayList<>();
         boolean down;
+        long retryAfter = -1;
 
         @Override
         public String patch(String path, String contentType, String body) throws KubeApiException {
             if (down) {
-                throw new KubeApiException(503, "unavailable");
+                throw new KubeApiException(retryAfter >= 0 ? 429 : 503, "unavailable", null, retryAfter);
             }
             patches.add(path + " " + body);
             return "{}";
@@ -98,5 +99,31 @@ class StatusReporterTest {
         assertThat(reporter.offer(dropping)).as("the same status, still unwritten").isTrue();
         assertThat(client.patches).hasSize(2);
         assertThat(client.patches.get(1)).contains("\"True\"");
+    }
+
+    @Test
+    void aPollThatStoppedCompletingGetsNoHeartbeat() {
+        ConntrackNodeStateStatus last = status("False", 0);
+        assertThat(reporter.offer(last, true)).isTrue();
+        clock.advance(HEARTBEAT.multipliedBy(3));
+        // The poll thread died or hangs: its last status must not look fresh.
+        assertThat(reporter.offer(last, false)).isFalse();
+        assertThat(client.patches).hasSize(1);
+        assertThat(reporter.offer(last, true)).as("the poll is back").isTrue();
+    }
+
+    @Test
+    void anOverloadedServersRetryAfterIsHonoured() {
+        reporter.offer(status("False", 0));
+        client.down = true;
+        client.retryAfter = 20;
+        clock.advance(Duration.ofSeconds(1));
+        ConntrackNodeStateStatus dropping = status("True", 90);
+        assertThat(reporter.offer(dropping)).isFalse();
+        client.down = false;
+        clock.advance(Duration.ofSeconds(19));
+        assertThat(reporter.offer(dropping)).as("the server asked for 20 s").isFalse();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(reporter.offer(dropping)).isTrue();
     }
 }

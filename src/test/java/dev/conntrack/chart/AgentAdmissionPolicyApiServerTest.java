@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.kernel.FakeHost;
+import dev.conntrack.testing.AgentRequests;
 import dev.conntrack.testing.Chart;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.TestApiServer;
@@ -32,8 +33,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The chart's ValidatingAdmissionPolicy on the real API server: an agent may write only the
- * ConntrackNodeState of the node its token is bound to. The token is a real one: a TokenRequest
+ * The chart's ValidatingAdmissionPolicies on the real API server: an agent may write only the
+ * ConntrackNodeState of the node its token is bound to, and only Events about that node. The token is a real one: a TokenRequest
  * bound to a Pod scheduled on node A, which is what the kubelet mounts into an agent pod, so the
  * API server itself derives the node-name extra. Impersonation with and without that extra shows
  * the rule is about the extra, and the real agent process runs under the policy.
@@ -116,6 +117,37 @@ class AgentAdmissionPolicyApiServerTest {
     }
 
     @Test
+    void nodeBoundTokenWritesEventsAboutItsOwnNodeOnly() {
+        String own = NODE_A + ".vap-own";
+        agentOfNodeA.v1().events().inNamespace("default").resource(event(own, NODE_A)).create();
+        AgentRequests.patchEvent(agentOfNodeA, "default", own, "{\"count\":2,\"message\":\"again\"}");
+        assertThat(admin.v1().events().inNamespace("default").withName(own).get().getCount()).isEqualTo(2);
+
+        String aboutB = "agent of node " + NODE_A + " may only write Events about Node " + NODE_A + ", not about Node " + NODE_B;
+        assertRefused(() -> agentOfNodeA.v1().events().inNamespace("default").resource(event(NODE_B + ".vap-forged", NODE_B)).create(),
+                aboutB);
+        // Nor turn its own Event into one about another node, or patch another node's Event.
+        assertRefused(() -> AgentRequests.patchEvent(agentOfNodeA, "default", own,
+                "{\"involvedObject\":{\"name\":\"" + NODE_B + "\"}}"), aboutB);
+        String theirs = NODE_B + ".vap-theirs";
+        admin.v1().events().inNamespace("default").resource(event(theirs, NODE_B)).create();
+        assertRefused(() -> AgentRequests.patchEvent(agentOfNodeA, "default", theirs, "{\"count\":5}"), aboutB);
+        try (KubernetesClient noNode = impersonate(Map.of())) {
+            assertRefused(() -> noNode.v1().events().inNamespace("default").resource(event(NODE_A + ".vap-no-node", NODE_A)).create(),
+                    "conntrack agent requests must use a node-bound service account token");
+        }
+        admin.v1().events().inNamespace("default").withName(own).delete();
+        admin.v1().events().inNamespace("default").withName(theirs).delete();
+    }
+
+    private static io.fabric8.kubernetes.api.model.Event event(String name, String node) {
+        return new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withName(name).endMetadata()
+                .withNewInvolvedObject().withKind("Node").withName(node).endInvolvedObject()
+                .withReason("ConntrackApplied").withMessage("admission test").withType("Normal").build();
+    }
+
+    @Test
     void impersonatedNodeNameExtraIsJudgedTheSameWay() {
         try (KubernetesClient asA = impersonate(Map.of(NODE_NAME_EXTRA, List.of(NODE_A)))) {
             patchStatus(asA, NODE_A);
@@ -176,8 +208,7 @@ class AgentAdmissionPolicyApiServerTest {
     }
 
     private static void patchStatus(KubernetesClient client, String node) {
-        client.resources(ConntrackNodeState.class).withName(node).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"agentVersion\":\"vap-test\"}}");
+        AgentRequests.patchNodeStateStatus(client, node, "{\"status\":{\"agentVersion\":\"vap-test\"}}");
     }
 
     private static void assertRefused(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {

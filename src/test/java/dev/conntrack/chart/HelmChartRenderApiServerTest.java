@@ -33,6 +33,9 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.SummarySnapshot;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,18 +43,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
 
 /**
  * The chart as rendered by helm, with default values and with every option on: exactly the
  * expected objects, minimal RBAC rule by rule, the agent settings in the operator's environment,
- * monitoring objects only when asked for and wired to what the agent really exports; and the real
- * API server accepts every rendered object (server-side dry run, which also compiles the admission
- * policy's CEL).
+ * monitoring objects only when asked for and wired to what the agent really exports, their rules
+ * passing promtool; and the real API server accepts every rendered object (server-side dry run,
+ * which also compiles the admission policy's CEL), the monitoring ones against the Prometheus
+ * Operator's own CRDs.
  */
 class HelmChartRenderApiServerTest {
     private static final String NS = "conntrack-system";
@@ -93,31 +102,40 @@ class HelmChartRenderApiServerTest {
                 "RoleBinding/conntrack-system/conntrack-operator",
                 "ClusterRole//conntrack-operator-agent",
                 "ClusterRoleBinding//conntrack-operator-agent",
+                "Role/default/conntrack-operator-agent-events",
+                "RoleBinding/default/conntrack-operator-agent-events",
                 "Deployment/conntrack-system/conntrack-operator",
                 "ValidatingAdmissionPolicy//conntrack-operator-agent-own-node-state",
-                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-state");
+                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-state",
+                "ValidatingAdmissionPolicy//conntrack-operator-agent-own-node-events",
+                "ValidatingAdmissionPolicyBinding//conntrack-operator-agent-own-node-events");
     }
 
     @Test
     void rbacIsExactlyWhatTheCodeCalls() {
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator").getRules())).containsExactly(
-                "conntrack.dev conntrackpolicies: get list watch patch update",
-                "conntrack.dev conntrackpolicies/status conntrackpolicies/finalizers: get patch update",
-                "conntrack.dev conntracknodestates: get list watch create patch update delete",
-                " nodes: get list watch");
+                "conntrack.dev conntrackpolicies: get list watch patch",
+                "conntrack.dev conntrackpolicies/status: patch",
+                "conntrack.dev conntracknodestates: list watch create patch",
+                " nodes: list watch");
         assertThat(rules(one(defaults, Role.class, "conntrack-operator").getRules())).containsExactly(
-                "apps daemonsets: get list watch create patch update");
+                "apps daemonsets [conntrack-agent]: list watch patch",
+                "apps daemonsets: create",
+                "coordination.k8s.io leases [conntrack-operator]: get update patch",
+                "coordination.k8s.io leases: create");
         assertThat(rules(one(defaults, ClusterRole.class, "conntrack-operator-agent").getRules())).containsExactly(
-                "conntrack.dev conntracknodestates: get list watch",
-                "conntrack.dev conntracknodestates/status: patch",
-                " nodes: get",
-                " events: create get patch");
+                "conntrack.dev conntracknodestates: list watch",
+                "conntrack.dev conntracknodestates/status: patch");
+        assertThat(rules(one(defaults, Role.class, "conntrack-operator-agent-events").getRules())).containsExactly(
+                " events: create patch");
         assertBinding(one(defaults, ClusterRoleBinding.class, "conntrack-operator").getRoleRef().getName(),
                 one(defaults, ClusterRoleBinding.class, "conntrack-operator").getSubjects(), "conntrack-operator", NS, "conntrack-operator");
         assertBinding(one(defaults, ClusterRoleBinding.class, "conntrack-operator-agent").getRoleRef().getName(),
                 one(defaults, ClusterRoleBinding.class, "conntrack-operator-agent").getSubjects(), "conntrack-operator-agent", NS, "conntrack-agent");
         RoleBinding rb = one(defaults, RoleBinding.class, "conntrack-operator");
         assertBinding(rb.getRoleRef().getName(), rb.getSubjects(), "conntrack-operator", NS, "conntrack-operator");
+        RoleBinding events = one(defaults, RoleBinding.class, "conntrack-operator-agent-events");
+        assertBinding(events.getRoleRef().getName(), events.getSubjects(), "conntrack-operator-agent-events", NS, "conntrack-agent");
     }
 
     @Test
@@ -126,6 +144,7 @@ class HelmChartRenderApiServerTest {
         assertThat(Chart.env(d)).containsExactly(
                 entry("CONNTRACK_ROLE", "operator"),
                 entry("JDK_JAVA_OPTIONS", "-Xmx192m -XX:+UseSerialGC"),
+                entry("CONNTRACK_ROLLOUT_SETTLE", "2s"),
                 entry("CONNTRACK_AGENT_NAMESPACE", NS),
                 entry("CONNTRACK_AGENT_IMAGE", "conntrack-operator:0.1.0"),
                 entry("CONNTRACK_AGENT_IMAGE_PULL_POLICY", "IfNotPresent"),
@@ -149,6 +168,77 @@ class HelmChartRenderApiServerTest {
         assertThat(container.getPrivileged()).isNull();
         assertThat(pod.getHostNetwork()).isNull();
         assertThat(d.getSpec().getReplicas()).isEqualTo(1);
+    }
+
+    @Test
+    void theOperatorIsProbedOnlyAfterAStartupProbeThatWaitsForANormalStart() {
+        var container = one(defaults, Deployment.class, "conntrack-operator").getSpec().getTemplate().getSpec().getContainers().get(0);
+        var startup = container.getStartupProbe();
+        assertThat(startup.getHttpGet().getPath()).isEqualTo("/q/health/ready");
+        // About 3 s to Ready on a real node: the first check comes after that, then one a second.
+        assertThat(startup.getInitialDelaySeconds()).isEqualTo(5);
+        assertThat(startup.getPeriodSeconds()).isEqualTo(1);
+        assertThat(startup.getFailureThreshold() * startup.getPeriodSeconds()).isEqualTo(120);
+        assertThat(container.getReadinessProbe().getInitialDelaySeconds()).isNull();
+        assertThat(container.getLivenessProbe().getInitialDelaySeconds()).as("the startup probe covers the start").isNull();
+    }
+
+    static Stream<Arguments> badValues() {
+        return Stream.of(
+                Arguments.of("agent.metricsPort=notaport", "at '/agent/metricsPort': got string, want integer"),
+                Arguments.of("agent.metricsPort=0", "at '/agent/metricsPort': minimum"),
+                Arguments.of("agent.metricsPort=65536", "at '/agent/metricsPort': maximum"),
+                Arguments.of("agent.metricPort=9402", "at '/agent': additional properties 'metricPort' not allowed"),
+                Arguments.of("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
+                Arguments.of("agent.stateDir=var/lib/ct", "at '/agent/stateDir'"),
+                Arguments.of("agent.resources.memoryLimit=lots", "at '/agent/resources/memoryLimit'"),
+                Arguments.of("operator.resources.requests.cpu=fast", "at '/operator/resources/requests/cpu'"),
+                Arguments.of("operator.rolloutSettle=soon", "at '/operator/rolloutSettle'"),
+                Arguments.of("agent.admissionPolicy.enabled=maybe", "at '/agent/admissionPolicy/enabled'"),
+                Arguments.of("agent.tolerations[0].operator=Sometimes", "at '/agent/tolerations/0/operator'"),
+                Arguments.of("monitoring.prometheusRule.usageRatioThreshold=1.5", "at '/monitoring/prometheusRule/usageRatioThreshold'"),
+                Arguments.of("monitoring.podMonitor.interval=often", "at '/monitoring/podMonitor/interval'"),
+                Arguments.of("operator.serviceAccountName=Not_A_Name", "at '/operator/serviceAccountName'"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badValues")
+    void aBadValueIsRefusedAtRenderNamingIt(String value, String named) {
+        String error = TestApiServer.helmFailure("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS,
+                "--set", value);
+        assertThat(error).contains("values don't meet the specifications of the schema").contains(named);
+    }
+
+    @Test
+    void aBadValueIsRefusedAtInstallAndNothingIsInstalled() throws Exception {
+        String ns = "badvalues-" + UUID.randomUUID().toString().substring(0, 8);
+        java.nio.file.Path kubeconfig = TestApiServer.kubeConfigFile(java.nio.file.Files.createTempDirectory("badvalues"));
+        String error = TestApiServer.helmFailure("install", "bad", Chart.dir().toString(), "--namespace", ns, "--skip-crds",
+                "--kubeconfig", kubeconfig.toString(), "--set", "agent.metricsPort=notaport");
+        assertThat(error).contains("at '/agent/metricsPort': got string, want integer");
+        assertThat(client.apps().deployments().inNamespace(ns).list().getItems()).isEmpty();
+        assertThat(client.namespaces().withName(ns).get()).as("not even the namespace").isNull();
+    }
+
+    @Test
+    void everyValuesFileOfTheRepositoryPassesTheSchema() {
+        assertThat(TestApiServer.helm("template", "x", Chart.dir().toString(), "-f", Chart.dir().resolve("values.yaml").toString(),
+                "-f", Chart.allOptionsValues().toString())).contains("kind: Deployment");
+    }
+
+    @Test
+    void helmTemplateRendersWithoutAClusterAndDefaultFlags() {
+        // What a user or a GitOps pipeline runs offline: Helm assumes Kubernetes v1.20 and knows no optional API.
+        String offline = TestApiServer.helm("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS);
+        List<HasMetadata> objects = Chart.parse(client, offline);
+        assertThat(kinds(objects)).contains("Deployment", "ClusterRole").doesNotContain("ValidatingAdmissionPolicy");
+        assertThat(offline).contains("the agents' ValidatingAdmissionPolicy is not rendered")
+                .contains("--api-versions " + Chart.VALIDATING_ADMISSION_POLICY);
+
+        String told = TestApiServer.helm("template", "conntrack-operator", Chart.dir().toString(), "--namespace", NS,
+                "--api-versions", Chart.VALIDATING_ADMISSION_POLICY);
+        assertThat(kinds(Chart.parse(client, told))).contains("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding");
+        assertThat(told).doesNotContain("is not rendered");
     }
 
     @Test
@@ -183,9 +273,13 @@ class HelmChartRenderApiServerTest {
                 "RoleBinding/" + ALL_NS + "/ct-conntrack-operator",
                 "ClusterRole//ct-conntrack-operator-agent",
                 "ClusterRoleBinding//ct-conntrack-operator-agent",
+                "Role/default/ct-conntrack-operator-agent-events",
+                "RoleBinding/default/ct-conntrack-operator-agent-events",
                 "Deployment/" + ALL_NS + "/ct-conntrack-operator",
                 "ValidatingAdmissionPolicy//ct-conntrack-operator-agent-own-node-state",
                 "ValidatingAdmissionPolicyBinding//ct-conntrack-operator-agent-own-node-state",
+                "ValidatingAdmissionPolicy//ct-conntrack-operator-agent-own-node-events",
+                "ValidatingAdmissionPolicyBinding//ct-conntrack-operator-agent-own-node-events",
                 "PodMonitor/" + ALL_NS + "/conntrack-agent",
                 "Service/" + ALL_NS + "/ct-conntrack-operator-metrics",
                 "ServiceMonitor/" + ALL_NS + "/ct-conntrack-operator",
@@ -202,6 +296,11 @@ class HelmChartRenderApiServerTest {
                 "ct-conntrack-operator-agent", ALL_NS, "ct-agent");
         assertThat(one(allOptions, ValidatingAdmissionPolicy.class, "ct-conntrack-operator-agent-own-node-state")
                 .getSpec().getMatchConditions().get(0).getExpression()).contains("system:serviceaccount:" + ALL_NS + ":ct-agent'");
+        assertThat(one(allOptions, ValidatingAdmissionPolicy.class, "ct-conntrack-operator-agent-own-node-events")
+                .getSpec().getMatchConditions().get(0).getExpression()).contains("system:serviceaccount:" + ALL_NS + ":ct-agent'");
+        assertBinding(one(allOptions, RoleBinding.class, "ct-conntrack-operator-agent-events").getRoleRef().getName(),
+                one(allOptions, RoleBinding.class, "ct-conntrack-operator-agent-events").getSubjects(),
+                "ct-conntrack-operator-agent-events", ALL_NS, "ct-agent");
     }
 
     @Test
@@ -315,6 +414,28 @@ class HelmChartRenderApiServerTest {
     }
 
     @Test
+    void prometheusRuleRulesPassPromtool() throws Exception {
+        // The rules as Prometheus loads them from the PrometheusRule (its spec is a rule file's
+        // content): PromQL parsed, durations, labels and annotation templates checked by promtool.
+        for (List<HasMetadata> rendered : List.of(allOptions,
+                Chart.parse(client, Chart.template("conntrack-operator", NS, "--set", "monitoring.prometheusRule.enabled=true")))) {
+            GenericKubernetesResource rule = rendered.stream().filter(i -> "PrometheusRule".equals(i.getKind()))
+                    .map(GenericKubernetesResource.class::cast).findFirst().orElseThrow();
+            Path file = Files.createTempFile("conntrack-rules", ".yaml");
+            try {
+                Files.writeString(file, Serialization.asYaml(rule.get("spec")));
+                Process p = new ProcessBuilder(promtool().toString(), "check", "rules", file.toString()).redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as(out).isZero();
+                assertThat(out).contains("SUCCESS: 5 rules found");
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    @Test
     void dashboardHasTheAgreedPanelsOnMetricsTheAgentExports() throws Exception {
         ConfigMap cm = one(allOptions, ConfigMap.class, "ct-conntrack-operator-dashboard");
         assertThat(cm.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
@@ -349,6 +470,13 @@ class HelmChartRenderApiServerTest {
                 client.resource(item).dryRun().fieldManager("chart-test").forceConflicts().serverSideApply();
             }
         }
+    }
+
+    /** promtool, built by hack/build-test-binaries.sh from the Prometheus Go module. */
+    private static Path promtool() {
+        Path tool = Path.of(System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest"), "bin", "promtool");
+        assertThat(tool).as("run hack/build-test-binaries.sh (the test command does)").isExecutable();
+        return tool;
     }
 
     private static void assertRule(Map<String, Object> rule, String expr, String forDuration, String severity) {
@@ -395,8 +523,9 @@ class HelmChartRenderApiServerTest {
     }
 
     private static List<String> rules(List<PolicyRule> rules) {
-        return rules.stream().map(r -> String.join(" ", r.getApiGroups()) + " " + String.join(" ", r.getResources()) + ": "
-                + String.join(" ", r.getVerbs())).toList();
+        return rules.stream().map(r -> String.join(" ", r.getApiGroups()) + " " + String.join(" ", r.getResources())
+                + (r.getResourceNames() == null || r.getResourceNames().isEmpty() ? "" : " " + r.getResourceNames())
+                + ": " + String.join(" ", r.getVerbs())).toList();
     }
 
     private static List<String> ids(List<HasMetadata> items) {

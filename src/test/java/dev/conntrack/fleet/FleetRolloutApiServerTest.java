@@ -12,14 +12,11 @@ import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
 import dev.conntrack.operator.RolloutPlanner;
 import dev.conntrack.testing.RoleProcess;
-import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -48,8 +45,8 @@ class FleetRolloutApiServerTest {
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
     private static final String POLICY = "fleet-" + RUN;
 
+    private static FleetRig rig;
     private static KubernetesClient admin;
-    private static KubernetesClient agents;
     private static RoleProcess operator;
     private static SimulatedFleet fleet;
     private static String broken;
@@ -59,52 +56,28 @@ class FleetRolloutApiServerTest {
     private static final AtomicInteger maxPolicyBytes = new AtomicInteger();
 
     @BeforeAll
-    static void start() throws Exception {
-        admin = TestApiServer.newClient();
-        agents = TestApiServer.newClientAs(TestApiServer.AGENT_USER);
-        Path dir = Files.createTempDirectory("fleet-ci");
-        fleet = new SimulatedFleet(agents, new SimulatedFleet.Options("fleet-" + RUN, NODES, Map.of("fleet-ci", RUN), "4",
-                dir, Duration.ofSeconds(2), Duration.ofSeconds(60), 4));
-        // In the first batch (admission goes by name), healthy until a spec asks it for other buckets.
-        broken = fleet.names().get(3);
-        fleet.breakBucketWrites(broken);
-        fleet.createNodes(admin, 8);
-        operator = RoleProcess.start("operator", "operator-fleet", Map.of(
-                "KUBECONFIG", TestApiServer.kubeConfigFile(dir).toString(),
-                "CONNTRACK_AGENT_MANAGE_DAEMON_SET", "false",
-                "KUBERNETES_IMPERSONATE_USERNAME", TestApiServer.OPERATOR_USER,
-                "QUARKUS_HTTP_PORT", "0"), "-Xmx192m");
-        fleet.start();
-        await().atMost(WAIT).untilAsserted(() -> assertThat(fleet.states().stream().filter(s -> s.getStatus() != null).count())
-                .as("node states created and reported\n" + operator.logTail(20)).isEqualTo(NODES));
+    static void start() {
+        rig = new FleetRig("fleet-" + RUN, NODES, Map.of("fleet-ci", RUN), WAIT, f -> {
+            // In the first batch (admission goes by name), healthy until a spec asks it for other buckets.
+            broken = f.names().get(3);
+            f.breakBucketWrites(broken);
+        });
+        admin = rig.admin;
+        operator = rig.operator;
+        fleet = rig.fleet;
+        rig.start();
         sampler = new Thread(FleetRolloutApiServerTest::sample, "fleet-sampler");
         sampler.setDaemon(true);
         sampler.start();
     }
 
     @AfterAll
-    static void stop() throws Exception {
+    static void stop() {
         if (sampler != null) {
             sampler.interrupt();
         }
-        try {
-            admin.resources(ConntrackPolicy.class).withName(POLICY).delete();
-            if (operator != null && operator.isAlive()) {
-                // The finalizer goes once the operator took the policy out of every node spec.
-                await().atMost(WAIT).until(() -> admin.resources(ConntrackPolicy.class).withName(POLICY).get() == null);
-            }
-        } finally {
-            if (fleet != null) {
-                fleet.close();
-            }
-            if (operator != null) {
-                operator.close();
-            }
-            if (fleet != null) {
-                fleet.deleteNodes(admin, 8);
-            }
-            agents.close();
-            admin.close();
+        if (rig != null) {
+            rig.close(POLICY);
         }
     }
 

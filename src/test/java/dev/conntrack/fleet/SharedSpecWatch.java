@@ -1,6 +1,6 @@
 package dev.conntrack.fleet;
 
-import dev.conntrack.agent.NodeSpecWatch;
+import dev.conntrack.agent.NodeSpecSource;
 import dev.conntrack.api.ConntrackNodeState;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.Optional;
@@ -10,7 +10,7 @@ import java.util.Optional;
  * of the process share. A real agent watches its own node state (a field selector on its name); at
  * thousands of agents per process one watch each would measure the simulator, not the operator.
  */
-final class SharedSpecWatch extends NodeSpecWatch {
+final class SharedSpecWatch implements NodeSpecSource {
     private final SharedIndexInformer<ConntrackNodeState> shared;
     private final String nodeName;
 

@@ -2,7 +2,7 @@ package dev.conntrack.fleet;
 
 import dev.conntrack.agent.AgentConfig;
 import dev.conntrack.agent.AgentMetrics;
-import dev.conntrack.agent.NodeAgent;
+import dev.conntrack.agent.NodePoller;
 import dev.conntrack.agent.NodeEventRecorder;
 import dev.conntrack.agent.StatusReporter;
 import dev.conntrack.api.Conditions;
@@ -10,6 +10,7 @@ import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.kernel.ConntrackKey;
 import dev.conntrack.kernel.FakeHost;
 import dev.conntrack.kernel.HostPaths;
+import dev.conntrack.kernel.KmsgWatcher;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -45,11 +46,11 @@ import java.util.logging.Logger;
 
 /**
  * Many agents in one process against a real API server: one Node object per simulated node (with
- * labels and CPU capacity), and for each the agent's real code ({@link NodeAgent}: applier,
+ * labels and CPU capacity), and for each the agent's real code ({@link NodePoller}: applier,
  * conditions, status reporter, event recorder) over its own fake kernel tree ({@link FakeHost}).
  * What is shared, and so differs from a real fleet: one {@link KubernetesClient}, one informer on
  * all node states instead of one watch per agent ({@link SharedSpecWatch}), one scheduler whose
- * threads run {@link NodeAgent#pollOnce()} + {@link NodeAgent#reportOnce()} at the spec's poll
+ * threads run {@link NodePoller#pollOnce()} + {@link NodePoller#reportOnce()} at the spec's poll
  * interval but never more often than {@code minPoll} (and at once when the node's spec changes),
  * and one unserved metrics registry.
  */
@@ -75,7 +76,7 @@ public final class SimulatedFleet implements AutoCloseable {
     private final Options options;
     private final List<String> names = new ArrayList<>();
     private final Set<String> brokenBuckets = ConcurrentHashMap.newKeySet();
-    private final Map<String, NodeAgent> agents = new ConcurrentHashMap<>();
+    private final Map<String, NodePoller> agents = new ConcurrentHashMap<>();
     private final List<Consumer<ConntrackNodeState>> observers = new CopyOnWriteArrayList<>();
     private final AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry());
     private final AtomicLong polls = new AtomicLong();
@@ -143,15 +144,16 @@ public final class SimulatedFleet implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         runAll(Math.max(2, options.threads()), names, name -> {
             HostPaths paths = fakeHost(name);
-            AgentConfig config = new AgentConfig(name, paths.root(), options.dir().resolve("state"), 0,
-                    options.heartbeat(), false, "fleet-sim");
-            NodeAgent agent = new NodeAgent(config, paths, metrics, new SharedSpecWatch(informer, name),
-                    new StatusReporter(agentClient, name, clock, options.heartbeat()),
-                    new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock);
-            // Without the per-agent count watcher thread: 5,000 of them (auto-raise is off in
-            // these policies, so each only wakes and sleeps) cost the shared cores more than the
-            // operator does. Auto-raise has its own tests and the NAT benchmark.
-            agent.startSignals(false);
+            // Without nft (the agents share one machine and must not touch its ruleset).
+            AgentConfig config = new AgentConfig(name, paths.root(), options.dir().resolve("state"), 0, 0,
+                    options.heartbeat(), false, "fleet-sim", List.of());
+            // The agent's poller without the agent's threads: the shared scheduler polls, the
+            // shared informer is the spec watch, and neither the kernel log (none in a fake tree)
+            // nor the count watcher (auto-raise is off in these policies) is followed. Listings
+            // (never asked for here) would run on the scheduler's thread.
+            NodePoller agent = new NodePoller(config, paths, new KmsgWatcher(paths, clock), new SharedSpecWatch(informer, name),
+                    metrics, new StatusReporter(agentClient, name, clock, options.heartbeat()),
+                    new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock, Runnable::run);
             agents.put(name, agent);
         });
         informer.start().toCompletableFuture().join();
@@ -171,7 +173,7 @@ public final class SimulatedFleet implements AutoCloseable {
 
     public void resumeAgents() {
         paused = false;
-        for (Map.Entry<String, NodeAgent> e : agents.entrySet()) {
+        for (Map.Entry<String, NodePoller> e : agents.entrySet()) {
             scheduler.execute(() -> pollAndReport(e.getKey(), e.getValue()));
         }
     }
@@ -245,7 +247,7 @@ public final class SimulatedFleet implements AutoCloseable {
 
     private void changed(ConntrackNodeState old, ConntrackNodeState state) {
         String name = state.getMetadata().getName();
-        NodeAgent agent = agents.get(name);
+        NodePoller agent = agents.get(name);
         if (agent != null && (old == null || !java.util.Objects.equals(old.getMetadata().getGeneration(),
                 state.getMetadata().getGeneration()))) {
             // What NodeSpecWatch does for a real agent: a new spec wakes the poll at once.
@@ -261,13 +263,13 @@ public final class SimulatedFleet implements AutoCloseable {
             return;
         }
         scheduler.schedule(() -> {
-            NodeAgent agent = agents.get(name);
+            NodePoller agent = agents.get(name);
             Duration next = pollAndReport(name, agent);
             schedule(name, Math.max(next.toMillis(), options.minPoll().toMillis()));
         }, delayMillis, TimeUnit.MILLISECONDS);
     }
 
-    private Duration pollAndReport(String name, NodeAgent agent) {
+    private Duration pollAndReport(String name, NodePoller agent) {
         if (paused) {
             return options.minPoll();
         }
@@ -281,6 +283,11 @@ public final class SimulatedFleet implements AutoCloseable {
             LOG.log(Level.FINE, "simulated agent " + name + " failed a poll", e);
             return Duration.ofSeconds(1);
         }
+    }
+
+    /** The fake kernel tree of one simulated node, to read what its agent wrote. */
+    public FakeHost host(String name) {
+        return FakeHost.empty(options.dir().resolve("hosts").resolve(name));
     }
 
     /** A kernel with nf_conntrack loaded; buckets reads back what hashsize was given, as on a real host. */
@@ -339,9 +346,6 @@ public final class SimulatedFleet implements AutoCloseable {
         running = false;
         if (scheduler != null) {
             scheduler.shutdownNow();
-        }
-        for (NodeAgent agent : agents.values()) {
-            agent.close();
         }
         if (informer != null) {
             informer.close();

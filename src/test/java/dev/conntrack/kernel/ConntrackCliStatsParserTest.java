@@ -52,5 +52,7 @@ class ConntrackCliStatsParserTest {
         assertThatThrownBy(() -> ConntrackCliStatsParser.parse("conntrack v1.4.7 (conntrack-tools): operation failed\n"))
                 .hasMessageContaining("no cpu= lines");
         assertThatThrownBy(() -> ConntrackCliStatsParser.parse("cpu=0 drop=x\n")).hasMessageContaining("drop is not a number");
+        assertThatThrownBy(() -> ConntrackCliStatsParser.parse("conntrack v1.4.7\ncpu=0 drop=1\ncpu=1 found=2 drop=1x\n"))
+                .hasMessage("conntrack -S line 3: drop is not a number: 1x");
     }
 }

@@ -3,6 +3,7 @@ package dev.conntrack.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
@@ -117,10 +118,77 @@ class ConntrackStatsParserTest {
     }
 
     @Test
-    void repeatedParsesReuseTheHeaderMapping() {
+    void aSecondParseWithTheSameHeaderReadsItsOwnValues() {
+        // The header of a running kernel never changes, so its column mapping is kept between
+        // parses: the values must still come from the text being parsed, not the last one.
         String text = FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt");
         ConntrackStats first = parser.parse(text);
-        ConntrackStats second = parser.parse(text);
-        assertThat(second.asMap()).isEqualTo(first.asMap());
+        String header = text.lines().findFirst().orElseThrow();
+        String cpuLine = Arrays.stream(header.trim().split("\\s+"))
+                .map(column -> switch (column) {
+                    case "entries" -> "00000064";
+                    case "drop" -> "00000005";
+                    case "early_drop" -> "00000002";
+                    default -> "00000000";
+                })
+                .collect(Collectors.joining(" "));
+
+        ConntrackStats second = parser.parse(header + "\n" + cpuLine + "\n" + cpuLine + "\n");
+
+        assertThat(first.drop()).hasValue(0x3c70L + 0x1fa19L);
+        assertThat(second.cpuLines()).isEqualTo(2);
+        assertThat(second.drop()).hasValue(10);
+        assertThat(second.earlyDrop()).hasValue(4);
+        assertThat(second.entries()).hasValue(100);
+        assertThat(second.invalid()).hasValue(0);
+    }
+
+    @Test
+    void onlyTheFirstLenBytesOfTheReusedBufferAreRead() {
+        // The agent reads the file into one reused buffer: what a longer earlier read left after
+        // LEN must not show up as values, columns or CPU lines.
+        String text = "entries drop\n00000001 00000002\n00000001 00000003";
+        byte[] stale = (text + "4 00000005\n00000001 00000006\n").getBytes(StandardCharsets.US_ASCII);
+
+        ConntrackStats stats = parser.parse(stale, text.length());
+
+        assertThat(stats.cpuLines()).isEqualTo(2);
+        assertThat(stats.drop()).hasValue(5);
+        assertThat(stats.entries()).hasValue(1);
+        // A header the parser has not seen yet (a fresh parser), then a last line of blanks.
+        ConntrackStatsParser fresh = new ConntrackStatsParser();
+        String headerOnly = "entries drop";
+        byte[] staleHeader = (headerOnly + "_x early_drop\n").getBytes(StandardCharsets.US_ASCII);
+        assertThat(fresh.parse(staleHeader, headerOnly.length()).cpuLines()).isZero();
+        assertThat(fresh.lastHeader()).containsExactly("entries", "drop");
+        ConntrackStatsParser another = new ConntrackStatsParser();
+        String blankLast = "entries drop\n00000001 00000002\n   ";
+        byte[] staleBlank = (blankLast + "7\n").getBytes(StandardCharsets.US_ASCII);
+        assertThat(another.parse(staleBlank, blankLast.length()).cpuLines()).isEqualTo(1);
+    }
+
+    @Test
+    void spacesAroundTheHeaderAndTheValuesAreNotColumns() {
+        ConntrackStats stats = parser.parse("  entries   drop  \n  0000000A   0000000F  \n\n   \n0000000a 0000000f\n");
+        assertThat(parser.lastHeader()).containsExactly("entries", "drop");
+        assertThat(stats.cpuLines()).isEqualTo(2);
+        assertThat(stats.drop()).hasValue(30);
+        assertThat(stats.entries()).hasValue(10);
+    }
+
+    @Test
+    void entriesIsTheFirstCpuLinesValueWhenTheTableMovesDuringTheRead() {
+        ConntrackStats stats = parser.parse("entries drop\n00000010 00000001\n00000011 00000001\n");
+        assertThat(stats.entries()).hasValue(16);
+        assertThat(stats.drop()).hasValue(2);
+    }
+
+    @Test
+    void sixteenHexDigitsAreACounterSeventeenAreNot() {
+        assertThat(parser.parse("drop\n000000000000000A\n").drop()).hasValue(10);
+        assertThatThrownBy(() -> parser.parse("drop\n0000000000000000A\n")).hasMessage(
+                "conntrack stats line 2, column drop: not a hex counter");
+        assertThatThrownBy(() -> parser.parse("drop\n00000001\n\n0000000G\n")).hasMessage(
+                "conntrack stats line 4, column drop: not a hex counter");
     }
 }

@@ -42,9 +42,40 @@ class ConntrackStatsReaderTest {
         assertThat(commandsRun).isEmpty();
     }
 
+    /** nf_conntrack loaded (nf_conntrack_max exists) on a kernel without its procfs stats file. */
+    private FakeHost loadedWithoutProcfs() {
+        FakeHost host = FakeHost.empty(root);
+        FakeHost.write(host.paths().conntrackMax(), "262144\n");
+        return host;
+    }
+
+    @Test
+    void theModuleLoadedAfterTheStartIsFoundWithoutEverRunningAProcess() {
+        FakeHost host = FakeHost.empty(root);
+        ConntrackStatsReader reader = new ConntrackStatsReader(host.paths(), notInstalled());
+        for (int i = 0; i < 3; i++) {
+            assertThat(reader.read().unavailable()).singleElement().asString().contains("nf_conntrack is not loaded");
+        }
+        // kube-proxy loads the module later.
+        FakeHost.write(host.paths().conntrackMax(), "262144\n");
+        FakeHost.write(host.paths().conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt"));
+        assertThat(reader.read().stats()).isPresent();
+        assertThat(commandsRun).isEmpty();
+    }
+
+    @Test
+    void theNetlinkFallbackRunsAtMostOncePerIntervalNotEveryPoll() {
+        ConntrackStatsReader reader = new ConntrackStatsReader(loadedWithoutProcfs().paths(),
+                printing(FakeHost.fixture("conntrack-S.table-full.txt")));
+        for (int i = 0; i < 5; i++) {
+            assertThat(reader.read().stats()).isPresent();
+        }
+        assertThat(commandsRun).hasSize(1);
+    }
+
     @Test
     void missingProcfsFileFallsBackToConntrackS() {
-        FakeHost host = FakeHost.empty(root);
+        FakeHost host = loadedWithoutProcfs();
         ConntrackStatsReader reader = new ConntrackStatsReader(host.paths(), printing(FakeHost.fixture("conntrack-S.table-full.txt")));
 
         StatsReading reading = reader.read();
@@ -57,7 +88,7 @@ class ConntrackStatsReaderTest {
 
     @Test
     void missingFileAndNoConntrackCommandIsUnavailable() {
-        FakeHost host = FakeHost.empty(root);
+        FakeHost host = loadedWithoutProcfs();
 
         StatsReading reading = new ConntrackStatsReader(host.paths(), notInstalled()).read();
 
@@ -69,7 +100,7 @@ class ConntrackStatsReaderTest {
 
     @Test
     void failingConntrackCommandIsUnavailable() {
-        FakeHost host = FakeHost.empty(root);
+        FakeHost host = loadedWithoutProcfs();
         CommandRunner failing = (command, timeout) -> new CommandRunner.Result(1, "");
         StatsReading reading = new ConntrackStatsReader(host.paths(), failing).read();
         assertThat(reading.unavailable()).singleElement().asString().contains("conntrack -S failed (exit 1)");

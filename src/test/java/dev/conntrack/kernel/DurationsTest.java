@@ -30,7 +30,7 @@ class DurationsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "30", "0", "s", "1.s", ".5s", "-1s", "1 s", "1d", "1hm", "1h 30m", "1S", "30s ", "1.5.5s"})
+    @ValueSource(strings = {"", "30", "0", "s", "1.s", ".5s", "-1s", "1 s", "1d", "1hm", "1h 30m", "1S", "30s ", "1.5.5s", "1.", "1.5"})
     void rejectsWhatTheCrdRejects(String text) {
         assertThatThrownBy(() -> Durations.parse(text))
                 .isInstanceOf(IllegalArgumentException.class)

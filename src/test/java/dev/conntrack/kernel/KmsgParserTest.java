@@ -73,6 +73,27 @@ class KmsgParserTest {
     }
 
     @Test
+    void onlyTheKernelsOwnLineCountsNotAForgedOrQuotedOne() {
+        KmsgParser parser = new KmsgParser();
+        // echo "nf_conntrack: table full, dropping packet" > /dev/kmsg: facility user, level 4 -> prio 12.
+        assertThat(parser.accept(new KmsgRecord(12, 1, 100, "nf_conntrack: nf_conntrack: table full, dropping packet")))
+                .isEqualTo(KmsgParser.Kind.OTHER);
+        assertThat(parser.accept(new KmsgRecord(12, 2, 110, "net_ratelimit: 1000 callbacks suppressed")))
+                .isEqualTo(KmsgParser.Kind.OTHER);
+        // An nftables/iptables LOG rule quoting the text in its prefix (29 characters at most): a kernel record.
+        assertThat(parser.accept(record(3, 120, "nf_conntrack: table full, dro IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP")))
+                .isEqualTo(KmsgParser.Kind.OTHER);
+        assertThat(parser.accept(record(4, 130, "audit: table full, dropping packet"))).isEqualTo(KmsgParser.Kind.OTHER);
+        assertThat(parser.tableFullIncludingSuppressed()).isZero();
+        // The real ones, as kernels print them (doubled prefix on new kernels, single on old).
+        assertThat(parser.accept(record(5, 140, "nf_conntrack: nf_conntrack: table full, dropping packet"))).isEqualTo(KmsgParser.Kind.TABLE_FULL);
+        assertThat(parser.accept(record(6, 150, "nf_conntrack: table full, dropping packet"))).isEqualTo(KmsgParser.Kind.TABLE_FULL);
+        // A forged suppressed count right after a real line is not attributed either.
+        assertThat(parser.accept(new KmsgRecord(12, 7, 160, "net_ratelimit: 1000 callbacks suppressed"))).isEqualTo(KmsgParser.Kind.OTHER);
+        assertThat(parser.tableFullIncludingSuppressed()).isEqualTo(2);
+    }
+
+    @Test
     void otherRatelimitersAreNotNetRatelimit() {
         assertThat(KmsgParser.suppressedCount("net_ratelimit: 1992 callbacks suppressed")).isEqualTo(1992);
         assertThat(KmsgParser.suppressedCount("ext4_error: 3 callbacks suppressed")).isEqualTo(-1);

@@ -128,7 +128,7 @@ class KmsgWatcherTest {
         KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK,
                 path -> { throw new AccessDeniedException(path.toString()); }, Duration.ZERO);
 
-        watcher.start();
+        follow(watcher);
 
         assertThat(watcher.isRunning()).isFalse();
         assertThat(watcher.unavailable()).hasValueSatisfying(u ->
@@ -141,7 +141,7 @@ class KmsgWatcherTest {
     void missingDeviceMarksTheSignalUnavailable() {
         FakeHost host = FakeHost.empty(root);
         KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK);
-        watcher.start();
+        follow(watcher);
         assertThat(watcher.isRunning()).isFalse();
         assertThat(watcher.unavailable()).hasValueSatisfying(u -> assertThat(u).contains("No such file"));
     }
@@ -149,9 +149,9 @@ class KmsgWatcherTest {
     @Test
     void threadFollowsTheFileAndStopsOnClose() {
         FakeHost host = hostWithKmsg(KmsgParserTest.fixtureLines(), "0");
-        KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK, KmsgWatcher::openChannel, Duration.ofMillis(10));
+        KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK, KmsgSource::openChannel, Duration.ofMillis(10));
         try {
-            watcher.start();
+            follow(watcher);
             await().atMost(Duration.ofSeconds(30)).until(() -> watcher.snapshot().tableFullLines() == 100);
             assertThat(watcher.isRunning()).isTrue();
         } finally {
@@ -166,7 +166,7 @@ class KmsgWatcherTest {
         FakeHost host = hostWithKmsg(List.of(), "0");
         BlockingSource blocking = new BlockingSource();
         KmsgWatcher watcher = new KmsgWatcher(host.paths(), CLOCK, path -> blocking, Duration.ZERO);
-        watcher.start();
+        follow(watcher);
         blocking.entered.await();
 
         watcher.close();
@@ -175,8 +175,17 @@ class KmsgWatcherTest {
         assertThat(watcher.unavailable()).isEmpty();
     }
 
+    /** What the agent does with the watcher: open it, then follow it on a thread of its own. */
+    static void follow(KmsgWatcher watcher) {
+        if (watcher.open()) {
+            Thread t = new Thread(watcher::follow, "kmsg-watcher");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
     /** Hands out one scripted chunk per read (or throws it), then end of file. */
-    static final class ScriptedSource implements KmsgWatcher.RecordSource {
+    static final class ScriptedSource implements KmsgSource {
         private final List<Object> reads;
         private int next;
 
@@ -204,7 +213,7 @@ class KmsgWatcherTest {
     }
 
     /** Blocks in read like the device with no new records, until closed. */
-    static final class BlockingSource implements KmsgWatcher.RecordSource {
+    static final class BlockingSource implements KmsgSource {
         final CountDownLatch entered = new CountDownLatch(1);
         private final CountDownLatch closed = new CountDownLatch(1);
 

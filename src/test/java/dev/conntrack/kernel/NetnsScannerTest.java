@@ -262,12 +262,13 @@ class NetnsScannerTest {
         link(paths.ownNetNamespace(), HOST);
         int pass = 3;
         boolean moved = false;
-        for (; pass <= NetnsScanner.FULL_PASS_EVERY && !moved; pass++) {
+        // A full pass every 12 scans: once a minute at the 5 s scan interval.
+        for (; pass <= 12 && !moved; pass++) {
             NetnsScan scan = scanner.scan();
             moved = scan.byInode(HOST).isEmpty() || scan.byInode(HOST).orElseThrow().pid() != 100;
         }
         assertThat(moved).isTrue();
-        assertThat(pass).isEqualTo(NetnsScanner.FULL_PASS_EVERY + 1);
+        assertThat(pass).isEqualTo(13);
     }
 
     @Test
@@ -301,10 +302,10 @@ class NetnsScannerTest {
 
     @Test
     void nsfsLinkTargetsAreParsedStrictly() {
-        assertThat(NetnsScanner.parseInode("net:[4026531840]")).hasValue(4026531840L);
-        assertThat(NetnsScanner.parseInode("mnt:[4026531840]")).isEmpty();
-        assertThat(NetnsScanner.parseInode("net:[abc]")).isEmpty();
-        assertThat(NetnsScanner.parseInode("net:")).isEmpty();
+        assertThat(ProcPids.parseInode("net:[4026531840]")).hasValue(4026531840L);
+        assertThat(ProcPids.parseInode("mnt:[4026531840]")).isEmpty();
+        assertThat(ProcPids.parseInode("net:[abc]")).isEmpty();
+        assertThat(ProcPids.parseInode("net:")).isEmpty();
     }
 
     private void deleteProcess(long pid) {

@@ -3,8 +3,6 @@ package dev.conntrack.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.conntrack.api.NotrackProtocol;
-import dev.conntrack.api.NotrackRule;
 import dev.conntrack.testing.NetnsLab;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -61,7 +59,7 @@ class NftablesNotrackKernelTest {
             lab.exec(30, "conntrack", "-F").ok("flush the lab's table");
 
             NftablesNotrack nft = new NftablesNotrack(CommandRunner.processes(), List.of("ip", "netns", "exec", lab.name(), "nft"));
-            List<NotrackRule> rules = List.of(new NotrackRule(NotrackProtocol.udp, 53, null, "127.0.0.0/8"));
+            List<NotrackMatch> rules = List.of(NotrackMatch.of("udp", 53, null, "127.0.0.0/8"));
             assertThat(nft.read()).isEqualTo(NftablesNotrack.Live.ABSENT);
             nft.install(rules);
             assertThat(nft.read()).isEqualTo(NftablesNotrack.expected(rules));

@@ -3,15 +3,13 @@ package dev.conntrack.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.conntrack.api.NotrackProtocol;
-import dev.conntrack.api.NotrackRule;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class NftablesNotrackTest {
-    private static final NotrackRule DNS = new NotrackRule(NotrackProtocol.udp, 53, null, "169.254.20.10/32");
-    private static final NotrackRule PORTS_V6 = new NotrackRule(NotrackProtocol.tcp, 30000, 30100, "fd00::/64");
-    private static final NotrackRule ANY = new NotrackRule(NotrackProtocol.udp, 123, 123, null);
+    private static final NotrackMatch DNS = NotrackMatch.of("udp", 53, null, "169.254.20.10/32");
+    private static final NotrackMatch PORTS_V6 = NotrackMatch.of("tcp", 30000, 30100, "fd00::/64");
+    private static final NotrackMatch ANY = NotrackMatch.of("udp", 123, 123, null);
 
     @Test
     void oneTransactionReplacesTheWholeTableWithRequestsAndRepliesInBothChains() {
@@ -47,7 +45,7 @@ class NftablesNotrackTest {
     void anythingButALiteralNetworkIsRefusedBeforeNftSeesIt() {
         for (String bad : List.of("10.0.0.0", "example.com/8", "abc/8", "10.0.0.0/33", "fd00::/129", "10.0.0.0/8\"; flush ruleset",
                 "1.2.3.4/8 ip saddr 0.0.0.0/0")) {
-            assertThatThrownBy(() -> NftablesNotrack.rules(List.of(new NotrackRule(NotrackProtocol.udp, 53, null, bad))))
+            assertThatThrownBy(() -> NftablesNotrack.rules(List.of(NotrackMatch.of("udp", 53, null, bad))))
                     .as(bad).isInstanceOf(IllegalArgumentException.class);
         }
         assertThat(NftablesNotrack.addressFamily("10.96.0.0/12")).isEqualTo("ip");

@@ -22,13 +22,13 @@ class OriginalsStoreTest {
 
     @Test
     void recordsOnceAndSurvivesARestart() throws IOException {
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
         assertThat(store.recordIfAbsent(ConntrackKey.MAX, "262144")).isTrue();
         // Already tuned value must never replace the original.
         assertThat(store.recordIfAbsent(ConntrackKey.MAX, "1048576")).isFalse();
         assertThat(store.recordIfAbsent(ConntrackKey.TCP_TIME_WAIT, "120")).isTrue();
 
-        OriginalsStore restarted = OriginalsStore.open(file());
+        OriginalsStore restarted = OriginalsStore.open(file(), null);
 
         assertThat(restarted.originalOf(ConntrackKey.MAX)).contains("262144");
         assertThat(restarted.recordIfAbsent(ConntrackKey.MAX, "1048576")).isFalse();
@@ -38,19 +38,61 @@ class OriginalsStoreTest {
 
     @Test
     void forgetRemovesFromTheFileToo() throws IOException {
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
         store.recordIfAbsent(ConntrackKey.UDP, "30");
         store.recordIfAbsent(ConntrackKey.GENERIC, "600");
         store.forget(ConntrackKey.UDP);
         store.forget(ConntrackKey.TCP_LOOSE); // never recorded: no-op
 
         assertThat(store.originalOf(ConntrackKey.UDP)).isEmpty();
-        assertThat(OriginalsStore.open(file()).all()).containsExactly(entry(ConntrackKey.GENERIC, "600"));
+        assertThat(OriginalsStore.open(file(), null).all()).containsExactly(entry(ConntrackKey.GENERIC, "600"));
+    }
+
+    @Test
+    void originalsOfAnotherBootAreDroppedNotWrittenBack() throws IOException {
+        OriginalsStore before = OriginalsStore.open(file(), "boot-1");
+        before.recordIfAbsent(ConntrackKey.MAX, "131072");
+        assertThat(Files.readAllLines(file())).contains("# boot_id=boot-1");
+
+        assertThat(OriginalsStore.open(file(), "boot-1").all()).containsExactly(entry(ConntrackKey.MAX, "131072"));
+        OriginalsStore rebooted = OriginalsStore.open(file(), "boot-2");
+        assertThat(rebooted.all()).as("the kernel's boot-time values are the originals now").isEmpty();
+        assertThat(rebooted.droppedFromAnotherBoot()).contains("boot boot-1").contains("max=131072");
+        // Recorded again in this boot, from the live value.
+        rebooted.recordIfAbsent(ConntrackKey.MAX, "262144");
+        assertThat(OriginalsStore.open(file(), "boot-2").all()).containsExactly(entry(ConntrackKey.MAX, "262144"));
+        // An unknown boot keeps what the file has.
+        assertThat(OriginalsStore.open(file(), null).all()).containsExactly(entry(ConntrackKey.MAX, "262144"));
+    }
+
+    @Test
+    void valuesAreCheckedPerKey() throws IOException {
+        Files.createDirectories(file().getParent());
+        Files.writeString(file(), "max=12abc\ntcpLoose=2\ntcpBeLiberal=1\nudp=30\n");
+        OriginalsStore store = OriginalsStore.open(file(), null);
+        assertThat(store.all()).containsExactly(entry(ConntrackKey.UDP, "30"), entry(ConntrackKey.TCP_BE_LIBERAL, "1"));
+        assertThat(store.loadProblems()).hasSize(2).allSatisfy(p -> assertThat(p).contains("bad value for"));
+        assertThatThrownBy(() -> store.recordIfAbsent(ConntrackKey.TCP_LOOSE, "yes")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void forgettingTheLastOriginalDeletesTheFile() throws IOException {
+        OriginalsStore store = OriginalsStore.open(file(), null);
+        store.recordIfAbsent(ConntrackKey.MAX, "262144");
+        assertThat(Files.exists(file())).isTrue();
+
+        store.forget(ConntrackKey.MAX);
+
+        // What an uninstall leaves on the node: no originals file, not one with its header only.
+        try (Stream<Path> files = Files.list(file().getParent())) {
+            assertThat(files).isEmpty();
+        }
+        assertThat(OriginalsStore.open(file(), null).all()).isEmpty();
     }
 
     @Test
     void fileIsReplacedAtomicallyWithNoTempFileLeft() throws IOException {
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
         store.recordIfAbsent(ConntrackKey.MAX, "262144");
         store.recordIfAbsent(ConntrackKey.BUCKETS, "65536");
 
@@ -62,7 +104,7 @@ class OriginalsStoreTest {
 
     @Test
     void missingFileIsAnEmptyStore() {
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
         assertThat(store.all()).isEmpty();
         assertThat(store.loadProblems()).isEmpty();
         assertThat(Files.exists(file())).isFalse();
@@ -73,7 +115,7 @@ class OriginalsStoreTest {
         String corrupt = "# comment\nmax=262144\nthis is not a property\nnf_conntrack_max=1\nudp=\ntcpTimeWait=120\nmax=999\n\u0000\u0001garbage";
         FakeHost.write(file(), corrupt);
 
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
 
         assertThat(store.all()).containsExactly(entry(ConntrackKey.MAX, "262144"), entry(ConntrackKey.TCP_TIME_WAIT, "120"));
         assertThat(store.loadProblems()).hasSize(5)
@@ -85,7 +127,7 @@ class OriginalsStoreTest {
         store.recordIfAbsent(ConntrackKey.UDP, "30");
 
         assertThat(FakeHost.read(file().resolveSibling("originals-node-a.properties.corrupt"))).isEqualTo(corrupt);
-        OriginalsStore reloaded = OriginalsStore.open(file());
+        OriginalsStore reloaded = OriginalsStore.open(file(), null);
         assertThat(reloaded.loadProblems()).isEmpty();
         assertThat(reloaded.all()).containsExactly(entry(ConntrackKey.MAX, "262144"), entry(ConntrackKey.TCP_TIME_WAIT, "120"),
                 entry(ConntrackKey.UDP, "30"));
@@ -95,7 +137,7 @@ class OriginalsStoreTest {
     void unreadableFileIsNeverOverwritten() throws IOException {
         // A directory where the file should be: exists, cannot be read as a file.
         Files.createDirectories(file());
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
 
         assertThat(store.loadProblems()).singleElement().asString().contains("cannot read");
         assertThatThrownBy(() -> store.recordIfAbsent(ConntrackKey.MAX, "262144"))
@@ -105,7 +147,7 @@ class OriginalsStoreTest {
 
     @Test
     void refusesValuesThatWouldBreakTheFormat() {
-        OriginalsStore store = OriginalsStore.open(file());
+        OriginalsStore store = OriginalsStore.open(file(), null);
         assertThatThrownBy(() -> store.recordIfAbsent(ConntrackKey.MAX, "1\nudp=1")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> store.recordIfAbsent(ConntrackKey.MAX, "")).isInstanceOf(IllegalArgumentException.class);
         assertThat(store.all()).isEmpty();

@@ -121,28 +121,39 @@ class ProcReaderTest {
     }
 
     @Test
-    void theKeepOpenSwitchMakesPlainReadersThatStillReadFreshContent(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws Exception {
-        java.nio.file.Path file = dir.resolve("nf_conntrack_count");
-        java.nio.file.Files.writeString(file, "12\n");
-        String before = System.getProperty(ProcReader.KEEP_OPEN_PROPERTY);
-        System.setProperty(ProcReader.KEEP_OPEN_PROPERTY, "false");
-        try (ProcReader reader = ProcReader.keepingFilesOpen(64)) {
-            assertThat(reader.keepsFilesOpen()).isFalse();
-            reader.load(file);
-            assertThat(new String(reader.buffer(), 0, reader.length(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("12\n");
-            java.nio.file.Files.writeString(file, "13\n");
-            reader.load(file);
-            assertThat(new String(reader.buffer(), 0, reader.length(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("13\n");
-        } finally {
-            if (before == null) {
-                System.clearProperty(ProcReader.KEEP_OPEN_PROPERTY);
-            } else {
-                System.setProperty(ProcReader.KEEP_OPEN_PROPERTY, before);
+    void pastTheProcessBudgetReadersReadPerCallAndStillReadFreshContent(@TempDir Path dir) throws Exception {
+        // Many agents in one process (the fleet simulator) or many namespaces: kept files stay within
+        // the budget, whatever the readers ask for, and reads stay correct past it.
+        java.util.List<ProcReader> readers = new java.util.ArrayList<>();
+        java.util.List<Path> files = new java.util.ArrayList<>();
+        try {
+            for (int r = 0; r * 30 < ProcReader.PROCESS_BUDGET + 30; r++) {
+                ProcReader reader = ProcReader.keepingFilesOpen(64);
+                readers.add(reader);
+                for (int i = 0; i < 30; i++) {
+                    Path file = dir.resolve("count-" + r + "-" + i);
+                    Files.writeString(file, "12\n");
+                    files.add(file);
+                    assertThat(reader.readLong(file)).isEqualTo(12);
+                }
             }
+            long kept = 0;
+            for (Path file : files) {
+                kept += openFdsTo(file);
+            }
+            assertThat(kept).isLessThanOrEqualTo(ProcReader.PROCESS_BUDGET);
+            ProcReader last = readers.get(readers.size() - 1);
+            Path file = files.get(files.size() - 1);
+            assertThat(openFdsTo(file)).as("past the budget: read per call").isZero();
+            Files.writeString(file, "13\n");
+            assertThat(last.readLong(file)).isEqualTo(13);
+        } finally {
+            readers.forEach(ProcReader::close);
         }
-        try (ProcReader reader = ProcReader.keepingFilesOpen(64)) {
-            assertThat(reader.keepsFilesOpen()).as("default").isTrue();
+        long left = 0;
+        for (Path file : files) {
+            left += openFdsTo(file);
         }
+        assertThat(left).as("closed with the readers").isZero();
     }
 }

@@ -58,6 +58,24 @@ class TableReaderTest {
     }
 
     @Test
+    void slabinfoWithoutAUsableObjectSizeGivesNone() {
+        String header = "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>\n";
+        assertThat(SlabInfo.parse(header + "nf_conntrack 0 0 0 16 1\n")).as("objsize 0").isEmpty();
+        assertThat(SlabInfo.parse(header + "nf_conntrack 10 20\n")).as("line cut before objsize").isEmpty();
+        assertThat(SlabInfo.parse(header + "nf_conntrack 10 20 256\n")).hasValue(256);
+        assertThat(SlabInfo.parse(header + "nf_conntrack 10 20 x 16 1\n")).isEmpty();
+        // The objsize column is found by name.
+        assertThat(SlabInfo.parse("# name <objsize> <active_objs>\nnf_conntrack 192 5\n")).hasValue(192);
+    }
+
+    @Test
+    void memAvailableWithAndWithoutAUnit() {
+        assertThat(MemInfo.parseMemAvailable("MemTotal: 100 kB\nMemAvailable:    2048 kB\n")).hasValue(2048L * 1024);
+        assertThat(MemInfo.parseMemAvailable("MemAvailable: 2048\n")).hasValue(2048);
+        assertThat(MemInfo.parseMemAvailable("MemFree: 2048 kB\n")).isEmpty();
+    }
+
+    @Test
     void slabinfoWithoutConntrackOrUnreadableIsEmpty() {
         FakeHost host = FakeHost.empty(root);
         assertThat(SlabInfo.conntrackObjectSize(host.paths())).isEmpty();

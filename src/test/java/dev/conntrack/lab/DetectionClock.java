@@ -1,15 +1,25 @@
 package dev.conntrack.lab;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.ConntrackNodeState;
+import dev.conntrack.api.ConntrackPolicy;
+import dev.conntrack.api.NodeConditionTypes;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 
 /**
- * Measures detection latency: the moment the router namespace's kernel drop counter first rises
- * (sampled every millisecond) to the moment a reported signal turns true (sampled every 20 ms).
+ * Measures detection latency as a user sees it: from the moment the router namespace's kernel drop
+ * counter first rises (sampled every millisecond) to the moment the signal arrives on a watch
+ * (the caller completes {@link #reported()} from its watch handler with System.nanoTime()).
  */
 public final class DetectionClock {
     private final CompletableFuture<Long> firstDrop = new CompletableFuture<>();
@@ -21,7 +31,8 @@ public final class DetectionClock {
     private DetectionClock() {
     }
 
-    public static DetectionClock start(NatLab lab, BooleanSupplier signal) {
+    /** Starts sampling the drop counter; the watch handler completes {@link #reported()}. */
+    public static DetectionClock start(NatLab lab) {
         DetectionClock clock = new DetectionClock();
         long baseline = lab.routerDrops();
         Thread drops = new Thread(() -> {
@@ -33,24 +44,75 @@ public final class DetectionClock {
                 sleep(1);
             }
         }, "first-drop");
-        Thread report = new Thread(() -> {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < deadline && !clock.reported.isDone()) {
-                try {
-                    if (clock.firstDrop.isDone() && signal.getAsBoolean()) {
-                        clock.reported.complete(System.nanoTime());
-                    }
-                } catch (RuntimeException e) {
-                    // The API server answered badly once: sample again.
-                }
-                sleep(20);
-            }
-        }, "reported");
         drops.setDaemon(true);
-        report.setDaemon(true);
         drops.start();
-        report.start();
         return clock;
+    }
+
+    /** Complete with System.nanoTime() when the signal arrives on the watch; later completions are ignored. */
+    public CompletableFuture<Long> reported() {
+        return reported;
+    }
+
+    /** Whether the first drop has been seen: a signal that arrives earlier belongs to an older episode. */
+    public boolean dropSeen() {
+        return firstDrop.isDone();
+    }
+
+    /**
+     * A watch of node state NODE that completes {@link #reported()} when TableFull=True arrives on
+     * it after the first drop. Close it after {@link #await}.
+     */
+    public Watch onTableFull(KubernetesClient client, String node) {
+        return client.resources(ConntrackNodeState.class).withName(node).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, ConntrackNodeState state) {
+                long now = System.nanoTime();
+                if (dropSeen() && state.getStatus() != null
+                        && Conditions.isTrue(state.getStatus().getConditions(), NodeConditionTypes.TABLE_FULL)) {
+                    reported.complete(now);
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    /** A watch of policy NAME that completes {@link #reported()} when a version satisfying SIGNAL arrives after the first drop. */
+    public Watch onPolicy(KubernetesClient client, String name, Predicate<ConntrackPolicy> signal) {
+        return client.resources(ConntrackPolicy.class).withName(name).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, ConntrackPolicy policy) {
+                long now = System.nanoTime();
+                if (dropSeen() && action != Action.DELETED && signal.test(policy)) {
+                    reported.complete(now);
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    /** A watch of Events in "default" that completes {@link #reported()} when one with REASON about NODE arrives (new or count bumped). */
+    public Watch onEvent(KubernetesClient client, String node, String reason) {
+        return client.v1().events().inNamespace("default").watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, Event event) {
+                long now = System.nanoTime();
+                if (dropSeen() && action != Action.DELETED && reason.equals(event.getReason())
+                        && node.equals(event.getInvolvedObject().getName())) {
+                    reported.complete(now);
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
     }
 
     public Result await(Duration timeout) {

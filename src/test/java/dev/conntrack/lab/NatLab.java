@@ -35,6 +35,17 @@ public final class NatLab implements AutoCloseable {
         return new NatLab(Long.parseLong(run(List.of("router-pid"), 10).trim()));
     }
 
+    /**
+     * Service mode: only the client namespace, routed through this machine to a Kubernetes Service
+     * whose DNAT is kube-proxy's; the machine's own traffic is not tracked while the lab is up, except
+     * for the given ranges. The "router" is then the machine's own namespace (pid 1).
+     */
+    public static NatLab upForService(String target, String trackedCidrs, String serviceCidrs, String... options) {
+        List<String> args = new ArrayList<>(List.of("--service", target, "--track", trackedCidrs, "--services", serviceCidrs));
+        args.addAll(List.of(options));
+        return up(args.toArray(String[]::new));
+    }
+
     public long routerPid() {
         return routerPid;
     }
@@ -44,6 +55,28 @@ public final class NatLab implements AutoCloseable {
         long started = System.nanoTime();
         String out = run(List.of("load", "-c", Integer.toString(concurrency), "-n", Integer.toString(requests),
                 "-s", Integer.toString(socketTimeout), "-t", Integer.toString(timeLimitSeconds)), timeLimitSeconds + 30);
+        return new LoadResult(out, (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
+     * A SYN burst of PACKETS distinct flows (hping3, a random source address per packet, so every
+     * packet is a new conntrack entry in the router's table) from the client namespace to the
+     * DNAT address, one packet every INTERVAL_MICROS, killed after TIME_LIMIT seconds. Nothing
+     * leaves the lab's namespaces: the router has no route out, replies to the made-up sources die there.
+     */
+    public LoadResult synBurst(int packets, int intervalMicros, int timeLimitSeconds) {
+        return hping("-i u" + intervalMicros + " -c " + packets, timeLimitSeconds);
+    }
+
+    /** As fast as hping3 sends (--flood), for SECONDS (it is interrupted then and prints what it sent). */
+    public LoadResult synFlood(int seconds) {
+        return hping("--flood", seconds);
+    }
+
+    private LoadResult hping(String pace, int seconds) {
+        long started = System.nanoTime();
+        String out = exec(List.of("bash", "-c", "timeout --signal=INT --kill-after=5 " + seconds
+                + " ip netns exec ct-client hping3 -S -p 8080 --rand-source -q " + pace + " 10.200.0.80 2>&1 || true"), seconds + 30);
         return new LoadResult(out, (System.nanoTime() - started) / 1_000_000);
     }
 
@@ -69,9 +102,9 @@ public final class NatLab implements AutoCloseable {
         }
     }
 
-    /** Empties the router's table (TIME_WAIT entries of the last run would otherwise still count). */
+    /** Empties the lab's part of the table (TIME_WAIT entries of the last run would otherwise still count). */
     public void flushRouterTable() {
-        exec(List.of("ip", "netns", "exec", "ct-router", "conntrack", "-F"), 30);
+        run(List.of("flush"), 60);
     }
 
     @Override

@@ -10,14 +10,12 @@ import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.api.NodeSummary;
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
-import dev.conntrack.testing.TestApiServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +43,7 @@ class NatTableFullE2ETest {
     private static final String TIME_WAIT = "nf_conntrack_tcp_timeout_time_wait";
 
     private static final Sysctls HOST = new Sysctls();
+    private static NatLabRig rig;
     private static NatLab lab;
     private static KubernetesClient client;
     private static RoleProcess operator;
@@ -53,39 +52,21 @@ class NatTableFullE2ETest {
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(Sysctls.available() && NatLab.available(), "needs root, nf_conntrack and iproute2 (CI has them)");
-        assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
-                .as("this machine's own namespace must track (almost) nothing before max is lowered")
-                .isLessThan(200);
         HOST.save(MAX, TIME_WAIT);
-        lab = NatLab.up();
-
-        client = TestApiServer.newClient();
-        TestApiServer.registerNode(client, NODE, Map.of("run", RUN), "2");
-        Path dir = Files.createTempDirectory("nat-e2e");
-        Path kubeconfig = TestApiServer.kubeConfigFile(dir);
-        operator = RoleProcess.operator(kubeconfig, "operator-nat");
-        agent = RoleProcess.agent(kubeconfig, "agent-nat", NODE, dir.resolve("state"),
-                Map.of("CONNTRACK_METRICS_PORT", "0"), "-Xmx64m", "-XX:+UseSerialGC");
+        rig = NatLabRig.start(RUN, "nat", Map.of("CONNTRACK_METRICS_PORT", "0"), "-Xmx64m", "-XX:+UseSerialGC");
+        lab = rig.lab();
+        client = rig.client();
+        operator = rig.operator();
+        agent = rig.agent();
     }
 
     @AfterAll
     static void stop() {
         try {
-            if (agent != null) {
-                agent.close();
-            }
-            if (operator != null) {
-                operator.close();
-            }
-            if (client != null) {
-                client.resources(ConntrackPolicy.class).withName(POLICY).delete();
-                client.nodes().withName(NODE).delete();
-                client.close();
+            if (rig != null) {
+                rig.close();
             }
         } finally {
-            if (lab != null) {
-                lab.close();
-            }
             HOST.restore();
         }
     }
@@ -111,7 +92,11 @@ class NatTableFullE2ETest {
     @Order(2)
     void theLoadFillsTheRouterTableAndEveryoneSaysSo() throws Exception {
         long dropsBefore = allNamespaceDrops();
-        DetectionClock detection = DetectionClock.start(lab, () -> Conditions.isTrue(status().getConditions(), "TableFull"));
+        DetectionClock detection = DetectionClock.start(lab);
+        io.fabric8.kubernetes.client.Watch watch = detection.onTableFull(client, NODE);
+        // The policy's own view, watched during the load: TableFull clears soon after ab gives up.
+        DetectionClock policyDegraded = DetectionClock.start(lab);
+        io.fabric8.kubernetes.client.Watch policyWatch = policyDegraded.onPolicy(client, POLICY, this::degradedByThisNode);
 
         NatLab.LoadResult result = lab.load(5000, 10000, 5, 25);
 
@@ -125,14 +110,26 @@ class NatTableFullE2ETest {
             assertThat(eventReasons()).contains("ConntrackTableFull");
         });
         DetectionClock.Result latency = detection.await(WAIT);
+        watch.close();
         System.out.println("detection: first kernel drop -> TableFull in the node state: " + latency.millis() + " ms");
         assertThat(latency.detected()).as("TableFull was reported in the node state").isTrue();
-        await().atMost(WAIT).ignoreExceptions().untilAsserted(() -> {
-            ConntrackPolicy rolled = client.resources(ConntrackPolicy.class).withName(POLICY).get();
-            Condition degraded = Conditions.find(rolled.getStatus().getConditions(), "Degraded");
-            // TableFull may already have cleared after the load; the drops are remembered in worst nodes.
-            assertThat(degraded.getStatus().equals("True") || rolled.getStatus().getWorstNodes() != null).isTrue();
-        });
+        DetectionClock.Result rolledUp = policyDegraded.await(WAIT);
+        policyWatch.close();
+        System.out.println("detection: first kernel drop -> policy Degraded/NodesDropping: " + rolledUp.millis() + " ms");
+        assertThat(rolledUp.detected()).as("the policy turned Degraded (NodesDropping) naming the node, with the node"
+                + " first in worstNodes\n" + operator.logTail(20)).isTrue();
+    }
+
+    /** Degraded=True, reason NodesDropping, the message naming this node, which heads worstNodes as dropping. */
+    private boolean degradedByThisNode(ConntrackPolicy rolled) {
+        if (rolled.getStatus() == null) {
+            return false;
+        }
+        Condition degraded = Conditions.find(rolled.getStatus().getConditions(), "Degraded");
+        List<NodeSummary> worst = rolled.getStatus().getWorstNodes();
+        return degraded != null && "True".equals(degraded.getStatus()) && "NodesDropping".equals(degraded.getReason())
+                && degraded.getMessage().contains(NODE)
+                && worst != null && !worst.isEmpty() && NODE.equals(worst.get(0).getName());
     }
 
     @Test

@@ -81,7 +81,7 @@ class AgentDaemonSetFactoryTest {
         assertThat(env(agent, "JDK_JAVA_OPTIONS").getValue()).isEqualTo(
                 "-Xmx32m -Xms8m -Xmn1m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:+UseSerialGC"
                         + " -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:MaxMetaspaceSize=48m -XX:ReservedCodeCacheSize=16m"
-                        + " -XX:PerfDataSamplingInterval=1000");
+                        + " -XX:PerfDataSamplingInterval=1000 -XX:+ExitOnOutOfMemoryError");
         // Fewer glibc malloc arenas for the agent's ~30 threads (bench/RESULTS.md).
         assertThat(env(agent, "MALLOC_ARENA_MAX").getValue()).isEqualTo("2");
 
@@ -90,8 +90,14 @@ class AgentDaemonSetFactoryTest {
             assertThat(p.getContainerPort()).isEqualTo(9402);
             assertThat(p.getHostPort()).isEqualTo(9402);
         });
-        assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/-/healthy");
-        assertThat(agent.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("metrics");
+        // Both probes on the loopback-only probe port, the one after the metrics port.
+        assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/-/live");
+        assertThat(agent.getLivenessProbe().getHttpGet().getHost()).isEqualTo("127.0.0.1");
+        assertThat(agent.getLivenessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(9403);
+        assertThat(agent.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/-/ready");
+        assertThat(agent.getReadinessProbe().getHttpGet().getHost()).isEqualTo("127.0.0.1");
+        assertThat(agent.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(9403);
+        assertThat(env(agent, "CONNTRACK_PROBE_PORT").getValue()).isEqualTo("9403");
 
         Volume state = pod.getVolumes().get(0);
         assertThat(state.getHostPath().getPath()).isEqualTo("/var/lib/conntrack-operator");
@@ -146,6 +152,8 @@ class AgentDaemonSetFactoryTest {
         assertThat(env(agent, "CONNTRACK_METRICS_PORT").getValue()).isEqualTo("19402");
         assertThat(agent.getPorts().get(0).getContainerPort()).isEqualTo(19402);
         assertThat(agent.getPorts().get(0).getHostPort()).isEqualTo(19402);
+        assertThat(agent.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(19403);
+        assertThat(agent.getLivenessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(19403);
         // Extra options come last, so a second -Xmx overrides the default one.
         assertThat(env(agent, "JDK_JAVA_OPTIONS").getValue()).startsWith("-Xmx32m ").endsWith(" -Xmx48m");
 
@@ -160,8 +168,21 @@ class AgentDaemonSetFactoryTest {
         DaemonSet first = factory.create(settings);
         DaemonSet second = factory.create(settings);
 
-        assertThat(Serialization.asYaml(first)).isEqualTo(Serialization.asYaml(second));
-        first.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("other");
+        String expected = Serialization.asYaml(second);
+        assertThat(Serialization.asYaml(first)).isEqualTo(expected);
+        // The operator edits what it gets (server-side apply, drift repair): no edit of one result,
+        // however deep, may leak into another one or into the next call's.
+        PodSpec pod = first.getSpec().getTemplate().getSpec();
+        pod.getContainers().get(0).setImage("other");
+        pod.getContainers().get(0).getEnv().get(0).setValue("changed");
+        pod.getContainers().get(0).getResources().getRequests().put("memory", new Quantity("1Gi"));
+        pod.getVolumes().get(0).getHostPath().setPath("/elsewhere");
+        pod.getTolerations().get(0).setOperator("Equal");
+        first.getMetadata().getLabels().put("edited", "true");
+        first.getSpec().getSelector().getMatchLabels().put("edited", "true");
+
+        assertThat(Serialization.asYaml(second)).isEqualTo(expected);
+        assertThat(Serialization.asYaml(factory.create(settings))).isEqualTo(expected);
         assertThat(second.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("img:1");
     }
 

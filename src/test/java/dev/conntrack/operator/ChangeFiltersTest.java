@@ -55,7 +55,7 @@ class ChangeFiltersTest {
 
     @Test
     void thePolicyReconcilerSkipsItsOwnStatusWritesButNotTheResumeAnnotation() {
-        PolicyUpdateFilter filter = new PolicyUpdateFilter();
+        ChangeFilters.PolicyUpdates filter = new ChangeFilters.PolicyUpdates();
         ConntrackPolicy before = PolicyStatusAggregatorTest.policy("p", 2);
 
         ConntrackPolicy statusWritten = copy(before);

@@ -48,6 +48,21 @@ class FleetAuditorTest {
     }
 
     @Test
+    void aNodeHoldingValuesItsAgentWroteEarlierIsNotCountedAsUntouched() {
+        ConntrackPolicy p = observeOnly("audit", 3);
+        ConntrackNodeState untouched = node("untouched", p, 262144, 65536, 1.0, Map.of("tcpTimeWait", "30"));
+        // Enforce wrote tcpTimeWait before the audit: nothing pending, but the original is recorded.
+        ConntrackNodeState writtenEarlier = node("written", p, 262144, 65536, 1.0, Map.of());
+        writtenEarlier.getStatus().setOriginals(Map.of("tcpTimeWait", "120"));
+
+        FleetAudit audit = auditor.audit(p, List.of(untouched, writtenEarlier));
+
+        assertThat(audit.getReportedNodes()).isEqualTo(2);
+        assertThat(audit.getWouldChangeNodes()).isEqualTo(1);
+        assertThat(audit.getChangedEarlierNodes()).isEqualTo(1);
+    }
+
+    @Test
     void nodesThatHaveNotReportedThisGenerationAreLeftOut() {
         ConntrackPolicy p = observeOnly("audit", 3);
         ConntrackNodeState stale = node("stale", p, 65536, 16384, 10.0, Map.of("max", "1"));

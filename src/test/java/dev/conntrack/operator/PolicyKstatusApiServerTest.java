@@ -3,12 +3,12 @@ package dev.conntrack.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackNodeState;
-import dev.conntrack.api.ConntrackNodeStateStatus;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.NodeSelector;
+import dev.conntrack.testing.AgentStatusWriter;
 import dev.conntrack.testing.KstatusReader;
 import dev.conntrack.testing.KstatusReader.Status;
 import dev.conntrack.testing.RoleProcess;
@@ -39,7 +39,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * InProgress until its node reports Applied, then Current, and stays Current without further
  * status writes; the operator never changes the spec (generation stays put); a spec edit is
  * InProgress again until the node reports the new generation; a node that refuses the settings
- * makes it Failed. The agent is simulated by patching the node state's status, as the agent does.
+ * makes it Failed; an ObserveOnly audit of higher priority on its node makes it Failed (held: it is
+ * not in force there) while the audit is Current, and Current again once the audit is gone. The
+ * agent is simulated by patching the node state's status, as the agent does.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PolicyKstatusApiServerTest {
@@ -105,8 +107,8 @@ class PolicyKstatusApiServerTest {
                 // kstatus' generic rules alone (Flux's default) agree: the policy sets Reconciling while applying.
                 assertThat(KstatusReader.kstatus(map(p)).status()).isEqualTo(Status.InProgress);
             });
-            Thread.sleep(2000);
-            assertThat(KstatusReader.read(map(policy())).status()).as("still waiting for the node").isEqualTo(Status.InProgress);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).untilAsserted(() ->
+                    assertThat(KstatusReader.read(map(policy())).status()).as("still waiting for the node").isEqualTo(Status.InProgress));
 
             Instant applied = Instant.now();
             reportNode(true, false);
@@ -163,6 +165,46 @@ class PolicyKstatusApiServerTest {
                 .isEqualTo(new KstatusReader.Result(Status.Current, "All 1 selected nodes applied generation 2")));
     }
 
+    @Test
+    @Order(3)
+    void anEnforcePolicyHeldByAnAuditIsNotCurrentAndSaysByWhomAndWhere() {
+        await().atMost(WAIT).until(() -> policy() != null);
+        String audit = "kstatus-audit-" + RUN;
+        ConntrackPolicy observe = new ConntrackPolicy();
+        observe.getMetadata().setName(audit);
+        observe.getSpec().setNodeSelector(new NodeSelector(Map.of("run", RUN), null));
+        observe.getSpec().setPriority(1000);
+        observe.getSpec().setMode(Mode.ObserveOnly);
+        client.resource(observe).create();
+        try {
+            await().atMost(WAIT).untilAsserted(() -> assertThat(state().getSpec().getMode()).isEqualTo(Mode.ObserveOnly));
+            reportNode(true, false);
+            await().atMost(WAIT).untilAsserted(() -> {
+                KstatusReader.Result result = KstatusReader.read(map(policy()));
+                assertThat(result.status()).as(result.message()).isEqualTo(Status.Failed);
+                assertThat(result.message()).contains(audit).contains(NODE).contains("only observe");
+                // kstatus alone (Flux's default) reads Stalled, with the same words.
+                assertThat(KstatusReader.kstatus(map(policy())).message()).isEqualTo(result.message());
+                ConntrackPolicy held = client.resources(ConntrackPolicy.class).withName(POLICY).get();
+                assertThat(held.getStatus().getNodes().getApplied()).isZero();
+                assertThat(held.getStatus().getNodes().getHeldByObserveOnly()).isEqualTo(1);
+            });
+            assertThat(KstatusReader.read(map(auditPolicy(audit))).status()).as("the audit itself is Current").isEqualTo(Status.Current);
+        } finally {
+            client.resources(ConntrackPolicy.class).withName(audit).delete();
+        }
+
+        // The audit leaves: the node goes back to enforcing, through the rollout, and the policy is Current again.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(state().getSpec().getMode()).isEqualTo(Mode.Enforce));
+        reportNode(true, false);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(KstatusReader.read(map(policy())).status()).isEqualTo(Status.Current));
+        await().atMost(WAIT).until(() -> auditPolicy(audit) == null);
+    }
+
+    private static GenericKubernetesResource auditPolicy(String name) {
+        return client.genericKubernetesResources("conntrack.dev/v1alpha1", "ConntrackPolicy").withName(name).get();
+    }
+
     private static void createPolicy() {
         if (client.resources(ConntrackPolicy.class).withName(POLICY).get() != null) {
             return;
@@ -182,17 +224,7 @@ class PolicyKstatusApiServerTest {
         await().atMost(WAIT).untilAsserted(() -> {
             ConntrackNodeState state = state();
             assertThat(state.getSpec().getPolicies()).contains(POLICY);
-            Long generation = state.getMetadata().getGeneration();
-            ConntrackNodeStateStatus status = new ConntrackNodeStateStatus();
-            status.setObservedGeneration(generation);
-            status.setHeartbeatTime(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-            status.setConditions(Conditions.merge(List.of(), List.of(
-                    Conditions.of("Applied", applied, applied ? "SettingsApplied" : "WriteRefused", "", generation),
-                    Conditions.of("Degraded", degraded, degraded ? "WriteRefused" : "AsExpected", "", generation),
-                    Conditions.of("TableFull", false, "NoDrops", "", generation),
-                    Conditions.of("Pressure", false, "UsageNormal", "", generation)), Instant.now()));
-            state.setStatus(status);
-            client.resource(state).updateStatus();
+            AgentStatusWriter.report(client, state, applied, degraded, "");
         });
     }
 

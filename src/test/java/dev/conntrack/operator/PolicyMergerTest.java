@@ -326,6 +326,26 @@ class PolicyMergerTest {
         assertThat(PolicyMerger.sameValue("soon", "60s", true)).isFalse();
     }
 
+    @Test
+    void autoscaleWhoseCeilingIsBelowAMaxFromAnotherPolicyIsLeftOutWithAWarning() {
+        ConntrackPolicy sized = policy("sized", 10, ct -> ct.setMax(1048576));
+        ConntrackPolicy scaling = policy("scaling", 0, ct -> {
+            dev.conntrack.api.AutoscaleSpec autoscale = new dev.conntrack.api.AutoscaleSpec();
+            autoscale.setEnabled(true);
+            autoscale.setCeiling(262144);
+            ct.setAutoscale(autoscale);
+        });
+
+        ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(sized, scaling));
+
+        assertThat(spec.getConntrack().getMax()).isEqualTo(1048576);
+        assertThat(spec.getConntrack().getAutoscale()).as("the node state's schema would refuse ceiling < max").isNull();
+        assertThat(spec.getSources()).doesNotContainKey("conntrack.autoscale");
+        assertThat(spec.getWarnings()).containsExactly("policy \"scaling\": conntrack.autoscale left out, its ceiling 262144 "
+                + "is below max 1048576 from policy \"sized\"");
+        assertThat(scaling.getSpec().getConntrack().getAutoscale()).as("the policy itself is untouched").isNotNull();
+    }
+
     static ConntrackPolicy policy(String name, Integer priority, Consumer<ConntrackSettings> settings) {
         ConntrackPolicy p = new ConntrackPolicy();
         p.setMetadata(new ObjectMetaBuilder().withName(name).withGeneration(1L).build());

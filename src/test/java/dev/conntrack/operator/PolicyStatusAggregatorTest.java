@@ -159,8 +159,105 @@ class PolicyStatusAggregatorTest {
         ConntrackPolicyStatus status = aggregate(policy("p", 4), states, T0);
 
         Condition ready = assertCondition(status, READY, "False", "NodesPending");
-        assertThat(ready.getMessage()).isEqualTo("3 of 10 nodes have not applied generation 4 yet");
+        // Why and where (issue 17): the count as before, then what the nodes wait for, by name.
+        assertThat(ready.getMessage()).isEqualTo("3 of 10 nodes have not applied generation 4 yet: "
+                + "3 have not reported it yet: late-0, late-1, late-2");
         assertCondition(status, PROGRESSING, "True", "ApplyingSettings");
+    }
+
+    @Test
+    void anEnforcePolicyOnNodesAnAuditKeepsObservingIsHeldNotReadyAndSaysByWhomAndWhere() {
+        ConntrackPolicy baseline = policy("p", 1);
+        baseline.getSpec().setMode(dev.conntrack.api.Mode.Enforce);
+        List<ConntrackNodeState> states = new ArrayList<>();
+        for (String name : List.of("n1", "n2")) {
+            ConntrackNodeState observing = state(name, 2, 2, "Applied"); // Applied=True, reason ObserveOnly on the node
+            observing.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
+            observing.getSpec().setSources(Map.of("mode", "observe-only-audit"));
+            states.add(observing);
+        }
+        states.add(applied("n3"));
+
+        ConntrackPolicyStatus status = aggregate(baseline, states, T0);
+
+        assertThat(status.getNodes().getApplied()).as("observing wrote nothing").isEqualTo(1);
+        assertThat(status.getNodes().getHeldByObserveOnly()).isEqualTo(2);
+        Condition ready = assertCondition(status, READY, "False", PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY);
+        assertThat(ready.getMessage()).isEqualTo("2 of 3 nodes only observe: observe-only-audit (ObserveOnly, higher priority) "
+                + "sets their mode, so nothing of generation 1 is written there until it leaves them: n1, n2");
+        assertCondition(status, PROGRESSING, "False", PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY);
+        Condition stalled = assertCondition(status, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY);
+        assertThat(stalled.getMessage()).isEqualTo(ready.getMessage());
+        assertThat(status.getWorstNodes()).as("held is where the user put them, not trouble").isEmpty();
+
+        // A rollout that paused earlier (sticky) does not hide that the audit is what blocks now.
+        dev.conntrack.api.RolloutStatus paused = new dev.conntrack.api.RolloutStatus();
+        paused.setGeneration(1L);
+        paused.setPaused(true);
+        paused.setHeldNodes(2);
+        paused.setUpdatedNodes(1);
+        ConntrackPolicyStatus stillPaused = aggregator.aggregate(baseline, states, T0, paused).orElseThrow();
+        assertCondition(stillPaused, PROGRESSING, "False", PolicyStatusAggregator.REASON_ROLLOUT_PAUSED);
+        assertCondition(stillPaused, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_HELD_BY_OBSERVE_ONLY);
+
+        // The audit itself, on the same nodes, is Ready: observing is what it asks for.
+        ConntrackPolicy audit = policy("observe-only-audit", 1);
+        audit.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
+        List<ConntrackNodeState> auditStates = new ArrayList<>(states.subList(0, 2));
+        auditStates.forEach(s -> s.getSpec().setPolicyGenerations(new java.util.TreeMap<>(Map.of("observe-only-audit", 1L, "p", 1L))));
+        assertCondition(aggregator.aggregate(audit, auditStates, T0).orElseThrow(), READY, "True", "AllNodesApplied");
+    }
+
+    @Test
+    void nodesNotAppliedYetAreGroupedByWhatTheyWaitFor() {
+        ConntrackPolicy p = policy("p", 3);
+        ConntrackNodeState notTaken = state("a", 2, 2, "Applied");
+        notTaken.getSpec().setPolicyGenerations(new java.util.TreeMap<>(Map.of("p", 2L)));
+        ConntrackNodeState unreported = state("b", 3, 2, "Applied");
+        ConntrackNodeState capped = state("c", 2, 2);
+        Conditions.find(capped.getStatus().getConditions(), "Applied").setReason("AgentObserveOnly");
+
+        Condition ready = assertCondition(aggregate(p, List.of(notTaken, unreported, capped, applied("d")), T0),
+                READY, "False", "NodesPending");
+
+        assertThat(ready.getMessage()).isEqualTo("3 of 4 nodes have not applied generation 3 yet: 1 waits for its rollout batch: a; "
+                + "1 has not reported it yet: b; 1 reports Applied=False (AgentObserveOnly): c");
+    }
+
+    @Test
+    void aDropSpellShorterThanTheRollUpStillCountsTheNodeAsDroppingWhileItIsRecent() {
+        // The agent reported TableFull True and False again between two roll-ups; its last table-full time stays.
+        ConntrackNodeState brief = applied("brief");
+        brief.getStatus().setLastTableFullTime(T0.minusSeconds(5).toString());
+        ConntrackNodeState longAgo = applied("long-ago");
+        longAgo.getStatus().setLastTableFullTime(T0.minus(PolicyStatusAggregator.DROPPED_RECENTLY).minusSeconds(1).toString());
+
+        ConntrackPolicyStatus status = aggregate(policy("p", 1), List.of(brief, longAgo), T0);
+
+        assertThat(status.getNodes().getDropping()).isEqualTo(1);
+        Condition degraded = assertCondition(status, DEGRADED, "True", "NodesDropping");
+        assertThat(degraded.getMessage()).isEqualTo("1 node drops packets: brief");
+        assertThat(status.getWorstNodes()).extracting(NodeSummary::getName).containsExactly("brief");
+        assertCondition(status, READY, "True", "AllNodesApplied");
+
+        // Later the drop is no longer recent: nothing drops.
+        ConntrackPolicyStatus later = aggregate(policy("p", 1), List.of(brief),
+                T0.plus(PolicyStatusAggregator.DROPPED_RECENTLY));
+        assertThat(later.getNodes().getDropping()).isZero();
+    }
+
+    @Test
+    void anInvalidPolicyIsNotReadyAndStalledSayingWhatIsWrong() {
+        ConntrackPolicy p = policy("p", 3);
+        ConntrackPolicyStatus status = aggregator.aggregate(p, builtFrom(p, List.of(applied("a"))), T0, null,
+                List.of("monitoring.pollInterval must be a duration between 100ms and 1m such as \"30s\", is \"0s\"")).orElseThrow();
+
+        Condition ready = assertCondition(status, READY, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertThat(ready.getMessage()).startsWith("generation 3 is not applied anywhere, its values are invalid")
+                .contains("monitoring.pollInterval").contains("\"0s\"");
+        assertCondition(status, PROGRESSING, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertCondition(status, PolicyStatusAggregator.STALLED, "True", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
+        assertCondition(status, PolicyStatusAggregator.RECONCILING, "False", PolicyStatusAggregator.REASON_INVALID_SETTINGS);
     }
 
     @Test

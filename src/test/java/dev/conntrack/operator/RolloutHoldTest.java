@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Mode;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.api.PolicySnapshot;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +19,10 @@ import org.junit.jupiter.api.Test;
 class RolloutHoldTest {
     private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
     private static final Instant T1 = Instant.parse("2026-03-01T10:05:00Z");
-    private static final RolloutHold.Admissions NONE = (p, g, n) -> false;
-    private static final RolloutHold.Admissions ALL = (p, g, n) -> true;
+    private static final Duration WINDOW = Duration.ofSeconds(2);
+    private static final RolloutHold.Admissions NONE = admissions(false, Duration.ZERO);
+    private static final RolloutHold.Admissions ALL = admissions(true, Duration.ZERO);
+    private static final RolloutHold.Validity VALID = p -> true;
 
     private final PolicyMerger merger = new PolicyMerger();
     private final Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("pool", "a").endMetadata().build();
@@ -27,13 +31,13 @@ class RolloutHoldTest {
     void aNewPolicyGivesNothingUntilTheNodeIsAdmitted() {
         ConntrackPolicy p = policy("p", 1, 1048576);
 
-        RolloutHold.Result waiting = RolloutHold.choose(node, List.of(p), null, NONE, T0);
-        assertThat(waiting.policies()).isEmpty();
-        assertThat(waiting.snapshots()).isEmpty();
+        ConntrackNodeStateSpec waiting = build(List.of(p), null, NONE, T0);
+        assertThat(waiting.getPolicies()).isEmpty();
+        assertThat(waiting.getPolicySnapshots()).isEmpty();
 
-        RolloutHold.Result admitted = RolloutHold.choose(node, List.of(p), null, ALL, T0);
-        assertThat(admitted.policies()).containsExactly(p);
-        PolicySnapshot snapshot = admitted.snapshots().get("p");
+        ConntrackNodeStateSpec admitted = build(List.of(p), null, ALL, T0);
+        assertThat(admitted.getPolicies()).containsExactly("p");
+        PolicySnapshot snapshot = admitted.getPolicySnapshots().get("p");
         assertThat(snapshot.getGeneration()).isEqualTo(1L);
         assertThat(snapshot.getSince()).isEqualTo("2026-03-01T10:00:00Z");
         assertThat(snapshot.getConntrack().getMax()).isEqualTo(1048576);
@@ -106,7 +110,7 @@ class RolloutHoldTest {
         ConntrackPolicy p = policy("p", 1, 262144);
         p.getSpec().setRollout(RolloutPlannerTest.rollout("100%"));
 
-        assertThat(RolloutHold.choose(node, List.of(p), null, NONE, T0).policies()).containsExactly(p);
+        assertThat(build(List.of(p), null, NONE, T0).getPolicies()).containsExactly("p");
     }
 
     @Test
@@ -133,12 +137,144 @@ class RolloutHoldTest {
         assertThat(build(List.of(deleting), built, NONE, T1).getPolicies()).isEmpty();
     }
 
+    @Test
+    void anAuditOfHigherPriorityIsTakenAtOnceTogetherWithEveryPolicyItHoldsBack() {
+        ConntrackPolicy baseline = policy("baseline", 1, 262144);
+        RolloutHold.Admissions nothingYet = admissions(false, WINDOW);
+
+        RolloutHold.Result observing = RolloutHold.choose(merger, node, List.of(baseline, audit(1)), null, nothingYet, VALID, T0);
+
+        assertThat(observing.recheckAfter()).as("observing waits for nothing").isNull();
+        assertThat(observing.spec().getMode()).isEqualTo(Mode.ObserveOnly);
+        assertThat(observing.spec().getPolicies()).containsExactly("audit", "baseline");
+        assertThat(observing.spec().getConntrack().getMax()).as("what the audit reports Enforce would write").isEqualTo(262144);
+        assertThat(observing.spec().getPolicySnapshots().get("baseline").getGeneration()).isEqualTo(1L);
+    }
+
+    @Test
+    void anEnforcePolicyWaitsForTheSettleWindowEvenWithBatchingOff() {
+        ConntrackPolicy baseline = policy("baseline", 1, 262144);
+        baseline.getSpec().setRollout(RolloutPlannerTest.rollout("100%"));
+
+        RolloutHold.Result early = RolloutHold.choose(merger, node, List.of(baseline), null, admissions(true, WINDOW), VALID, T0);
+        assertThat(early.spec()).as("nothing to write yet").isNull();
+        assertThat(early.recheckAfter()).isEqualTo(WINDOW);
+
+        // The audit arrives within the window: the node observes at once.
+        RolloutHold.Result withAudit = RolloutHold.choose(merger, node, List.of(baseline, audit(1)), null,
+                admissions(true, WINDOW), VALID, T0);
+        assertThat(withAudit.spec().getMode()).isEqualTo(Mode.ObserveOnly);
+
+        // Alone and settled, it is taken.
+        assertThat(build(List.of(baseline), null, NONE, T1).getMode()).isEqualTo(Mode.Enforce);
+    }
+
+    @Test
+    void anEditThatWouldBeEnforcedWaitsForTheWindowButAnEditTowardsObservingDoesNot() {
+        ConntrackNodeStateSpec enforcing = build(List.of(policy("p", 1, 262144)), null, ALL, T0);
+        RolloutHold.Result edit = RolloutHold.choose(merger, node, List.of(policy("p", 2, 524288)), enforcing,
+                admissions(true, WINDOW), VALID, T1);
+        assertThat(edit.spec()).isSameAs(enforcing);
+        assertThat(edit.recheckAfter()).isEqualTo(WINDOW);
+
+        ConntrackPolicy toObserving = policy("p", 2, 524288);
+        toObserving.getSpec().setMode(Mode.ObserveOnly);
+        RolloutHold.Result observe = RolloutHold.choose(merger, node, List.of(toObserving), enforcing, admissions(false, WINDOW), VALID, T1);
+        assertThat(observe.recheckAfter()).isNull();
+        assertThat(observe.spec().getMode()).isEqualTo(Mode.ObserveOnly);
+        assertThat(observe.spec().getPolicyGenerations()).containsEntry("p", 2L);
+    }
+
+    @Test
+    void whenTheAuditLeavesTheNodeKeepsObservingUntilEveryPolicyItWouldEnforceAdmittedIt() {
+        ConntrackPolicy baseline = policy("baseline", 1, 262144);
+        ConntrackNodeStateSpec observing = build(List.of(baseline, audit(1)), null, NONE, T0);
+        ConntrackPolicy leaving = audit(2);
+        leaving.getMetadata().setDeletionTimestamp("2026-03-01T10:04:00Z");
+
+        ConntrackNodeStateSpec held = build(List.of(baseline, leaving), observing, NONE, T1);
+        assertThat(held).as("the spec stays as it is, the audit included").isSameAs(observing);
+
+        ConntrackNodeStateSpec enforcing = build(List.of(baseline, leaving), observing, ALL, T1);
+        assertThat(enforcing.getMode()).isEqualTo(Mode.Enforce);
+        assertThat(enforcing.getPolicies()).containsExactly("baseline");
+        assertThat(enforcing.getPolicySnapshots().get("baseline").getSince()).as("enforced from now")
+                .isEqualTo("2026-03-01T10:05:00Z");
+
+        // Admitted, but the audit's deletion is younger than the window: still observing.
+        RolloutHold.Result tooSoon = RolloutHold.choose(merger, node, List.of(baseline, leaving), observing,
+                admissions(true, WINDOW), VALID, T1);
+        assertThat(tooSoon.spec()).isSameAs(observing);
+        assertThat(tooSoon.recheckAfter()).isEqualTo(WINDOW);
+    }
+
+    @Test
+    void anObserveOnlyPolicyUnderAHigherEnforcePolicyIsEnforcedSoItWaitsForItsBatch() {
+        ConntrackPolicy enforcer = policy("enforcer", 1, 262144);
+        enforcer.getSpec().setPriority(10);
+        enforcer.getSpec().setMode(Mode.Enforce); // as the API server defaults it
+        ConntrackNodeStateSpec enforcing = build(List.of(enforcer), null, ALL, T0);
+        ConntrackPolicy lowObserver = policy("low", 1, 131072);
+        lowObserver.getSpec().setMode(Mode.ObserveOnly);
+        ConntrackSettings timeWait = lowObserver.getSpec().getConntrack();
+        timeWait.setMax(null);
+        timeWait.setTcpTimeWait("30s");
+
+        ConntrackNodeStateSpec waiting = build(List.of(enforcer, lowObserver), enforcing, NONE, T1);
+        assertThat(waiting.getPolicies()).containsExactly("enforcer");
+        ConntrackNodeStateSpec admitted = build(List.of(enforcer, lowObserver), enforcing, ALL, T1);
+        assertThat(admitted.getMode()).isEqualTo(Mode.Enforce);
+        assertThat(admitted.getConntrack().getTcpTimeWait()).isEqualTo("30s");
+    }
+
+    @Test
+    void aPolicyWhoseNewValuesAreInvalidKeepsTheNodeOnWhatItHadAndTheOthersStillArrive() {
+        ConntrackPolicy p = policy("p", 1, 262144);
+        ConntrackNodeStateSpec built = build(List.of(p), null, ALL, T0);
+        ConntrackPolicy broken = policy("p", 2, 0); // max 0: slipped past the schema
+        ConntrackPolicy other = policy("other", 1, 131072);
+        other.getSpec().getConntrack().setMax(null);
+        other.getSpec().getConntrack().setTcpTimeWait("30s");
+        RolloutHold.Validity validity = q -> PolicyValidator.problems(q.getSpec()).isEmpty();
+
+        ConntrackNodeStateSpec next = RolloutHold.choose(merger, node, List.of(broken, other), built, ALL, validity, T1).spec();
+
+        assertThat(next.getConntrack().getMax()).as("the last valid version").isEqualTo(262144);
+        assertThat(next.getPolicyGenerations()).containsEntry("p", 1L).containsEntry("other", 1L);
+        assertThat(next.getConntrack().getTcpTimeWait()).isEqualTo("30s");
+        // A node that never had it gets nothing of it, and the rest.
+        ConntrackNodeStateSpec fresh = RolloutHold.choose(merger, node, List.of(broken, other), null, ALL, validity, T1).spec();
+        assertThat(fresh.getPolicies()).containsExactly("other");
+    }
+
     private ConntrackNodeStateSpec build(List<ConntrackPolicy> policies, ConntrackNodeStateSpec existing,
             RolloutHold.Admissions admissions, Instant now) {
-        RolloutHold.Result chosen = RolloutHold.choose(node, policies, existing, admissions, now);
-        ConntrackNodeStateSpec spec = merger.resolve(node, chosen.policies());
-        spec.setPolicySnapshots(chosen.snapshots());
-        return spec;
+        RolloutHold.Result chosen = RolloutHold.choose(merger, node, policies, existing, admissions, VALID, now);
+        assertThat(chosen.recheckAfter()).as("not held by the settle window").isNull();
+        return chosen.spec();
+    }
+
+    private static RolloutHold.Admissions admissions(boolean admitted, Duration unsettled) {
+        return new RolloutHold.Admissions() {
+            @Override
+            public boolean mayAdvance(String policy, long generation, String node) {
+                return admitted;
+            }
+
+            @Override
+            public Duration unsettled(ConntrackPolicy policy) {
+                return unsettled;
+            }
+        };
+    }
+
+    static ConntrackPolicy audit(long generation) {
+        ConntrackPolicy p = new ConntrackPolicy();
+        p.getMetadata().setName("audit");
+        p.getMetadata().setGeneration(generation);
+        p.getSpec().setPriority(1000);
+        p.getSpec().setMode(Mode.ObserveOnly);
+        return p;
     }
 
     static ConntrackPolicy policy(String name, long generation, int max) {

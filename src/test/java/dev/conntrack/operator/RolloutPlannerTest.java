@@ -7,6 +7,7 @@ import dev.conntrack.api.ConntrackPolicyStatus;
 import dev.conntrack.api.RolloutSpec;
 import dev.conntrack.api.RolloutStatus;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,11 +43,11 @@ class RolloutPlannerTest {
 
     @Test
     void firstTimeRolloutAdmitsOneBatchByName() {
-        List<RolloutNode> nodes = new ArrayList<>();
+        List<RolloutPlanner.NodeView> nodes = new ArrayList<>();
         for (int i = 19; i >= 0; i--) {
-            nodes.add(RolloutNode.withoutState(String.format("n%02d", i)));
+            nodes.add(RolloutPlanner.NodeView.withoutState(String.format("n%02d", i), false));
         }
-        RolloutPlanner.Plan plan = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).containsExactly("n00", "n01");
         assertThat(plan.status().getMaxUnavailable()).isEqualTo(2);
@@ -58,12 +59,12 @@ class RolloutPlannerTest {
 
     @Test
     void inFlightNodesUseUpTheBudgetAndFinishedOnesFreeIt() {
-        List<RolloutNode> nodes = List.of(
+        List<RolloutPlanner.NodeView> nodes = List.of(
                 done("a", 2), inFlight("b", 2), failed("c", 2),
                 atOld("d", 1), atOld("e", 1), atOld("f", 1), atOld("g", 1));
         ConntrackPolicy policy = policy(2, rollout(2), false);
 
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
 
         // b is in flight; a (applied) and c (reported Degraded) are finished: one more fits.
         assertThat(plan.admit()).containsExactly("d");
@@ -75,9 +76,9 @@ class RolloutPlannerTest {
 
     @Test
     void admittedNodesTheCacheDoesNotShowYetCountAsInFlight() {
-        List<RolloutNode> nodes = List.of(atOld("a", 1), atOld("b", 1), atOld("c", 1), atOld("d", 1));
+        List<RolloutPlanner.NodeView> nodes = List.of(atOld("a", 1), atOld("b", 1), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(2)), nodes, Set.of("a", "b"), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(2)), nodes, Set.of("a", "b"), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getInFlightNodes()).isEqualTo(2);
@@ -86,9 +87,9 @@ class RolloutPlannerTest {
 
     @Test
     void aNodeThatTurnsDegradedAfterTakingTheGenerationPausesWithItsName() {
-        List<RolloutNode> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
+        List<RolloutPlanner.NodeView> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(3)), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(3)), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().isPaused()).isTrue();
@@ -99,21 +100,21 @@ class RolloutPlannerTest {
 
     @Test
     void droppingAfterTheChangePausesButDroppingAlreadyBeforeItDoesNot() {
-        RolloutNode startedDropping = new RolloutNode("a", 2L, TOOK, true, true, false, null, true, LATER);
-        RolloutNode droppedAllAlong = new RolloutNode("b", 2L, TOOK, true, true, false, null, true, BEFORE);
+        RolloutPlanner.NodeView startedDropping = new RolloutPlanner.NodeView("a", 2L, TOOK, true, true, false, null, true, LATER, false, false);
+        RolloutPlanner.NodeView droppedAllAlong = new RolloutPlanner.NodeView("b", 2L, TOOK, true, true, false, null, true, BEFORE, false, false);
 
-        assertThat(planner.plan(policy(2, rollout(1)), List.of(startedDropping, atOld("c", 1)), Set.of(), NOW)
+        assertThat(planner.plan(policy(2, rollout(1)), List.of(startedDropping, atOld("c", 1)), Set.of(), NOW, Duration.ZERO)
                 .status().isPaused()).isTrue();
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(droppingOld(), droppedAllAlong, atOld("c", 1)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(droppingOld(), droppedAllAlong, atOld("c", 1)), Set.of(), NOW, Duration.ZERO);
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.admit()).containsExactly("c");
     }
 
     @Test
     void troubleOnANodeStillOnTheOldGenerationDoesNotPause() {
-        RolloutNode oldAndDropping = new RolloutNode("a", 1L, BEFORE, true, true, true, LATER, true, LATER);
+        RolloutPlanner.NodeView oldAndDropping = new RolloutPlanner.NodeView("a", 1L, BEFORE, true, true, true, LATER, true, LATER, false, false);
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(oldAndDropping, atOld("b", 1)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1)), List.of(oldAndDropping, atOld("b", 1)), Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.admit()).containsExactly("a");
@@ -121,9 +122,9 @@ class RolloutPlannerTest {
 
     @Test
     void withoutPauseOnDegradedADegradedNodeIsFailedAndTheRolloutGoesOn() {
-        List<RolloutNode> nodes = List.of(degradedSince("a", 2, LATER), atOld("b", 1));
+        List<RolloutPlanner.NodeView> nodes = List.of(degradedSince("a", 2, LATER), atOld("b", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1), false), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout(1), false), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.status().getFailedNodes()).isEqualTo(1);
@@ -132,18 +133,18 @@ class RolloutPlannerTest {
 
     @Test
     void aPauseSticksWhenTheTroubleClearsUntilTheResumeAnnotationChanges() {
-        List<RolloutNode> recovered = List.of(done("a", 2), done("b", 2), atOld("c", 1));
+        List<RolloutPlanner.NodeView> recovered = List.of(done("a", 2), done("b", 2), atOld("c", 1));
         ConntrackPolicy policy = policy(2, rollout(1));
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
 
-        RolloutPlanner.Plan stillPaused = planner.plan(policy, recovered, Set.of(), NOW);
+        RolloutPlanner.Plan stillPaused = planner.plan(policy, recovered, Set.of(), NOW, Duration.ZERO);
         assertThat(stillPaused.admit()).isEmpty();
         assertThat(stillPaused.status().isPaused()).isTrue();
         assertThat(stillPaused.status().getPausedNodes()).containsExactly("b");
         assertThat(stillPaused.status().getPausedAt()).isEqualTo("2026-03-01T10:01:30Z");
 
         policy.getMetadata().setAnnotations(Map.of(RolloutPlanner.RESUME_ANNOTATION, "1"));
-        RolloutPlanner.Plan resumed = planner.plan(policy, recovered, Set.of(), NOW);
+        RolloutPlanner.Plan resumed = planner.plan(policy, recovered, Set.of(), NOW, Duration.ZERO);
         assertThat(resumed.status().isPaused()).isFalse();
         assertThat(resumed.status().getResumedWith()).isEqualTo("1");
         assertThat(resumed.status().getResumedAt()).isEqualTo("2026-03-01T10:02:00Z");
@@ -155,17 +156,17 @@ class RolloutPlannerTest {
         ConntrackPolicy policy = policy(2, rollout(1));
         policy.getMetadata().setAnnotations(Map.of(RolloutPlanner.RESUME_ANNOTATION, "go"));
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
-        List<RolloutNode> stillDegraded = List.of(degradedSince("b", 2, LATER), atOld("c", 1));
+        List<RolloutPlanner.NodeView> stillDegraded = List.of(degradedSince("b", 2, LATER), atOld("c", 1));
 
-        RolloutPlanner.Plan resumed = planner.plan(policy, stillDegraded, Set.of(), NOW);
+        RolloutPlanner.Plan resumed = planner.plan(policy, stillDegraded, Set.of(), NOW, Duration.ZERO);
         assertThat(resumed.status().isPaused()).isFalse();
         assertThat(resumed.admit()).containsExactly("c");
 
         // The same annotation value a minute later: still resumed; a node degrading now pauses again.
         policy.setStatus(statusWith(resumed.status()));
         Instant later = NOW.plusSeconds(60);
-        List<RolloutNode> another = List.of(degradedSince("b", 2, LATER), degradedSince("c", 2, later), atOld("d", 1));
-        RolloutPlanner.Plan again = planner.plan(policy, another, Set.of(), later);
+        List<RolloutPlanner.NodeView> another = List.of(degradedSince("b", 2, LATER), degradedSince("c", 2, later), atOld("d", 1));
+        RolloutPlanner.Plan again = planner.plan(policy, another, Set.of(), later, Duration.ZERO);
         assertThat(again.status().isPaused()).isTrue();
         assertThat(again.status().getPausedNodes()).containsExactly("c");
         assertThat(again.admit()).isEmpty();
@@ -176,9 +177,9 @@ class RolloutPlannerTest {
         // The revert: generation 3 after a paused generation 2. Nodes on 2 and on 1 are both pending.
         ConntrackPolicy policy = policy(3, rollout(2));
         policy.setStatus(statusWith(pausedAt(2, "2026-03-01T10:01:30Z", "b")));
-        List<RolloutNode> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
+        List<RolloutPlanner.NodeView> nodes = List.of(done("a", 2), degradedSince("b", 2, LATER), atOld("c", 1), atOld("d", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.status().isPaused()).isFalse();
         assertThat(plan.status().getGeneration()).isEqualTo(3L);
@@ -188,25 +189,25 @@ class RolloutPlannerTest {
 
     @Test
     void nodesAddedMidRolloutJoinThePendingOnesAndRemovedOnesStopCounting() {
-        List<RolloutNode> nodes = new ArrayList<>(List.of(inFlight("a", 2), inFlight("b", 2), atOld("c", 1)));
+        List<RolloutPlanner.NodeView> nodes = new ArrayList<>(List.of(inFlight("a", 2), inFlight("b", 2), atOld("c", 1)));
         ConntrackPolicy policy = policy(2, rollout("50%"));
-        assertThat(planner.plan(policy, nodes, Set.of(), NOW).admit()).isEmpty(); // 50% of 3 = 2, both busy
+        assertThat(planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO).admit()).isEmpty(); // 50% of 3 = 2, both busy
 
-        nodes.add(RolloutNode.withoutState("new-1"));
+        nodes.add(RolloutPlanner.NodeView.withoutState("new-1", false));
         // 50% of 4 = 2: still full.
-        assertThat(planner.plan(policy, nodes, Set.of(), NOW).admit()).isEmpty();
+        assertThat(planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO).admit()).isEmpty();
 
         nodes.remove(1); // b left the cluster (or the selector) while in flight
-        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy, nodes, Set.of(), NOW, Duration.ZERO);
         assertThat(plan.admit()).containsExactly("c");
         assertThat(plan.status().getPendingNodes()).isEqualTo(1);
     }
 
     @Test
     void withBatchingOffTheNodeReconcilerAdvancesEveryNodeByItself() {
-        List<RolloutNode> nodes = List.of(done("a", 1), atOld("b", 1), atOld("c", 1));
+        List<RolloutPlanner.NodeView> nodes = List.of(done("a", 1), atOld("b", 1), atOld("c", 1));
 
-        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout("100%")), nodes, Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(2, rollout("100%")), nodes, Set.of(), NOW, Duration.ZERO);
 
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getMaxUnavailable()).isEqualTo(3);
@@ -216,35 +217,85 @@ class RolloutPlannerTest {
 
     @Test
     void nothingPendingMeansNothingToAdmit() {
-        RolloutPlanner.Plan plan = planner.plan(policy(4, null), List.of(done("a", 4), done("b", 4)), Set.of(), NOW);
+        RolloutPlanner.Plan plan = planner.plan(policy(4, null), List.of(done("a", 4), done("b", 4)), Set.of(), NOW, Duration.ZERO);
         assertThat(plan.admit()).isEmpty();
         assertThat(plan.status().getUpdatedNodes()).isEqualTo(2);
         assertThat(plan.status().getPendingNodes() + plan.status().getInFlightNodes()).isZero();
     }
 
-    private static RolloutNode done(String name, long generation) {
-        return new RolloutNode(name, generation, TOOK, true, true, false, null, false, null);
+    @Test
+    void nodesAnAuditKeepsObservingAreHeldAndWhenItLeavesTheyGoInBatches() {
+        List<RolloutPlanner.NodeView> observed = new ArrayList<>();
+        List<RolloutPlanner.NodeView> released = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String name = String.format("n%02d", i);
+            // Carries generation 1 (taken at once under the audit) and reported Applied (observing).
+            observed.add(new RolloutPlanner.NodeView(name, 1L, TOOK, true, true, false, null, false, null, true, true));
+            released.add(new RolloutPlanner.NodeView(name, 1L, TOOK, true, true, false, null, false, null, true, false));
+        }
+
+        RolloutPlanner.Plan held = planner.plan(policy(1, rollout(2)), observed, Set.of(), NOW, Duration.ZERO);
+        assertThat(held.admit()).isEmpty();
+        assertThat(held.status().getHeldNodes()).isEqualTo(10);
+        assertThat(held.status().getUpdatedNodes() + held.status().getInFlightNodes() + held.status().getPendingNodes()).isZero();
+
+        // The audit is gone: observing nodes that would enforce are pending like any other.
+        RolloutPlanner.Plan batch = planner.plan(policy(1, rollout(2)), released, Set.of(), NOW, Duration.ZERO);
+        assertThat(batch.admit()).containsExactly("n00", "n01");
+        assertThat(batch.status().getHeldNodes()).isZero();
+        assertThat(batch.status().getPendingNodes()).isEqualTo(8);
     }
 
-    private static RolloutNode inFlight(String name, long generation) {
-        return new RolloutNode(name, generation, TOOK, false, false, false, null, false, null);
+    @Test
+    void anObserveOnlyPolicyIsTakenAtOnceWhereTheNodesObserveAndCountsNoHeldNodes() {
+        ConntrackPolicy audit = policy(1, rollout(1));
+        audit.getSpec().setMode(dev.conntrack.api.Mode.ObserveOnly);
+        List<RolloutPlanner.NodeView> nodes = List.of(RolloutPlanner.NodeView.withoutState("a", true), RolloutPlanner.NodeView.withoutState("b", true), done("c", 1));
+
+        RolloutPlanner.Plan plan = planner.plan(audit, nodes, Set.of(), NOW, Duration.ZERO);
+
+        assertThat(plan.admit()).as("nothing to admit: observing writes nothing").isEmpty();
+        assertThat(plan.status().getHeldNodes()).isZero();
+        assertThat(plan.status().getInFlightNodes()).isEqualTo(2);
+        assertThat(plan.status().getPendingNodes()).isZero();
     }
 
-    private static RolloutNode failed(String name, long generation) {
+    @Test
+    void nothingIsAdmittedWhileTheSettleWindowRuns() {
+        List<RolloutPlanner.NodeView> nodes = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            nodes.add(RolloutPlanner.NodeView.withoutState(String.format("n%02d", i), false));
+        }
+        RolloutPlanner.Plan settling = planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ofSeconds(2));
+        assertThat(settling.admit()).isEmpty();
+        assertThat(settling.status().getPendingNodes()).isEqualTo(20);
+
+        assertThat(planner.plan(policy(1, rollout("10%")), nodes, Set.of(), NOW, Duration.ZERO).admit()).hasSize(2);
+    }
+
+    private static RolloutPlanner.NodeView done(String name, long generation) {
+        return new RolloutPlanner.NodeView(name, generation, TOOK, true, true, false, null, false, null, false, false);
+    }
+
+    private static RolloutPlanner.NodeView inFlight(String name, long generation) {
+        return new RolloutPlanner.NodeView(name, generation, TOOK, false, false, false, null, false, null, false, false);
+    }
+
+    private static RolloutPlanner.NodeView failed(String name, long generation) {
         // Degraded since before it took the generation: finished (failed), but no reason to pause.
-        return new RolloutNode(name, generation, TOOK, true, false, true, BEFORE, false, null);
+        return new RolloutPlanner.NodeView(name, generation, TOOK, true, false, true, BEFORE, false, null, false, false);
     }
 
-    private static RolloutNode degradedSince(String name, long generation, Instant since) {
-        return new RolloutNode(name, generation, TOOK, true, false, true, since, false, null);
+    private static RolloutPlanner.NodeView degradedSince(String name, long generation, Instant since) {
+        return new RolloutPlanner.NodeView(name, generation, TOOK, true, false, true, since, false, null, false, false);
     }
 
-    private static RolloutNode atOld(String name, long generation) {
-        return new RolloutNode(name, generation, BEFORE, true, true, false, null, false, null);
+    private static RolloutPlanner.NodeView atOld(String name, long generation) {
+        return new RolloutPlanner.NodeView(name, generation, BEFORE, true, true, false, null, false, null, false, false);
     }
 
-    private static RolloutNode droppingOld() {
-        return new RolloutNode("z-old", 1L, BEFORE, true, true, false, null, true, LATER);
+    private static RolloutPlanner.NodeView droppingOld() {
+        return new RolloutPlanner.NodeView("z-old", 1L, BEFORE, true, true, false, null, true, LATER, false, false);
     }
 
     private static RolloutStatus pausedAt(long generation, String at, String... names) {

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.RolloutStatus;
+import dev.conntrack.api.ConntrackPolicyStatus;
+import dev.conntrack.api.Mode;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -104,6 +107,86 @@ class RolloutSimulationTest {
         assertThat(fleet.max("node-late")).isEqualTo(262144);
         assertThat(fleet.maxInFlightSeen).isEqualTo(2);
         assertThat(fleet.policy.getStatus().getNodes().getSelected()).isEqualTo(20);
+    }
+
+    @Test
+    void anAuditAppliedTogetherWithAnEnforcePolicyInAnyOrderKeepsEveryKernelUntouchedAndItsDeletionGoesInBatches() {
+        for (int variant = 0; variant < 8; variant++) {
+            boolean auditFirst = variant % 2 == 0;
+            boolean restart = variant % 4 >= 2;
+            String maxUnavailable = variant < 4 ? "10%" : "100%";
+            int batch = variant < 4 ? 10 : 100;
+            String label = (auditFirst ? "audit first" : "baseline first") + (restart ? ", operator restarted" : "")
+                    + ", maxUnavailable " + maxUnavailable;
+            InMemoryFleet fleet = new InMemoryFleet(100, Duration.ofSeconds(2));
+            ConntrackPolicy baseline = RolloutHoldTest.policy("baseline", 0, 262144);
+            baseline.getSpec().setMode(Mode.Enforce);
+            baseline.getSpec().setRollout(RolloutPlannerTest.rollout(maxUnavailable));
+            ConntrackPolicy audit = RolloutHoldTest.audit(1);
+            audit.getSpec().setRollout(RolloutPlannerTest.rollout(maxUnavailable));
+
+            // One kubectl apply: the second object is seen 60 ms after the first.
+            fleet.apply(auditFirst ? audit : baseline);
+            fleet.advance(Duration.ofMillis(60));
+            if (restart) {
+                fleet.restartOperator();
+            }
+            fleet.apply(auditFirst ? baseline : audit);
+            for (int i = 0; i < 30; i++) {
+                fleet.step();
+            }
+
+            assertThat(fleet.everEnforced).as(label + ": nodes whose agent enforced").isEmpty();
+            assertThat(fleet.states.values()).as(label).allSatisfy(s -> {
+                assertThat(s.getSpec().getMode()).isEqualTo(Mode.ObserveOnly);
+                assertThat(s.getSpec().getPolicies()).containsExactly("audit", "baseline");
+            });
+            ConntrackPolicyStatus held = fleet.policy("baseline").getStatus();
+            assertThat(held.getNodes().getHeldByObserveOnly()).as(label).isEqualTo(100);
+            assertThat(held.getNodes().getApplied()).isZero();
+            assertThat(Conditions.find(held.getConditions(), "Ready").getReason()).isEqualTo("HeldByObserveOnly");
+            assertThat(held.getRollout().getHeldNodes()).isEqualTo(100);
+            assertThat(Conditions.find(fleet.policy("audit").getStatus().getConditions(), "Ready").getStatus()).isEqualTo("True");
+
+            // The audit leaves: enforcing goes in the baseline's batches, never more than one batch at a time.
+            fleet.delete("audit");
+            int steps = 0;
+            int enforcing = 0;
+            while (fleet.enforcing("baseline") < 100) {
+                assertThat(++steps).as(label + ": steps to enforce everywhere").isLessThan(60);
+                fleet.step();
+                int now = fleet.enforcing("baseline");
+                assertThat(now - enforcing).as(label + ": nodes that started enforcing in one step").isLessThanOrEqualTo(batch);
+                enforcing = now;
+            }
+            assertThat(steps).as(label).isGreaterThanOrEqualTo(100 / batch);
+            assertThat(fleet.enforcedUnderAnAudit).as(label).isEmpty();
+            fleet.step();
+            assertThat(fleet.policies).as(label + ": the audit's finalizer went").doesNotContainKey("audit");
+            assertThat(Conditions.find(fleet.policy("baseline").getStatus().getConditions(), "Ready").getStatus())
+                    .as(label).isEqualTo("True");
+        }
+    }
+
+    @Test
+    void anAuditCreatedLongAfterTheEnforcePolicyStopsFurtherWritesAtOnce() {
+        InMemoryFleet fleet = new InMemoryFleet(100, Duration.ofSeconds(2));
+        ConntrackPolicy baseline = RolloutHoldTest.policy("baseline", 0, 262144);
+        baseline.getSpec().setMode(Mode.Enforce);
+        fleet.apply(baseline);
+        for (int i = 0; i < 5; i++) {
+            fleet.step();
+        }
+        int enforcedBefore = fleet.everEnforced.size();
+        assertThat(enforcedBefore).as("part of the first rollout is done").isBetween(10, 90);
+
+        fleet.apply(RolloutHoldTest.audit(1));
+        // Without a single step: the node reconciler moved every node to observing.
+        assertThat(fleet.enforcing("baseline")).isZero();
+        for (int i = 0; i < 20; i++) {
+            fleet.step();
+        }
+        assertThat(fleet.everEnforced).hasSize(enforcedBefore);
     }
 
     /** Steps until every node carries and reported the generation; returns the number of steps. */

@@ -33,10 +33,13 @@ public final class Chart {
         return TestApiServer.projectDir().resolve("src/test/resources/helm/all-options-values.yaml");
     }
 
-    /** helm template, for the test cluster's Kubernetes version; returns the rendered YAML. */
+    /** What the test cluster serves that the chart asks Helm about (as Argo CD passes the cluster's own). */
+    public static final String VALIDATING_ADMISSION_POLICY = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
+
+    /** helm template, for the test cluster's Kubernetes version and API; returns the rendered YAML. */
     public static String template(String release, String namespace, String... extraArgs) {
         List<String> args = new ArrayList<>(List.of("template", release, dir().toString(), "--namespace", namespace,
-                "--kube-version", TestApiServer.kubernetesVersion()));
+                "--kube-version", TestApiServer.kubernetesVersion(), "--api-versions", VALIDATING_ADMISSION_POLICY));
         args.addAll(List.of(extraArgs));
         return TestApiServer.helm(args.toArray(String[]::new));
     }
@@ -68,21 +71,42 @@ public final class Chart {
         TestApiServer.helm("uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig.toString());
     }
 
-    /** The Prometheus Operator's kinds, as open-schema stand-ins (the test API server lacks them). */
+    /**
+     * The Prometheus Operator's CRDs for the kinds the chart renders (PodMonitor, ServiceMonitor,
+     * PrometheusRule), as that project publishes them (its Go module's
+     * example/prometheus-operator-crd, fetched by hack/build-test-binaries.sh at the version of
+     * hack/versions.env): the API server then checks the chart's objects against their real schemas.
+     */
     public static void installMonitoringCrds(KubernetesClient client) {
-        Path file = TestApiServer.projectDir().resolve("src/test/resources/helm/monitoring-crds.yaml");
-        try (InputStream in = Files.newInputStream(file)) {
-            for (HasMetadata crd : client.load(in).items()) {
-                client.resource(crd).forceConflicts().serverSideApply();
-                client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-                        .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
-                                && c.getStatus().getConditions().stream()
-                                        .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
-                                60, TimeUnit.SECONDS);
+        for (Path file : monitoringCrdFiles()) {
+            try (InputStream in = Files.newInputStream(file)) {
+                for (HasMetadata crd : client.load(in).items()) {
+                    client.resource(crd).forceConflicts().serverSideApply();
+                    client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+                            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                                    && c.getStatus().getConditions().stream()
+                                            .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
+                                    60, TimeUnit.SECONDS);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
+    }
+
+    public static List<Path> monitoringCrdFiles() {
+        String testDir = System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest");
+        Path dir = Path.of(testDir, "prometheus-operator-crd", "v" + TestApiServer.versionsEnv("PROMETHEUS_OPERATOR_VERSION"));
+        List<Path> files = new ArrayList<>();
+        for (String plural : List.of("podmonitors", "servicemonitors", "prometheusrules")) {
+            Path file = dir.resolve("monitoring.coreos.com_" + plural + ".yaml");
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalStateException("No Prometheus Operator CRD " + file
+                        + ": run hack/build-test-binaries.sh (the test command does it for you)");
+            }
+            files.add(file);
+        }
+        return files;
     }
 
     /** The plain name=value environment of a Deployment's first container, in order. */

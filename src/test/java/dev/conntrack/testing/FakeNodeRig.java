@@ -32,9 +32,13 @@ public final class FakeNodeRig implements AutoCloseable {
     public final String node;
     public final KubernetesClient client;
     public final FakeHost host;
-    public final RoleProcess operator;
+    public RoleProcess operator;
     public final RoleProcess agent;
     public final int metricsPort;
+    /** The admin kubeconfig (for kubectl run by the test). */
+    public final Path kubeconfig;
+    /** The agent's state directory (its originals file). */
+    public final Path stateDir;
 
     public FakeNodeRig(String prefix) {
         try {
@@ -47,15 +51,22 @@ public final class FakeNodeRig implements AutoCloseable {
             FakeHost.write(host.paths().devKmsg(), "");
             client = TestApiServer.newClient();
             TestApiServer.registerNode(client, node, Map.of("run", run), null);
-            Path kubeconfig = TestApiServer.kubeConfigFile(dir);
+            kubeconfig = TestApiServer.kubeConfigFile(dir);
+            stateDir = dir.resolve("state");
             operator = RoleProcess.operator(kubeconfig, "operator-" + prefix);
             metricsPort = freePort();
-            agent = RoleProcess.agent(kubeconfig, "agent-" + prefix, node, dir.resolve("state"), Map.of(
+            agent = RoleProcess.agent(kubeconfig, "agent-" + prefix, node, stateDir, Map.of(
                     "CONNTRACK_HOST_ROOT", host.root().toString(),
                     "CONNTRACK_METRICS_PORT", Integer.toString(metricsPort)), "-Xmx64m");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Stops the operator (SIGTERM) and starts a new one, without waiting for it to be ready. */
+    public void restartOperator() {
+        operator.close();
+        operator = RoleProcess.operator(kubeconfig, "operator-" + node);
     }
 
     public ConntrackNodeStateStatus status() {

@@ -16,11 +16,18 @@ import org.testcontainers.utility.MountableFile;
 /**
  * k3s in a container (Testcontainers; needs a Docker engine): a real kubelet, so the chart's
  * Deployment and the agent DaemonSet really run as pods, from the image the repository's
- * Dockerfile builds. Only the opt-in k3s profile uses it.
+ * Dockerfile builds. hack/test.sh starts an engine when none runs and builds both images here
+ * (hack/image.sh k3s and build: no registry is reachable); on a workstation, Testcontainers pulls
+ * rancher/k3s and builds the Dockerfile with the local engine.
  */
 public final class K3sTestCluster implements TestCluster {
-    /** k3s image; override with -Dconntrack.k3s.image (the chart needs Kubernetes 1.30+). */
-    public static final String K3S_IMAGE = System.getProperty("conntrack.k3s.image", "rancher/k3s:v1.31.4-k3s1");
+    /**
+     * k3s image; override with -Dconntrack.k3s.image (the chart needs Kubernetes 1.30+). The default
+     * is the version hack/versions.env pins, which hack/image.sh k3s builds under this very name.
+     */
+    public static final String K3S_IMAGE = System.getProperty("conntrack.k3s.image", "rancher/k3s:" + pinnedVersion());
+    /** A docker-archive of the project's image (hack/image.sh build) to load instead of building the Dockerfile here. */
+    public static final String IMAGE_ARCHIVE = System.getProperty("conntrack.image.archive", "");
 
     private final K3sContainer k3s;
 
@@ -41,6 +48,12 @@ public final class K3sTestCluster implements TestCluster {
      * @return the image reference to put into the chart's values
      */
     public String buildAndLoadProjectImage(String name) {
+        if (!IMAGE_ARCHIVE.isEmpty()) {
+            // The same recipe as the real-node tier (hack/image.sh build: buildah, local base).
+            RealNode.script(900, "hack/image.sh", "build", IMAGE_ARCHIVE);
+            importArchive(Path.of(IMAGE_ARCHIVE));
+            return "conntrack-operator:0.1.0";
+        }
         Path dockerfile = TestApiServer.projectDir().resolve("Dockerfile");
         String image = new ImageFromDockerfile(name, false).withDockerfile(dockerfile).get();
         try {
@@ -48,19 +61,39 @@ public final class K3sTestCluster implements TestCluster {
             try (InputStream saved = DockerClientFactory.instance().client().saveImageCmd(image).exec()) {
                 Files.copy(saved, tar, StandardCopyOption.REPLACE_EXISTING);
             }
+            importArchive(tar);
+            Files.delete(tar);
+            return image;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** An image archive (docker-archive or OCI) into k3s' containerd, for pods with pullPolicy Never. */
+    private void importArchive(Path tar) {
+        try {
             k3s.copyFileToContainer(MountableFile.forHostPath(tar), "/tmp/conntrack-image.tar");
             ExecResult imported = k3s.execInContainer("ctr", "-n", "k8s.io", "images", "import", "/tmp/conntrack-image.tar");
             if (imported.getExitCode() != 0) {
-                throw new IllegalStateException("importing " + image + " into k3s failed: " + imported.getStderr());
+                throw new IllegalStateException("importing " + tar + " into k3s failed: " + imported.getStderr());
             }
-            Files.delete(tar);
-            return image;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** K3S_VERSION of hack/versions.env as an image tag (v1.35.1+k3s1 -> v1.35.1-k3s1). */
+    private static String pinnedVersion() {
+        java.util.Properties p = new java.util.Properties();
+        try (InputStream in = Files.newInputStream(TestApiServer.projectDir().resolve("hack/versions.env"))) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p.getProperty("K3S_VERSION").trim().replace('+', '-');
     }
 
     @Override

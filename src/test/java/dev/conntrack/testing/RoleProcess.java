@@ -85,6 +85,11 @@ public final class RoleProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /** The exit status once the process ended (143 after SIGTERM handled by the JVM's shutdown). */
+    public int exitValue() {
+        return process.exitValue();
+    }
+
     public long pid() {
         return process.pid();
     }
@@ -100,6 +105,16 @@ public final class RoleProcess implements AutoCloseable {
 
     public Path log() {
         return log;
+    }
+
+    /** SIGKILL: the process ends at once, with no shutdown of its own (a crash, a node that died). */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** SIGTERM, then SIGKILL after a grace period. */

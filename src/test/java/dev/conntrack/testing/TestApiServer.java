@@ -53,6 +53,24 @@ public final class TestApiServer {
         }
     }
 
+    /**
+     * The end of an end-to-end test: stops PROCESSES in the order given (agents before the
+     * operator), then deletes the test's POLICY and NODE and closes CLIENT. Null arguments are
+     * skipped, so a half-started test cleans up what it started.
+     */
+    public static void stopAndDelete(KubernetesClient client, String policy, String node, RoleProcess... processes) {
+        for (RoleProcess process : processes) {
+            if (process != null) {
+                process.close();
+            }
+        }
+        if (client != null) {
+            client.resources(dev.conntrack.api.ConntrackPolicy.class).withName(policy).delete();
+            client.nodes().withName(node).delete();
+            client.close();
+        }
+    }
+
     /** Writes the kubeconfig to a file, for processes started by tests. */
     public static Path kubeConfigFile(Path dir) {
         try {
@@ -69,13 +87,18 @@ public final class TestApiServer {
     }
 
     public static String kubernetesVersion() {
+        return versionsEnv("KUBERNETES_VERSION");
+    }
+
+    /** A version pinned in hack/versions.env. */
+    public static String versionsEnv(String name) {
         Properties p = new Properties();
         try (InputStream in = Files.newInputStream(projectDir().resolve("hack/versions.env"))) {
             p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return p.getProperty("KUBERNETES_VERSION").trim();
+        return p.getProperty(name).trim();
     }
 
     private static void start() {
@@ -132,17 +155,55 @@ public final class TestApiServer {
 
     /** Runs the helm binary that hack/build-test-binaries.sh builds; returns its standard output. */
     public static String helm(String... args) {
-        String dir = System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest");
+        Run run = run(binariesDir().resolve("bin").resolve("helm"), Map.of(), args);
+        if (run.exitCode() != 0) {
+            throw new IllegalStateException("helm " + String.join(" ", args) + " failed (exit " + run.exitCode() + "): " + run.stderr());
+        }
+        return run.stdout();
+    }
+
+    /** Runs helm expecting it to fail; returns what it wrote to standard error. */
+    public static String helmFailure(String... args) {
+        Run run = run(binariesDir().resolve("bin").resolve("helm"), Map.of(), args);
+        if (run.exitCode() == 0) {
+            throw new AssertionError("helm " + String.join(" ", args) + " succeeded, expected a failure; output:\n" + run.stdout());
+        }
+        return run.stderr();
+    }
+
+    /** Runs the test cluster's kubectl with KUBECONFIG; returns its standard output. */
+    public static String kubectl(Path kubeconfig, String... args) {
+        Run run = run(binariesDir().resolve("k8s").resolve(kubernetesVersion() + "-linux-amd64").resolve("kubectl"),
+                Map.of("KUBECONFIG", kubeconfig.toString()), args);
+        if (run.exitCode() != 0) {
+            throw new IllegalStateException("kubectl " + String.join(" ", args) + " failed (exit " + run.exitCode() + "): " + run.stderr());
+        }
+        return run.stdout();
+    }
+
+    private static Path binariesDir() {
+        return Path.of(System.getProperty("kube.api.test.dir", System.getProperty("user.home") + "/.kubeapitest"));
+    }
+
+    private record Run(int exitCode, String stdout, String stderr) {
+    }
+
+    private static Run run(Path binary, Map<String, String> env, String... args) {
         List<String> command = new java.util.ArrayList<>();
-        command.add(Path.of(dir, "bin", "helm").toString());
+        command.add(binary.toString());
         command.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) {
-                throw new IllegalStateException("helm " + String.join(" ", args) + " failed (exit " + p.exitValue() + ")");
+            Path errors = Files.createTempFile("stderr", ".txt");
+            try {
+                ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
+                builder.environment().putAll(env);
+                Process p = builder.start();
+                String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                int code = p.waitFor();
+                return new Run(code, out, Files.readString(errors));
+            } finally {
+                Files.deleteIfExists(errors);
             }
-            return out;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -1,6 +1,7 @@
 package dev.conntrack.agent.core;
 
 import dev.conntrack.api.AutoscaleSpec;
+import dev.conntrack.api.Defaults;
 import dev.conntrack.kernel.TableMemory;
 import io.fabric8.kubernetes.api.model.Quantity;
 
@@ -19,8 +20,6 @@ import io.fabric8.kubernetes.api.model.Quantity;
  * use), and the ceiling and memory budget still bound it.
  */
 public final class AutoRaisePlanner {
-    public static final int DEFAULT_WATERMARK_PERCENT = 80;
-    public static final double DEFAULT_STEP = 2.0;
     /** Above this many entries per bucket, lookups slow down; kube-proxy sizes buckets at max/4. */
     static final int MAX_ENTRIES_PER_BUCKET = 8;
     /** A fast-growing table is raised to hold this much more growth at the rate measured. */
@@ -50,7 +49,7 @@ public final class AutoRaisePlanner {
     }
 
     public static int watermark(AutoscaleSpec spec) {
-        return spec.getHighWatermarkPercent() == null ? DEFAULT_WATERMARK_PERCENT : spec.getHighWatermarkPercent();
+        return spec.getHighWatermarkPercent() == null ? Defaults.HIGH_WATERMARK_PERCENT : spec.getHighWatermarkPercent();
     }
 
     /** Whether usage alone calls for a raise (the cheap check the fast watcher runs). */
@@ -71,7 +70,7 @@ public final class AutoRaisePlanner {
         if (!dueToRaise(spec, count, max, growthPerSecond) && !dropping) {
             return new Decision(false, max, buckets, Limit.None, "usage below the watermark and no drops");
         }
-        double step = spec.getStep() == null ? DEFAULT_STEP : spec.getStep();
+        double step = spec.getStep() == null ? Defaults.STEP : spec.getStep();
         double watermark = watermark(spec);
         long wanted = Math.max((long) Math.ceil(max * step),
                 (long) Math.ceil((count + 2 * MIN_HEADROOM) * 100.0 / watermark) + 1);

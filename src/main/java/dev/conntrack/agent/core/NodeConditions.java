@@ -2,6 +2,8 @@ package dev.conntrack.agent.core;
 
 import dev.conntrack.api.Conditions;
 import dev.conntrack.api.Mode;
+import dev.conntrack.api.NodeConditionTypes;
+import dev.conntrack.api.NodeConditionTypes.Reasons;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.List;
 import java.util.OptionalDouble;
@@ -26,14 +28,13 @@ import java.util.stream.Collectors;
  * </ul>
  */
 public final class NodeConditions {
-    public static final String APPLIED = "Applied";
-    public static final String DEGRADED = "Degraded";
-    public static final String TABLE_FULL = "TableFull";
-    public static final String PRESSURE = "Pressure";
-
-    public static final String TRUE = "True";
-    public static final String FALSE = "False";
-    public static final String UNKNOWN = "Unknown";
+    private static final String APPLIED = NodeConditionTypes.APPLIED;
+    private static final String DEGRADED = NodeConditionTypes.DEGRADED;
+    private static final String TABLE_FULL = NodeConditionTypes.TABLE_FULL;
+    private static final String PRESSURE = NodeConditionTypes.PRESSURE;
+    private static final String TRUE = Conditions.TRUE;
+    private static final String FALSE = Conditions.FALSE;
+    private static final String UNKNOWN = Conditions.UNKNOWN;
 
     private NodeConditions() {
     }
@@ -58,7 +59,7 @@ public final class NodeConditions {
         }
         return conditions.stream()
                 .map(c -> APPLIED.equals(c.getType())
-                        ? condition(APPLIED, FALSE, "AgentObserveOnly", "the agent on this node is started observe-only "
+                        ? condition(APPLIED, FALSE, Reasons.AGENT_OBSERVE_ONLY, "the agent on this node is started observe-only "
                                 + "and writes nothing; would change: " + describe(apply.pending()), generation)
                         : c)
                 .toList();
@@ -82,22 +83,22 @@ public final class NodeConditions {
             boolean isTrue = TRUE.equals(c.getStatus());
             if (notrack.failed() && DEGRADED.equals(c.getType())) {
                 return isTrue ? condition(DEGRADED, TRUE, c.getReason(), c.getMessage() + "; notrack: " + message, generation)
-                        : condition(DEGRADED, TRUE, "NotrackFailed", "notrack rules not installed: " + message, generation);
+                        : condition(DEGRADED, TRUE, Reasons.NOTRACK_FAILED, "notrack rules not installed: " + message, generation);
             }
             if (!APPLIED.equals(c.getType())) {
                 return c;
             }
             if (notrack.failed()) {
-                return isTrue ? condition(APPLIED, FALSE, "NotrackFailed", "notrack rules not installed: " + message, generation)
+                return isTrue ? condition(APPLIED, FALSE, Reasons.NOTRACK_FAILED, "notrack rules not installed: " + message, generation)
                         : condition(APPLIED, FALSE, c.getReason(), c.getMessage() + "; notrack: " + message, generation);
             }
             if (dev.conntrack.api.NotrackStatus.PENDING.equals(state)) {
                 if (agentObserveOnly && isTrue) {
-                    return condition(APPLIED, FALSE, "AgentObserveOnly", "the agent on this node is started observe-only "
+                    return condition(APPLIED, FALSE, Reasons.AGENT_OBSERVE_ONLY, "the agent on this node is started observe-only "
                             + "and writes nothing; notrack: " + message, generation);
                 }
                 if (notrack.leftAsFound()) {
-                    return isTrue ? condition(APPLIED, FALSE, "ExternalOverride", "notrack: " + message, generation)
+                    return isTrue ? condition(APPLIED, FALSE, Reasons.EXTERNAL_OVERRIDE, "notrack: " + message, generation)
                             : condition(APPLIED, FALSE, c.getReason(), c.getMessage() + "; notrack: " + message, generation);
                 }
                 return condition(APPLIED, c.getStatus(), c.getReason(), c.getMessage() + "; notrack: " + message, generation);
@@ -108,20 +109,25 @@ public final class NodeConditions {
 
     static Condition applied(ApplyReport apply, Long generation) {
         if (apply.degraded()) {
-            return condition(APPLIED, FALSE, "WriteRefused", apply.degradedMessage(), generation);
+            return condition(APPLIED, FALSE, Reasons.WRITE_REFUSED, apply.degradedMessage(), generation);
         }
         if (apply.mode() == Mode.ObserveOnly) {
+            if (apply.pending().isEmpty() && !apply.originals().isEmpty()) {
+                // Not untouched: they match because this agent wrote them earlier, under Enforce.
+                return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values match the spec because this agent "
+                        + "wrote them earlier under Enforce (originals kept: " + describe(apply.originals()) + ")", generation);
+            }
             if (apply.pending().isEmpty()) {
-                return condition(APPLIED, TRUE, "ObserveOnly", "observe only: the live values already match the spec", generation);
+                return condition(APPLIED, TRUE, Reasons.OBSERVE_ONLY, "observe only: the live values already match the spec", generation);
             }
             // Observing is what an ObserveOnly spec asks for: the node has acted on it once it reports.
-            return condition(APPLIED, TRUE, "ObserveOnly", "observe only, would change: " + describe(apply.pending()), generation);
+            return condition(APPLIED, TRUE, Reasons.OBSERVE_ONLY, "observe only, would change: " + describe(apply.pending()), generation);
         }
         List<ExternalOverride> overrides = apply.externalOverrides();
         List<ExternalOverride> leftAsFound = overrides.isEmpty() ? overrides
                 : overrides.stream().filter(o -> !o.reapplied()).collect(Collectors.toList());
         if (!leftAsFound.isEmpty()) {
-            return condition(APPLIED, FALSE, "ExternalOverride",
+            return condition(APPLIED, FALSE, Reasons.EXTERNAL_OVERRIDE,
                     leftAsFound.stream().map(ExternalOverride::toString).collect(Collectors.joining("; "))
                             + " (driftPolicy Report)", generation);
         }
@@ -131,42 +137,86 @@ public final class NodeConditions {
         if (!overrides.isEmpty()) {
             message += "; " + overrides.stream().map(ExternalOverride::toString).collect(Collectors.joining("; "));
         }
-        return condition(APPLIED, TRUE, "SettingsApplied", message, generation);
+        return condition(APPLIED, TRUE, Reasons.SETTINGS_APPLIED, message, generation);
     }
 
     static Condition degraded(ApplyReport apply, Long generation) {
         if (apply.degraded()) {
-            return condition(DEGRADED, TRUE, "WriteRefused", apply.degradedMessage(), generation);
+            return condition(DEGRADED, TRUE, Reasons.WRITE_REFUSED, apply.degradedMessage(), generation);
         }
-        return condition(DEGRADED, FALSE, "AsExpected", "every managed setting could be read and written", generation);
+        return condition(DEGRADED, FALSE, Reasons.AS_EXPECTED, "every managed setting could be read and written", generation);
     }
 
     static Condition tableFull(DropRate rate, Long generation) {
         if (rate.dropsDelta().orElse(0) > 0) {
-            return condition(TABLE_FULL, TRUE, "DropsRising",
+            return condition(TABLE_FULL, TRUE, Reasons.DROPS_RISING,
                     "the drop counter rose in the last poll interval: the conntrack table is full (rates in status.counters)", generation);
         }
         if (rate.tableFullLogLinesDelta().orElse(0) > 0) {
-            return condition(TABLE_FULL, TRUE, "TableFullLogged",
+            return condition(TABLE_FULL, TRUE, Reasons.TABLE_FULL_LOGGED,
                     "the kernel logged 'table full, dropping packet' in the last poll interval (possibly in a pod's network namespace)",
                     generation);
         }
         if (rate.dropsDelta().isPresent()) {
-            return condition(TABLE_FULL, FALSE, "NoDrops", "no drops in the last poll interval", generation);
+            return condition(TABLE_FULL, FALSE, Reasons.NO_DROPS, "no drops in the last poll interval", generation);
         }
-        return condition(TABLE_FULL, UNKNOWN, "DropsUnavailable", "drop counters not available yet or unreadable", generation);
+        return condition(TABLE_FULL, UNKNOWN, Reasons.DROPS_UNAVAILABLE, "drop counters not available yet or unreadable", generation);
     }
 
     static Condition pressure(OptionalDouble usagePercent, int warningPercent, Long generation) {
         if (usagePercent.isEmpty()) {
-            return condition(PRESSURE, UNKNOWN, "UsageUnavailable", "nf_conntrack_count or nf_conntrack_max unreadable", generation);
+            return condition(PRESSURE, UNKNOWN, Reasons.USAGE_UNAVAILABLE, "nf_conntrack_count or nf_conntrack_max unreadable", generation);
         }
         if (usagePercent.getAsDouble() >= warningPercent) {
-            return condition(PRESSURE, TRUE, "UsageAboveWarning",
+            return condition(PRESSURE, TRUE, Reasons.USAGE_ABOVE_WARNING,
                     "table usage at or above " + warningPercent + "% of nf_conntrack_max (status.usage)", generation);
         }
-        return condition(PRESSURE, FALSE, "UsageNormal",
+        return condition(PRESSURE, FALSE, Reasons.USAGE_NORMAL,
                 "table usage below " + warningPercent + "% of nf_conntrack_max", generation);
+    }
+
+    /**
+     * Degraded=True with REASON and MESSAGE (null: the conditions as they are), for what is wrong
+     * besides the kernel writes: a refused spec (InvalidSpec; the last good one stays in force), a
+     * damaged originals file (OriginalsDamaged).
+     */
+    public static List<Condition> degradedBy(List<Condition> conditions, String reason, String message, Long generation) {
+        if (message == null) {
+            return conditions;
+        }
+        return conditions.stream()
+                .map(c -> !DEGRADED.equals(c.getType()) ? c : TRUE.equals(c.getStatus()) && !reason.equals(c.getReason())
+                        ? condition(DEGRADED, TRUE, c.getReason(), c.getMessage() + "; " + message, generation)
+                        : condition(DEGRADED, TRUE, reason, message, generation))
+                .toList();
+    }
+
+    /** Pressure names the bound when auto-raise can go no further and usage is above the warning. */
+    public static List<Condition> withAutoRaiseLimit(List<Condition> conditions, AutoRaisePlanner.Limit limit,
+            dev.conntrack.api.AutoRaiseStatus status, Long generation) {
+        if (limit == AutoRaisePlanner.Limit.None || !Conditions.isTrue(conditions, PRESSURE)) {
+            return conditions;
+        }
+        String reason = limit == AutoRaisePlanner.Limit.Ceiling ? Reasons.CEILING_REACHED : Reasons.MEMORY_BUDGET_REACHED;
+        String message = "auto-raise stopped: " + (status == null ? reason : status.getMessage());
+        return conditions.stream()
+                .map(c -> PRESSURE.equals(c.getType()) ? condition(PRESSURE, TRUE, reason, message, generation) : c)
+                .toList();
+    }
+
+    /**
+     * TableFull names the namespace that drops, when it is not the node's own: WHERE is " in network
+     * namespace net:[...] (...)", or "" when the node's own table drops.
+     */
+    public static List<Condition> namingNamespace(List<Condition> conditions, String where, Long generation) {
+        if (where == null || where.isEmpty() || !Conditions.isTrue(conditions, TABLE_FULL)) {
+            return conditions;
+        }
+        Condition tableFull = Conditions.find(conditions, TABLE_FULL);
+        String message = "packets dropped because a conntrack table is full" + where;
+        return conditions.stream()
+                .map(c -> c == tableFull ? condition(TABLE_FULL, TRUE, tableFull.getReason(), message, generation) : c)
+                .toList();
     }
 
     private static String describe(java.util.Map<String, String> values) {

@@ -5,6 +5,7 @@ import dev.conntrack.api.Mode;
 import dev.conntrack.api.NotrackRule;
 import dev.conntrack.api.NotrackStatus;
 import dev.conntrack.kernel.NftablesNotrack;
+import dev.conntrack.kernel.NotrackMatch;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -78,8 +79,10 @@ public final class NotrackEnforcer {
                     : failed(described, "notrack rules need nft, and this agent runs without it (CONNTRACK_NFT_COMMAND is empty)");
         }
         NftablesNotrack.Live wanted;
+        List<NotrackMatch> matches;
         try {
-            wanted = want.isEmpty() ? NftablesNotrack.Live.ABSENT : NftablesNotrack.expected(want);
+            matches = matches(want);
+            wanted = want.isEmpty() ? NftablesNotrack.Live.ABSENT : NftablesNotrack.expected(matches);
         } catch (IllegalArgumentException e) {
             return failed(described, "notrack rules not rendered: " + e.getMessage());
         }
@@ -114,7 +117,7 @@ public final class NotrackEnforcer {
                 return outcome(NotrackStatus.ABSENT, 0, null, "table " + NftablesNotrack.TABLE_NAME + " removed", null, null,
                         "removed notrack table " + NftablesNotrack.TABLE_NAME + " (" + live.ruleCount() + " rules)", override);
             }
-            nft.install(want);
+            nft.install(matches);
             NftablesNotrack.Live after = nft.read();
             if (!after.equals(wanted)) {
                 return failed(described, "nft accepted the rules but the table reads back different: " + after.rules());
@@ -126,6 +129,21 @@ public final class NotrackEnforcer {
         } catch (NftablesNotrack.NftException e) {
             return failed(described, e.getMessage());
         }
+    }
+
+    /**
+     * The kernel's view of the spec's rules. A rule the schema should have refused (no protocol or
+     * port, from an object written under an older CRD) is refused here, naming it.
+     */
+    static List<NotrackMatch> matches(List<NotrackRule> rules) {
+        List<NotrackMatch> out = new java.util.ArrayList<>(rules.size());
+        for (NotrackRule r : rules) {
+            if (r == null || r.getProtocol() == null || r.getPort() == null) {
+                throw new IllegalArgumentException("rule \"" + r + "\" needs a protocol and a port");
+            }
+            out.add(NotrackMatch.of(r.getProtocol().name(), r.getPort(), r.getEndPort(), r.getCidr()));
+        }
+        return out;
     }
 
     /** The same outcome without its one-time event texts. */

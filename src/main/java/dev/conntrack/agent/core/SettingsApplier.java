@@ -1,7 +1,6 @@
 package dev.conntrack.agent.core;
 
-import dev.conntrack.api.ConntrackNodeStateSpec;
-import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.Defaults;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.kernel.ConntrackKey;
@@ -43,7 +42,7 @@ import java.util.Set;
  *     This memory lives in the process: after a restart the first pass simply applies.</li>
  * <li>One refused key never stops the others: every key gets its own result.</li>
  * </ul>
- * Not thread-safe: one applier per agent; callers serialize passes and {@link #applyKey} calls.
+ * Not thread-safe: one applier per agent, called by its one enforcer.
  */
 public final class SettingsApplier {
     /** What the kernel held after our last verified write, and which desired value that was for. */
@@ -53,37 +52,32 @@ public final class SettingsApplier {
     private final KernelSettings kernel;
     private final OriginalsStore originals;
     private final Map<ConntrackKey, Written> lastWritten = new EnumMap<>(ConntrackKey.class);
-    private ConntrackSettings wantedFor;
-    private List<Wanted> wanted;
-
-    /** A key the settings set: its kernel text, or why the value is unusable. */
-    private record Wanted(ConntrackKey key, String value, String invalid) {
-    }
 
     public SettingsApplier(KernelSettings kernel, OriginalsStore originals) {
         this.kernel = Objects.requireNonNull(kernel, "kernel");
         this.originals = Objects.requireNonNull(originals, "originals");
     }
 
-    public ApplyReport reconcile(ConntrackNodeStateSpec spec) {
-        return reconcile(spec.getConntrack(), spec.getMode(), spec.getDriftPolicy());
-    }
-
     /**
-     * One pass. Null mode and drift policy take the CRD defaults (Enforce, Reapply); null settings
-     * mean nothing is desired (every recorded original is due for restore).
+     * One pass. Null mode and drift policy take the contract's defaults (Enforce, Reapply);
+     * {@link DesiredValues#NONE} means nothing is desired (every recorded original is due for restore).
      */
-    public ApplyReport reconcile(ConntrackSettings desired, Mode mode, DriftPolicy driftPolicy) {
-        Mode m = mode == null ? Mode.Enforce : mode;
-        DriftPolicy drift = driftPolicy == null ? DriftPolicy.Reapply : driftPolicy;
+    public ApplyReport reconcile(DesiredValues desired, Mode mode, DriftPolicy driftPolicy) {
+        Mode m = Defaults.mode(mode);
+        DriftPolicy drift = Defaults.driftPolicy(driftPolicy);
         List<KeyResult> results = new ArrayList<>();
         Set<ConntrackKey> inSpec = EnumSet.noneOf(ConntrackKey.class);
-        for (Wanted wanted : kernelValues(desired)) {
-            inSpec.add(wanted.key());
-            results.add(wanted.invalid() != null
-                    // Still in the spec (so not restored), just unusable; the CRD should have prevented it.
-                    ? failed(wanted.key(), null, null, FailureReason.InvalidValue, wanted.invalid())
-                    : apply(wanted.key(), wanted.value(), m, drift));
+        for (ConntrackKey key : ConntrackKey.values()) {
+            String value = desired.values().get(key);
+            String invalid = desired.invalid().get(key);
+            if (invalid != null) {
+                // Still in the spec (so not restored), just unusable; the CRD should have prevented it.
+                inSpec.add(key);
+                results.add(failed(key, null, null, FailureReason.InvalidValue, invalid));
+            } else if (value != null) {
+                inSpec.add(key);
+                results.add(apply(key, value, m, drift));
+            }
         }
         for (Map.Entry<ConntrackKey, String> original : originals.all().entrySet()) {
             if (!inSpec.contains(original.getKey())) {
@@ -92,37 +86,6 @@ public final class SettingsApplier {
         }
         lastWritten.keySet().retainAll(inSpec);
         return new ApplyReport(m, results, originals.all());
-    }
-
-    /**
-     * The kernel text of every key SETTINGS sets, in apply order. Kept for the last settings
-     * object: the agent passes the same spec object on every poll until the spec changes (settings
-     * are never modified in place), and parsing its durations each time was a good part of a poll
-     * while the poll still runs interpreted.
-     */
-    private List<Wanted> kernelValues(ConntrackSettings settings) {
-        if (settings == wantedFor && wanted != null) {
-            return wanted;
-        }
-        List<Wanted> values = new ArrayList<>();
-        for (ConntrackKey key : ConntrackKey.values()) {
-            try {
-                key.kernelValue(settings).ifPresent(v -> values.add(new Wanted(key, v, null)));
-            } catch (IllegalArgumentException e) {
-                values.add(new Wanted(key, null, e.getMessage()));
-            }
-        }
-        wantedFor = settings;
-        wanted = List.copyOf(values);
-        return wanted;
-    }
-
-    /**
-     * Applies one key outside a full pass (the auto-raise path, which must not wait for the next
-     * poll), with the same rules: original recorded first, verified write, remembered as ours.
-     */
-    public KeyResult applyKey(ConntrackKey key, String want, Mode mode, DriftPolicy driftPolicy) {
-        return apply(key, want, mode == null ? Mode.Enforce : mode, driftPolicy == null ? DriftPolicy.Reapply : driftPolicy);
     }
 
     private KeyResult apply(ConntrackKey key, String want, Mode mode, DriftPolicy drift) {

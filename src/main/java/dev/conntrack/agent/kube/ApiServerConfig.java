@@ -30,9 +30,20 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * @param clientKeyPem its private key (PEM) or null
  * @param token bearer token or null
  * @param impersonate user to impersonate (Impersonate-User header) or null
+ * @param caFile where caPem was read from, or null: read again when it changes (a rotated cluster CA)
  */
 public record ApiServerConfig(URI server, String caPem, String clientCertPem, String clientKeyPem, BearerToken token,
-        String impersonate) {
+        String impersonate, Path caFile) {
+
+    /** With the CA given inline (a kubeconfig's certificate-authority-data, tests). */
+    public ApiServerConfig(URI server, String caPem, String clientCertPem, String clientKeyPem, BearerToken token, String impersonate) {
+        this(server, caPem, clientCertPem, clientKeyPem, token, impersonate, null);
+    }
+
+    /** The same configuration with another CA (read again from {@link #caFile()}). */
+    ApiServerConfig withCa(String pem) {
+        return new ApiServerConfig(server, pem, clientCertPem, clientKeyPem, token, impersonate, caFile);
+    }
     static final Path SERVICE_ACCOUNT = Path.of("/var/run/secrets/kubernetes.io/serviceaccount");
 
     public static ApiServerConfig fromEnvironment(Map<String, String> env) {
@@ -61,12 +72,15 @@ public record ApiServerConfig(URI server, String caPem, String clientCertPem, St
         String ca = env.get("KUBERNETES_CERTS_CA_DATA") != null ? decodeMaybe(env.get("KUBERNETES_CERTS_CA_DATA"))
                 : env.get("KUBERNETES_CERTS_CA_FILE") != null ? read(Path.of(env.get("KUBERNETES_CERTS_CA_FILE")))
                 : base == null ? null : base.caPem();
+        Path caFile = env.get("KUBERNETES_CERTS_CA_DATA") != null ? null
+                : env.get("KUBERNETES_CERTS_CA_FILE") != null ? Path.of(env.get("KUBERNETES_CERTS_CA_FILE"))
+                : base == null ? null : base.caFile();
         BearerToken token = env.get("KUBERNETES_AUTH_TOKEN") != null ? BearerToken.fixed(env.get("KUBERNETES_AUTH_TOKEN"))
                 : base == null ? null : base.token();
         String impersonate = env.get("KUBERNETES_IMPERSONATE_USERNAME") != null ? env.get("KUBERNETES_IMPERSONATE_USERNAME")
                 : base == null ? null : base.impersonate();
         return new ApiServerConfig(server, ca, base == null ? null : base.clientCertPem(),
-                base == null ? null : base.clientKeyPem(), token, impersonate);
+                base == null ? null : base.clientKeyPem(), token, impersonate, caFile);
     }
 
     /** In a pod: the service's address from the environment, the mounted CA and the projected token. */
@@ -75,7 +89,8 @@ public record ApiServerConfig(URI server, String caPem, String clientCertPem, St
         String port = env.getOrDefault("KUBERNETES_SERVICE_PORT", "443");
         String hostPart = host.contains(":") ? "[" + host + "]" : host;
         return new ApiServerConfig(URI.create("https://" + hostPart + ":" + port), read(serviceAccount.resolve("ca.crt")),
-                null, null, BearerToken.fromFile(serviceAccount.resolve("token"), Clock.systemUTC()), null);
+                null, null, BearerToken.fromFile(serviceAccount.resolve("token"), Clock.systemUTC()), null,
+                serviceAccount.resolve("ca.crt"));
     }
 
     /** The current context of a kubeconfig file; relative file names are relative to the file's directory. */

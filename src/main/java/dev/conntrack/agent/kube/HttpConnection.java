@@ -37,7 +37,8 @@ final class HttpConnection implements AutoCloseable {
 
     HttpConnection(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream()), 8192);
+        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream(), socket, () -> deadlineNanos, true,
+                "response"), 8192);
         this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
     }
 
@@ -45,10 +46,11 @@ final class HttpConnection implements AutoCloseable {
      * Connects (TCP within {@code connectTimeoutMillis}), then, for {@code tls} non-null, runs the
      * TLS handshake with host name verification (the certificate must name {@code host}, as a
      * browser checks it; the JDK only does so when asked through the endpoint identification
-     * algorithm) within the same time.
+     * algorithm) within the same time: one deadline for the whole handshake, not a timeout per
+     * read, so a server that sends a byte now and then cannot hold it open.
      */
     static HttpConnection open(String host, int port, SSLSocketFactory tls, int connectTimeoutMillis) throws IOException {
-        Socket raw = new Socket();
+        HandshakeDeadlineSocket raw = new HandshakeDeadlineSocket();
         try {
             raw.setTcpNoDelay(true);
             raw.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
@@ -59,12 +61,31 @@ final class HttpConnection implements AutoCloseable {
             SSLParameters params = ssl.getSSLParameters();
             params.setEndpointIdentificationAlgorithm("HTTPS");
             ssl.setSSLParameters(params);
-            ssl.setSoTimeout(Math.max(1, connectTimeoutMillis));
+            raw.deadline = System.nanoTime() + Math.max(1, connectTimeoutMillis) * 1_000_000L;
             ssl.startHandshake();
+            raw.deadline = Long.MAX_VALUE;
             return new HttpConnection(ssl);
         } catch (IOException | RuntimeException e) {
             raw.close();
             throw e;
+        }
+    }
+
+    /**
+     * The TCP socket under the TLS one: while {@code deadline} is set (the handshake), each read the
+     * TLS layer makes gets only the time left (a layered SSLSocket reads through this socket's
+     * stream). Afterwards the response deadline of {@link DeadlineInput} governs the reads.
+     */
+    private static final class HandshakeDeadlineSocket extends Socket {
+        volatile long deadline = Long.MAX_VALUE;
+        private InputStream wrapped;
+
+        @Override
+        public synchronized InputStream getInputStream() throws IOException {
+            if (wrapped == null) {
+                wrapped = new DeadlineInput(super.getInputStream(), this, () -> deadline, false, "TLS handshake");
+            }
+            return wrapped;
         }
     }
 
@@ -120,6 +141,7 @@ final class HttpConnection implements AutoCloseable {
             }
             boolean keepAlive = status.startsWith("HTTP/1.1");
             long contentLength = -1;
+            long retryAfter = -1;
             boolean chunked = false;
             for (int n = 0; ; n++) {
                 String line = HttpLines.read(in, false);
@@ -151,6 +173,12 @@ final class HttpConnection implements AutoCloseable {
                         throw new IOException("unsupported Transfer-Encoding: " + value);
                     }
                     chunked = true;
+                } else if (name.equalsIgnoreCase("Retry-After")) {
+                    try {
+                        retryAfter = Math.max(0, Long.parseLong(value));
+                    } catch (NumberFormatException e) {
+                        retryAfter = -1; // an HTTP date: the client's own backoff applies
+                    }
                 } else if (name.equalsIgnoreCase("Connection")) {
                     if (containsToken(value, "close")) {
                         keepAlive = false;
@@ -173,7 +201,7 @@ final class HttpConnection implements AutoCloseable {
                 body = new HttpBodies.UntilClose(in);
                 keepAlive = false;
             }
-            return new HttpResponseHead(code, body, keepAlive);
+            return new HttpResponseHead(code, body, keepAlive, retryAfter);
         }
     }
 
@@ -203,22 +231,37 @@ final class HttpConnection implements AutoCloseable {
         }
     }
 
-    /** The socket's input, each read bounded by the time left to the connection's deadline. */
-    private final class DeadlineInput extends InputStream {
+    /**
+     * A socket's input, each read bounded by the time left to a deadline ({@link System#nanoTime()}
+     * based; Long.MAX_VALUE: none, the socket's timeout is then left alone or cleared).
+     */
+    private static final class DeadlineInput extends InputStream {
         private final InputStream raw;
+        private final Socket socket;
+        private final java.util.function.LongSupplier deadline;
+        private final boolean clearWithoutDeadline;
+        private final String what;
 
-        DeadlineInput(InputStream raw) {
+        DeadlineInput(InputStream raw, Socket socket, java.util.function.LongSupplier deadline, boolean clearWithoutDeadline,
+                String what) {
             this.raw = raw;
+            this.socket = socket;
+            this.deadline = deadline;
+            this.clearWithoutDeadline = clearWithoutDeadline;
+            this.what = what;
         }
 
         private void arm() throws IOException {
-            if (deadlineNanos == Long.MAX_VALUE) {
-                socket.setSoTimeout(0);
+            long d = deadline.getAsLong();
+            if (d == Long.MAX_VALUE) {
+                if (clearWithoutDeadline) {
+                    socket.setSoTimeout(0);
+                }
                 return;
             }
-            long left = deadlineNanos - System.nanoTime();
+            long left = d - System.nanoTime();
             if (left <= 0) {
-                throw new SocketTimeoutException("response not complete within the request timeout");
+                throw new SocketTimeoutException(what + " not complete within its deadline");
             }
             socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
         }

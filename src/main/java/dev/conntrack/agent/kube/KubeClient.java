@@ -4,6 +4,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -33,7 +35,11 @@ public class KubeClient implements AutoCloseable {
     static final int MAX_BODY = 16 * 1024 * 1024;
 
     private final ApiServerConfig config;
-    private final SSLSocketFactory tls;
+    private volatile SSLSocketFactory tls;
+    /** The CA the TLS factory trusts now (to notice a rotated one in config.caFile()). */
+    private volatile String caPem;
+    private final boolean plainHttp;
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(KubeClient.class.getName());
     private final String host;
     private final int port;
     private final String hostHeader;
@@ -69,15 +75,42 @@ public class KubeClient implements AutoCloseable {
             } catch (GeneralSecurityException e) {
                 throw new IllegalArgumentException("TLS set-up for " + config.server() + " failed: " + e.getMessage(), e);
             }
+            this.caPem = config.caPem();
         } else {
             this.tls = null;
+            this.caPem = null;
         }
+        this.plainHttp = scheme.equals("http");
+    }
+
+    /**
+     * The TLS socket factory for a new connection: built again when the CA file changed since the
+     * last one (the kubelet rewrites ca.crt when the cluster CA rotates), so a rotated CA is
+     * trusted without a restart. Read on new connections only, which are rare (keep-alive).
+     */
+    private SSLSocketFactory tls() {
+        Path file = config == null ? null : config.caFile();
+        if (tls == null || file == null) {
+            return tls;
+        }
+        try {
+            String now = Files.readString(file);
+            if (!now.equals(caPem)) {
+                tls = TlsContext.of(config.withCa(now)).getSocketFactory();
+                caPem = now;
+                LOG.info("cluster CA in " + file + " changed: trusting the new one");
+            }
+        } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+            LOG.warning("cluster CA in " + file + " not read again (" + e.getMessage() + "): keeping the one in use");
+        }
+        return tls;
     }
 
     /** For subclasses that answer the calls themselves (tests, simulations). */
     protected KubeClient() {
         this.config = null;
         this.tls = null;
+        this.plainHttp = false;
         this.host = null;
         this.port = 0;
         this.hostHeader = null;
@@ -112,14 +145,14 @@ public class KubeClient implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpConnection connection = null;
         try {
-            connection = HttpConnection.open(host, port, tls, connectTimeoutMillis);
+            connection = HttpConnection.open(host, port, tls(), connectTimeoutMillis);
             connection.deadline(deadline);
             connection.writeRequest("GET", basePath + path, hostHeader, headers(null), null);
             HttpResponseHead response = connection.readResponse("GET");
             if (response.status() / 100 != 2) {
                 String body = new String(readAll(response.body(), 4096, false), StandardCharsets.UTF_8);
                 connection.close();
-                throw failed(response.status(), path, body);
+                throw failed(response, path, body);
             }
             return new StreamBody(response.body(), connection);
         } catch (IOException e) {
@@ -140,7 +173,7 @@ public class KubeClient implements AutoCloseable {
             boolean answered = false;
             try {
                 if (connection == null) {
-                    connection = HttpConnection.open(host, port, tls, connectTimeoutMillis);
+                    connection = HttpConnection.open(host, port, tls(), connectTimeoutMillis);
                 }
                 connection.deadline(deadline);
                 connection.writeRequest(method, basePath + path, hostHeader, headers(contentType), bytes);
@@ -153,7 +186,7 @@ public class KubeClient implements AutoCloseable {
                     connection.close();
                 }
                 if (response.status() / 100 != 2) {
-                    throw failed(response.status(), rawPath(path), text);
+                    throw failed(response, rawPath(path), text);
                 }
                 return text;
             } catch (IOException e) {
@@ -170,7 +203,8 @@ public class KubeClient implements AutoCloseable {
     }
 
     private String[] headers(String contentType) {
-        String token = config.token() == null ? null : config.token().value();
+        // Never over plain http (tests and local set-ups use it): a token is a credential.
+        String token = plainHttp || config.token() == null ? null : config.token().value();
         return new String[] {
             "Accept", JSON,
             "User-Agent", "conntrack-agent",
@@ -235,9 +269,10 @@ public class KubeClient implements AutoCloseable {
         return new KubeApiException(0, "API server unreachable: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
 
-    private static KubeApiException failed(int code, String path, String body) {
+    private static KubeApiException failed(HttpResponseHead response, String path, String body) {
         String text = body == null ? "" : body.length() > 500 ? body.substring(0, 500) + "..." : body;
-        return new KubeApiException(code, "HTTP " + code + " from " + path + ": " + text);
+        int code = response.status();
+        return new KubeApiException(code, "HTTP " + code + " from " + path + ": " + text, null, response.retryAfterSeconds());
     }
 
     @Override
@@ -248,37 +283,6 @@ public class KubeClient implements AutoCloseable {
                 c.close();
             }
             idle.clear();
-        }
-    }
-
-    /** A watch body: closing it closes its connection, which is never reused. */
-    private static final class StreamBody extends InputStream {
-        private final InputStream body;
-        private final HttpConnection connection;
-
-        StreamBody(InputStream body, HttpConnection connection) {
-            this.body = body;
-            this.connection = connection;
-        }
-
-        @Override
-        public int read() throws IOException {
-            return body.read();
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            return body.read(b, off, len);
-        }
-
-        @Override
-        public int available() throws IOException {
-            return body.available();
-        }
-
-        @Override
-        public void close() {
-            connection.close();
         }
     }
 }

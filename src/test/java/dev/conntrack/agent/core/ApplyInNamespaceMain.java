@@ -28,7 +28,7 @@ public final class ApplyInNamespaceMain {
     }
 
     public static void main(String[] args) throws Exception {
-        OriginalsStore originals = OriginalsStore.open(Path.of(args[0]));
+        OriginalsStore originals = OriginalsStore.open(Path.of(args[0]), null);
         ConntrackSettings settings = new ConntrackSettings();
         for (int i = 1; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);
@@ -40,7 +40,7 @@ public final class ApplyInNamespaceMain {
             }
         }
         SettingsApplier applier = new SettingsApplier(new SysctlFiles(HostPaths.host()), originals);
-        ApplyReport report = applier.reconcile(settings, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings), Mode.Enforce, DriftPolicy.Reapply);
 
         List<Map<String, Object>> results = new ArrayList<>();
         for (KeyResult r : report.results()) {

@@ -78,6 +78,19 @@ class NodeConditionsTest {
     }
 
     @Test
+    void observeOnlyOverValuesThisAgentWroteEarlierDoesNotLookUntouched() {
+        KeyResult same = new KeyResult(ConntrackKey.TCP_TIME_WAIT, KeyOutcome.AlreadyCorrect, "30", "30", "30", null, null);
+        ApplyReport untouched = new ApplyReport(Mode.ObserveOnly, List.of(same), Map.of());
+        assertThat(NodeConditions.applied(untouched, 1L).getMessage()).isEqualTo("observe only: the live values already match the spec");
+
+        ApplyReport writtenEarlier = new ApplyReport(Mode.ObserveOnly, List.of(same), Map.of(ConntrackKey.TCP_TIME_WAIT, "120"));
+        Condition applied = NodeConditions.applied(writtenEarlier, 1L);
+        assertThat(applied).extracting(Condition::getStatus, Condition::getReason).containsExactly("True", "ObserveOnly");
+        assertThat(applied.getMessage()).contains("wrote them earlier under Enforce").contains("tcpTimeWait=120")
+                .doesNotContain("already match");
+    }
+
+    @Test
     void overrideLeftAsFoundIsExternalOverrideAndReappliedIsStillApplied() {
         ExternalOverride kept = new ExternalOverride(ConntrackKey.MAX, "1048576", "131072", false);
         KeyResult left = new KeyResult(ConntrackKey.MAX, KeyOutcome.ExternalOverride, "1048576", "131072", "131072", null, kept);

@@ -2,6 +2,7 @@ package dev.conntrack.agent.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
 import dev.conntrack.api.NotrackProtocol;
@@ -76,7 +77,7 @@ class NotrackEnforcerTest {
 
     @Test
     void aTableLeftBehindIsRemovedWhenTheSpecHasNoRules() throws Exception {
-        new NftablesNotrack(fake, List.of("nft")).install(DNS); // an earlier agent's, say
+        new NftablesNotrack(fake, List.of("nft")).install(NotrackEnforcer.matches(DNS)); // an earlier agent's, say
 
         NotrackEnforcer.Outcome outcome = enforcer.reconcile(null, Mode.Enforce, DriftPolicy.Reapply);
 
@@ -110,8 +111,8 @@ class NotrackEnforcerTest {
         assertThat(outcome.leftAsFound()).isTrue();
         assertThat(outcome.override()).contains("3 of 4 rules found").endsWith("left as found");
         List<Condition> conditions = NodeConditions.withNotrack(baseConditions(), outcome, false, 3L);
-        assertThat(find(conditions, NodeConditions.APPLIED).getReason()).isEqualTo("ExternalOverride");
-        assertThat(find(conditions, NodeConditions.DEGRADED).getStatus()).isEqualTo("False");
+        assertThat(find(conditions, NodeConditionTypes.APPLIED).getReason()).isEqualTo("ExternalOverride");
+        assertThat(find(conditions, NodeConditionTypes.DEGRADED).getStatus()).isEqualTo("False");
     }
 
     @Test
@@ -123,8 +124,8 @@ class NotrackEnforcerTest {
         assertThat(outcome.status().getState()).isEqualTo(NotrackStatus.PENDING);
         assertThat(outcome.status().getMessage()).isEqualTo("observe only, would install 4 rules for udp 53 169.254.20.10/32");
         // The spec asks for ObserveOnly: Applied stays True; an agent capped to observe-only is not Applied.
-        assertThat(find(NodeConditions.withNotrack(baseConditions(), outcome, false, 3L), NodeConditions.APPLIED).getStatus()).isEqualTo("True");
-        Condition capped = find(NodeConditions.withNotrack(baseConditions(), outcome, true, 3L), NodeConditions.APPLIED);
+        assertThat(find(NodeConditions.withNotrack(baseConditions(), outcome, false, 3L), NodeConditionTypes.APPLIED).getStatus()).isEqualTo("True");
+        Condition capped = find(NodeConditions.withNotrack(baseConditions(), outcome, true, 3L), NodeConditionTypes.APPLIED);
         assertThat(capped.getStatus()).isEqualTo("False");
         assertThat(capped.getReason()).isEqualTo("AgentObserveOnly");
     }
@@ -139,12 +140,12 @@ class NotrackEnforcerTest {
         assertThat(missing.status().getState()).isEqualTo(NotrackStatus.FAILED);
         assertThat(missing.status().getMessage()).contains("is nftables installed in the agent image?");
         List<Condition> conditions = NodeConditions.withNotrack(baseConditions(), missing, false, 3L);
-        Condition degraded = find(conditions, NodeConditions.DEGRADED);
+        Condition degraded = find(conditions, NodeConditionTypes.DEGRADED);
         assertThat(degraded.getStatus()).isEqualTo("True");
         assertThat(degraded.getReason()).isEqualTo("NotrackFailed");
-        assertThat(find(conditions, NodeConditions.APPLIED).getReason()).isEqualTo("NotrackFailed");
+        assertThat(find(conditions, NodeConditionTypes.APPLIED).getReason()).isEqualTo("NotrackFailed");
         // The sysctl conditions are otherwise untouched.
-        assertThat(find(conditions, NodeConditions.PRESSURE)).isEqualTo(find(baseConditions(), NodeConditions.PRESSURE));
+        assertThat(find(conditions, NodeConditionTypes.PRESSURE)).isEqualTo(find(baseConditions(), NodeConditionTypes.PRESSURE));
 
         fake.missing = false;
         fake.refuseWith = "Error: Could not process rule: Operation not permitted";

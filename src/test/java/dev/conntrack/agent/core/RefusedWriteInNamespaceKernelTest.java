@@ -3,6 +3,8 @@ package dev.conntrack.agent.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.NodeConditionTypes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -183,15 +185,15 @@ class RefusedWriteInNamespaceKernelTest {
         assertThat(report.path("originals").has("buckets")).isFalse();
         assertThat(report.path("current").path("tcpTimeWait").asText()).isEqualTo(wantTimeWait);
 
-        JsonNode degraded = condition(report, NodeConditions.DEGRADED);
-        assertThat(degraded.path("status").asText()).isEqualTo(NodeConditions.TRUE);
+        JsonNode degraded = condition(report, NodeConditionTypes.DEGRADED);
+        assertThat(degraded.path("status").asText()).isEqualTo(Conditions.TRUE);
         assertThat(degraded.path("reason").asText()).isEqualTo("WriteRefused");
         assertThat(degraded.path("message").asText())
                 .contains("max=" + wantMax + ": PermissionDenied (Permission denied)")
                 .contains("buckets=" + wantBuckets + ": PermissionDenied (Operation not supported)")
                 .doesNotContain("tcpTimeWait");
-        JsonNode applied = condition(report, NodeConditions.APPLIED);
-        assertThat(applied.path("status").asText()).isEqualTo(NodeConditions.FALSE);
+        JsonNode applied = condition(report, NodeConditionTypes.APPLIED);
+        assertThat(applied.path("status").asText()).isEqualTo(Conditions.FALSE);
         assertThat(applied.path("reason").asText()).isEqualTo("WriteRefused");
 
         // The namespace really holds the timeout and still the old max; the initial namespace's

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.conntrack.api.Conditions;
+import dev.conntrack.api.NodeConditionTypes;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
@@ -130,7 +132,7 @@ class SettingsApplierKernelTest {
 
     @BeforeEach
     void setUp() {
-        originals = OriginalsStore.open(temp.resolve("originals-kernel-test.properties"));
+        originals = OriginalsStore.open(temp.resolve("originals-kernel-test.properties"), null);
         applier = new SettingsApplier(new SysctlFiles(HOST), originals);
     }
 
@@ -170,7 +172,7 @@ class SettingsApplierKernelTest {
         boolean liberal = SAVED.get(ConntrackKey.TCP_BE_LIBERAL).equals("0");
         String liberalText = liberal ? "1" : "0";
 
-        ApplyReport applied = applier.reconcile(spec(timeWait, udp, liberal), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport applied = applier.reconcile(DesiredValues.of(spec(timeWait, udp, liberal)), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(applied.degraded()).as("%s", applied).isFalse();
         assertThat(applied.results()).extracting(KeyResult::key, KeyResult::outcome, KeyResult::before, KeyResult::after)
@@ -187,16 +189,16 @@ class SettingsApplierKernelTest {
                 entry("tcpTimeWait", SAVED.get(ConntrackKey.TCP_TIME_WAIT)),
                 entry("udp", SAVED.get(ConntrackKey.UDP)),
                 entry("tcpBeLiberal", SAVED.get(ConntrackKey.TCP_BE_LIBERAL)));
-        assertThat(OriginalsStore.open(originals.file()).all()).isEqualTo(
+        assertThat(OriginalsStore.open(originals.file(), null).all()).isEqualTo(
                 Map.of(ConntrackKey.TCP_TIME_WAIT, SAVED.get(ConntrackKey.TCP_TIME_WAIT),
                         ConntrackKey.UDP, SAVED.get(ConntrackKey.UDP),
                         ConntrackKey.TCP_BE_LIBERAL, SAVED.get(ConntrackKey.TCP_BE_LIBERAL)));
-        assertThat(condition(applied, NodeConditions.APPLIED).getStatus()).isEqualTo(NodeConditions.TRUE);
+        assertThat(condition(applied, NodeConditionTypes.APPLIED).getStatus()).isEqualTo(Conditions.TRUE);
 
-        ApplyReport again = applier.reconcile(spec(timeWait, udp, liberal), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport again = applier.reconcile(DesiredValues.of(spec(timeWait, udp, liberal)), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(again.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.AlreadyCorrect);
 
-        ApplyReport restored = applier.reconcile(new ConntrackSettings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport restored = applier.reconcile(DesiredValues.of(new ConntrackSettings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(restored.degraded()).as("%s", restored).isFalse();
         assertThat(restored.results()).extracting(KeyResult::key, KeyResult::outcome, KeyResult::after)
@@ -210,7 +212,7 @@ class SettingsApplierKernelTest {
             assertThat(live(key)).as(key.sysctlName()).isEqualTo(SAVED.get(key));
         }
         assertThat(restored.originals()).isEmpty();
-        assertThat(OriginalsStore.open(originals.file()).all()).isEmpty();
+        assertThat(OriginalsStore.open(originals.file(), null).all()).isEmpty();
     }
 
     @Test
@@ -220,11 +222,11 @@ class SettingsApplierKernelTest {
         String theirs = otherThan(saved, ours);
         ConntrackSettings spec = new ConntrackSettings();
         spec.setTcpTimeWait(ours + "s");
-        assertThat(applier.reconcile(spec, Mode.Enforce, DriftPolicy.Reapply).result(ConntrackKey.TCP_TIME_WAIT).orElseThrow().outcome())
+        assertThat(applier.reconcile(DesiredValues.of(spec), Mode.Enforce, DriftPolicy.Reapply).result(ConntrackKey.TCP_TIME_WAIT).orElseThrow().outcome())
                 .isEqualTo(KeyOutcome.Applied);
 
         writeLive(ConntrackKey.TCP_TIME_WAIT, theirs); // sysctl -w by someone else
-        ApplyReport reapplied = applier.reconcile(spec, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport reapplied = applier.reconcile(DesiredValues.of(spec), Mode.Enforce, DriftPolicy.Reapply);
 
         KeyResult r = reapplied.result(ConntrackKey.TCP_TIME_WAIT).orElseThrow();
         assertThat(r.outcome()).isEqualTo(KeyOutcome.Applied);
@@ -232,22 +234,22 @@ class SettingsApplierKernelTest {
         assertThat(r.after()).isEqualTo(ours);
         assertThat(reapplied.externalOverrides()).containsExactly(new ExternalOverride(ConntrackKey.TCP_TIME_WAIT, ours, theirs, true));
         assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo(ours);
-        Condition applied = condition(reapplied, NodeConditions.APPLIED);
-        assertThat(applied.getStatus()).isEqualTo(NodeConditions.TRUE);
+        Condition applied = condition(reapplied, NodeConditionTypes.APPLIED);
+        assertThat(applied.getStatus()).isEqualTo(Conditions.TRUE);
         assertThat(applied.getMessage()).contains("tcpTimeWait: set to " + theirs + " outside the agent (we wrote " + ours + "), re-applied");
 
         // driftPolicy Report: reported, left as found.
         writeLive(ConntrackKey.TCP_TIME_WAIT, theirs);
-        ApplyReport reported = applier.reconcile(spec, Mode.Enforce, DriftPolicy.Report);
+        ApplyReport reported = applier.reconcile(DesiredValues.of(spec), Mode.Enforce, DriftPolicy.Report);
 
         assertThat(reported.result(ConntrackKey.TCP_TIME_WAIT).orElseThrow().outcome()).isEqualTo(KeyOutcome.ExternalOverride);
         assertThat(reported.externalOverrides()).containsExactly(new ExternalOverride(ConntrackKey.TCP_TIME_WAIT, ours, theirs, false));
         assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo(theirs);
-        assertThat(condition(reported, NodeConditions.APPLIED).getReason()).isEqualTo("ExternalOverride");
+        assertThat(condition(reported, NodeConditionTypes.APPLIED).getReason()).isEqualTo("ExternalOverride");
 
         // The original stays the value from before our first write, not the override.
         assertThat(reported.originals()).containsExactly(entry("tcpTimeWait", saved));
-        ApplyReport restored = applier.reconcile(new ConntrackSettings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport restored = applier.reconcile(DesiredValues.of(new ConntrackSettings()), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(restored.result(ConntrackKey.TCP_TIME_WAIT).orElseThrow().outcome()).isEqualTo(KeyOutcome.Restored);
         assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo(saved);
     }

@@ -3,7 +3,6 @@ package dev.conntrack.agent.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 
-import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackSettings;
 import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
@@ -33,7 +32,7 @@ class SettingsApplierTest {
         host = FakeHost.withConntrack(root);
         kernel = new FakeKernel(host);
         originalsFile = OriginalsStore.defaultPath(host.paths(), "node-a");
-        originals = OriginalsStore.open(originalsFile);
+        originals = OriginalsStore.open(originalsFile, null);
         applier = new SettingsApplier(kernel, originals);
     }
 
@@ -51,7 +50,7 @@ class SettingsApplierTest {
 
     @Test
     void enforceAppliesVerifiesAndRecordsOriginalsFirst() {
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::key, KeyResult::outcome, KeyResult::before, KeyResult::after)
                 .containsExactly(
@@ -67,15 +66,15 @@ class SettingsApplierTest {
         assertThat(report.degraded()).isFalse();
         assertThat(report.degradedMessage()).isEmpty();
         // On disk before anything else can happen.
-        assertThat(OriginalsStore.open(originalsFile).all()).containsEntry(ConntrackKey.MAX, "262144");
+        assertThat(OriginalsStore.open(originalsFile, null).all()).containsEntry(ConntrackKey.MAX, "262144");
     }
 
     @Test
     void secondPassIsAlreadyCorrectAndWritesNothing() {
-        ApplyReport first = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport first = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         kernel.writes.clear();
 
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.AlreadyCorrect);
         assertThat(kernel.writes).isEmpty();
@@ -85,13 +84,13 @@ class SettingsApplierTest {
 
     @Test
     void restartedAgentKeepsTheTrueOriginal() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         // Restart: new store instance on the same file, new applier, spec now asks for more.
-        SettingsApplier restarted = new SettingsApplier(kernel, OriginalsStore.open(originalsFile));
+        SettingsApplier restarted = new SettingsApplier(kernel, OriginalsStore.open(originalsFile, null));
         ConntrackSettings bigger = settings();
         bigger.setMax(2097152);
-        ApplyReport report = restarted.reconcile(bigger, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = restarted.reconcile(DesiredValues.of(bigger), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome, KeyResult::before)
                 .containsExactly(KeyOutcome.Applied, "1048576");
@@ -100,29 +99,29 @@ class SettingsApplierTest {
 
     @Test
     void keyLeavingTheSpecIsRestoredAndForgotten() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         ConntrackSettings without = settings();
         without.setTcpTimeWait(null);
 
-        ApplyReport report = applier.reconcile(without, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get()
                 .extracting(KeyResult::outcome, KeyResult::before, KeyResult::after, KeyResult::target)
                 .containsExactly(KeyOutcome.Restored, "30", "120", "120");
         assertThat(live(ConntrackKey.TCP_TIME_WAIT)).isEqualTo("120");
         assertThat(report.originals()).doesNotContainKey("tcpTimeWait").containsKeys("max", "tcpBeLiberal");
-        assertThat(OriginalsStore.open(originalsFile).originalOf(ConntrackKey.TCP_TIME_WAIT)).isEmpty();
+        assertThat(OriginalsStore.open(originalsFile, null).originalOf(ConntrackKey.TCP_TIME_WAIT)).isEmpty();
         assertThat(report.current()).containsEntry("tcpTimeWait", "120");
 
         // Nothing left to restore on the next pass.
-        ApplyReport next = applier.reconcile(without, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport next = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(next.result(ConntrackKey.TCP_TIME_WAIT)).isEmpty();
     }
 
     @Test
     void nullSettingsRestoreEverything() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
-        ApplyReport report = applier.reconcile(new ConntrackNodeStateSpec());
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.NONE, null, null);
         assertThat(report.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.Restored).hasSize(3);
         assertThat(live(ConntrackKey.MAX)).isEqualTo("262144");
         assertThat(report.originals()).isEmpty();
@@ -132,7 +131,7 @@ class SettingsApplierTest {
     void observeOnlyWritesNothingAndReportsPending() throws Exception {
         String before = FakeHost.read(ConntrackKey.MAX.readPath(host.paths()));
 
-        ApplyReport report = applier.reconcile(settings(), Mode.ObserveOnly, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.ObserveOnly, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.WouldChange);
         assertThat(report.pending()).containsExactly(entry("max", "1048576"), entry("tcpTimeWait", "30"), entry("tcpBeLiberal", "1"));
@@ -145,12 +144,12 @@ class SettingsApplierTest {
 
     @Test
     void observeOnlyDoesNotRestoreAKeyThatLeftTheSpec() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         kernel.writes.clear();
         ConntrackSettings without = settings();
         without.setMax(null);
 
-        ApplyReport report = applier.reconcile(without, Mode.ObserveOnly, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(without), Mode.ObserveOnly, DriftPolicy.Reapply);
 
         assertThat(report.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.PendingRestore);
         assertThat(report.pending()).containsExactly(entry("max", "262144"));
@@ -159,17 +158,17 @@ class SettingsApplierTest {
         assertThat(kernel.writes).isEmpty();
 
         // Back to Enforce: now it is restored.
-        ApplyReport enforced = applier.reconcile(without, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport enforced = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(enforced.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Restored);
         assertThat(live(ConntrackKey.MAX)).isEqualTo("262144");
     }
 
     @Test
     void externalOverrideIsReappliedUnderReapply() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         host.set(ConntrackKey.MAX, "131072"); // kube-proxy at start-up
 
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.externalOverrides()).containsExactly(new ExternalOverride(ConntrackKey.MAX, "1048576", "131072", true));
         assertThat(report.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Applied);
@@ -180,11 +179,11 @@ class SettingsApplierTest {
 
     @Test
     void externalOverrideIsOnlyReportedUnderReport() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Report);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Report);
         host.set(ConntrackKey.TCP_TIME_WAIT, "60");
         kernel.writes.clear();
 
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Report);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Report);
 
         assertThat(report.externalOverrides()).containsExactly(new ExternalOverride(ConntrackKey.TCP_TIME_WAIT, "30", "60", false));
         assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.ExternalOverride);
@@ -193,17 +192,17 @@ class SettingsApplierTest {
         assertThat(report.degraded()).isFalse();
 
         // Still reported while it lasts.
-        assertThat(applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Report).externalOverrides()).hasSize(1);
+        assertThat(applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Report).externalOverrides()).hasSize(1);
     }
 
     @Test
     void aChangedSpecValueIsANewIntentNotDrift() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Report);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Report);
         host.set(ConntrackKey.TCP_TIME_WAIT, "60");
         ConntrackSettings changed = settings();
         changed.setTcpTimeWait("45s");
 
-        ApplyReport report = applier.reconcile(changed, Mode.Enforce, DriftPolicy.Report);
+        ApplyReport report = applier.reconcile(DesiredValues.of(changed), Mode.Enforce, DriftPolicy.Report);
 
         assertThat(report.externalOverrides()).isEmpty();
         assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Applied);
@@ -215,7 +214,7 @@ class SettingsApplierTest {
         kernel.refuse(ConntrackKey.MAX, FailureReason.ReadOnlyFileSystem, "Read-only file system");
         kernel.refuse(ConntrackKey.TCP_TIME_WAIT, FailureReason.InvalidValue, "Invalid argument");
 
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Failed);
         assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Failed);
@@ -232,7 +231,7 @@ class SettingsApplierTest {
     @Test
     void permissionDeniedInANonInitialNamespaceIsReported() {
         kernel.refuse(ConntrackKey.MAX, FailureReason.PermissionDenied, "Permission denied");
-        ApplyReport report = applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(report.failures()).singleElement().extracting(r -> r.failure().reason()).isEqualTo(FailureReason.PermissionDenied);
     }
 
@@ -241,16 +240,16 @@ class SettingsApplierTest {
         FakeHost bare = FakeHost.empty(root.resolve("late"));
         FakeKernel lateKernel = new FakeKernel(bare);
         SettingsApplier late = new SettingsApplier(lateKernel,
-                OriginalsStore.open(OriginalsStore.defaultPath(bare.paths(), "node-b")));
+                OriginalsStore.open(OriginalsStore.defaultPath(bare.paths(), "node-b"), null));
 
-        ApplyReport first = late.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport first = late.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(first.results()).extracting(r -> r.failure().reason()).containsOnly(FailureReason.NotFound);
         assertThat(first.degradedMessage()).contains("max=1048576: NotFound");
         assertThat(first.originals()).isEmpty();
 
         bare.loadModule(); // modprobe nf_conntrack
-        ApplyReport second = late.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport second = late.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(second.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.Applied);
         assertThat(second.degraded()).isFalse();
@@ -262,7 +261,7 @@ class SettingsApplierTest {
         ConntrackSettings s = new ConntrackSettings();
         s.setBuckets(100000);
 
-        ApplyReport first = applier.reconcile(s, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport first = applier.reconcile(DesiredValues.of(s), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(FakeHost.read(host.paths().hashsize())).isEqualTo("100000\n");
         assertThat(first.result(ConntrackKey.BUCKETS)).get().extracting(KeyResult::outcome, KeyResult::after)
@@ -270,7 +269,7 @@ class SettingsApplierTest {
         assertThat(first.current()).containsEntry("buckets", "100352");
         kernel.writes.clear();
 
-        ApplyReport second = applier.reconcile(s, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport second = applier.reconcile(DesiredValues.of(s), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(second.result(ConntrackKey.BUCKETS)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.AlreadyCorrect);
         assertThat(second.externalOverrides()).isEmpty();
@@ -294,7 +293,7 @@ class SettingsApplierTest {
         ConntrackSettings s = new ConntrackSettings();
         s.setUdp("60s");
 
-        ApplyReport report = stubborn.reconcile(s, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = stubborn.reconcile(DesiredValues.of(s), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.failures()).singleElement().satisfies(r -> {
             assertThat(r.failure().reason()).isEqualTo(FailureReason.NotVerified);
@@ -304,11 +303,11 @@ class SettingsApplierTest {
 
     @Test
     void unusableSpecValueFailsThatKeyOnlyAndIsNotRestored() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         ConntrackSettings bad = settings();
         bad.setTcpTimeWait("10 minutes");
 
-        ApplyReport report = applier.reconcile(bad, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(bad), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().satisfies(r -> {
             assertThat(r.outcome()).isEqualTo(KeyOutcome.Failed);
@@ -324,7 +323,7 @@ class SettingsApplierTest {
         ConntrackSettings bad = settings();
         bad.setTcpTimeWait("10 minutes");
         for (int pass = 0; pass < 2; pass++) {
-            ApplyReport report = applier.reconcile(bad, Mode.Enforce, DriftPolicy.Reapply);
+            ApplyReport report = applier.reconcile(DesiredValues.of(bad), Mode.Enforce, DriftPolicy.Reapply);
             assertThat(report.result(ConntrackKey.TCP_TIME_WAIT)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Failed);
             assertThat(live(ConntrackKey.MAX)).isEqualTo("1048576");
         }
@@ -332,7 +331,7 @@ class SettingsApplierTest {
         ConntrackSettings next = settings();
         next.setTcpTimeWait("45s");
         next.setMax(2097152);
-        ApplyReport report = applier.reconcile(next, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = applier.reconcile(DesiredValues.of(next), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::key, KeyResult::outcome).contains(
                 org.assertj.core.groups.Tuple.tuple(ConntrackKey.MAX, KeyOutcome.Applied),
@@ -343,18 +342,18 @@ class SettingsApplierTest {
 
     @Test
     void failedRestoreIsRetriedOnTheNextPass() {
-        applier.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
         kernel.refuse(ConntrackKey.MAX, FailureReason.ReadOnlyFileSystem, "Read-only file system");
         ConntrackSettings without = settings();
         without.setMax(null);
 
-        ApplyReport failed = applier.reconcile(without, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport failed = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(failed.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.RestoreFailed);
         assertThat(failed.degradedMessage()).isEqualTo("max=262144 (restoring): ReadOnlyFileSystem (Read-only file system)");
         assertThat(failed.originals()).containsKey("max");
 
         kernel.accept(ConntrackKey.MAX);
-        ApplyReport retried = applier.reconcile(without, Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport retried = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
         assertThat(retried.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome).isEqualTo(KeyOutcome.Restored);
         assertThat(live(ConntrackKey.MAX)).isEqualTo("262144");
     }
@@ -362,9 +361,9 @@ class SettingsApplierTest {
     @Test
     void originalThatCannotBePersistedBlocksTheWrite() throws Exception {
         Files.createDirectories(originalsFile); // unreadable store: it refuses to record
-        SettingsApplier blocked = new SettingsApplier(kernel, OriginalsStore.open(originalsFile));
+        SettingsApplier blocked = new SettingsApplier(kernel, OriginalsStore.open(originalsFile, null));
 
-        ApplyReport report = blocked.reconcile(settings(), Mode.Enforce, DriftPolicy.Reapply);
+        ApplyReport report = blocked.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
 
         assertThat(report.results()).extracting(KeyResult::outcome).containsOnly(KeyOutcome.Failed);
         assertThat(report.degradedMessage()).contains("cannot record the original value, not writing");

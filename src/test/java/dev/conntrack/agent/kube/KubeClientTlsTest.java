@@ -13,11 +13,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
@@ -99,9 +102,13 @@ class KubeClientTlsTest {
     void refusesACertificateForAnotherName() throws Exception {
         String pem = keystore("other", "DNS:other.example");
         try (SSLServerSocket server = serve("other"); KubeClient c = client(server.getLocalPort(), pem)) {
+            // Refused by the hostname check of the handshake, not by any other connection failure.
             assertThatThrownBy(() -> c.get("/api"))
                     .isInstanceOfSatisfying(KubeApiException.class, e -> assertThat(e.code()).isZero())
-                    .hasMessageContaining("unreachable");
+                    .hasMessageContaining("unreachable")
+                    .hasCauseInstanceOf(SSLHandshakeException.class)
+                    .hasRootCauseInstanceOf(CertificateException.class)
+                    .hasRootCauseMessage("No subject alternative names matching IP address 127.0.0.1 found");
         }
     }
 
@@ -110,8 +117,66 @@ class KubeClientTlsTest {
         keystore("good", "IP:127.0.0.1");
         String stranger = keystore("stranger", "IP:127.0.0.1");
         try (SSLServerSocket server = serve("good"); KubeClient c = client(server.getLocalPort(), stranger)) {
+            // Refused because no trusted CA signed the chain (PKIX path building), although the name matches.
             assertThatThrownBy(() -> c.get("/api"))
-                    .isInstanceOfSatisfying(KubeApiException.class, e -> assertThat(e.code()).isZero());
+                    .isInstanceOfSatisfying(KubeApiException.class, e -> assertThat(e.code()).isZero())
+                    .hasCauseInstanceOf(SSLHandshakeException.class)
+                    .satisfies(e -> assertThat(rootCause(e)).isInstanceOf(CertPathBuilderException.class)
+                            .hasMessageContaining("unable to find valid certification path to requested target"));
         }
+    }
+
+    @Test
+    void aRotatedClusterCaIsTrustedWithoutARestart() throws Exception {
+        String stranger = keystore("stranger", "IP:127.0.0.1");
+        String good = keystore("good", "IP:127.0.0.1");
+        Path ca = dir.resolve("ca.crt");
+        Files.writeString(ca, stranger);
+        try (SSLServerSocket server = serve("good");
+             KubeClient c = new KubeClient(new ApiServerConfig(URI.create("https://127.0.0.1:" + server.getLocalPort()), stranger,
+                     null, null, BearerToken.fixed("t"), null, ca), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            assertThatThrownBy(() -> c.get("/api")).isInstanceOf(KubeApiException.class);
+            // The kubelet writes the new CA into the mounted ca.crt.
+            Files.writeString(ca, good);
+            assertThat(c.get("/api")).isEqualTo("{\"tls\":true}");
+        }
+    }
+
+    @Test
+    void aServerThatTricklesTheHandshakeIsCutOffAtTheDeadline() throws Exception {
+        String pem = keystore("good", "IP:127.0.0.1");
+        try (java.net.ServerSocket trickle = new java.net.ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (java.net.Socket s = trickle.accept()) {
+                    OutputStream out = s.getOutputStream();
+                    // A TLS handshake record header, then its body one byte every 300 ms: each read
+                    // gets something well within a per-read timeout, the handshake never ends.
+                    out.write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+                    for (int i = 0; i < 60; i++) {
+                        out.write(0x02);
+                        out.flush();
+                        Thread.sleep(300);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the client gave up: what should happen
+                }
+            }, "trickle");
+            t.setDaemon(true);
+            t.start();
+            long started = System.nanoTime();
+            try (KubeClient c = client(trickle.getLocalPort(), pem)) {
+                assertThatThrownBy(() -> c.get("/api")).isInstanceOf(KubeApiException.class);
+            }
+            // The connect timeout (2 s) bounds the whole handshake, not each read.
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
     }
 }
