@@ -88,15 +88,7 @@ class DocsLinksTest {
     /** Link targets outside code blocks, without external addresses. */
     private static List<String> links(Path doc) throws IOException {
         List<String> targets = new ArrayList<>();
-        boolean code = false;
-        for (String line : Files.readAllLines(doc)) {
-            if (FENCE.matcher(line).find()) {
-                code = !code;
-                continue;
-            }
-            if (code) {
-                continue;
-            }
+        for (String line : prose(Files.readAllLines(doc))) {
             Matcher m = LINK.matcher(INLINE_CODE.matcher(line).replaceAll("``"));
             while (m.find()) {
                 String target = m.group(1);
@@ -132,15 +124,7 @@ class DocsLinksTest {
         }
         Set<String> anchors = new LinkedHashSet<>();
         Map<String, Integer> counts = new HashMap<>();
-        boolean code = false;
-        for (String line : Files.readAllLines(page)) {
-            if (FENCE.matcher(line).find()) {
-                code = !code;
-                continue;
-            }
-            if (code) {
-                continue;
-            }
+        for (String line : prose(Files.readAllLines(page))) {
             if (line.startsWith("#")) {
                 String base = slug(line.replaceFirst("^#+\\s*", ""));
                 int n = counts.merge(base, 1, Integer::sum) - 1;
@@ -153,6 +137,20 @@ class DocsLinksTest {
         }
         ANCHORS.put(page, anchors);
         return anchors;
+    }
+
+    /** The lines of a page outside fenced code blocks. */
+    static List<String> prose(List<String> lines) {
+        List<String> prose = new ArrayList<>();
+        boolean code = false;
+        for (String line : lines) {
+            if (FENCE.matcher(line).find()) {
+                code = !code;
+            } else if (!code) {
+                prose.add(line);
+            }
+        }
+        return prose;
     }
 
     /** GitHub's heading anchor: lower case, punctuation other than - and _ dropped, spaces as dashes. */
