@@ -78,7 +78,7 @@ if [[ "${SKIP_HELM:-}" != "1" ]]; then
   build helm helm.sh/helm/v3/cmd/helm "$BIN_DIR/helm"
 fi
 # The chart's monitoring objects are checked with the real tools: promtool for the PrometheusRule's
-# rules, Flux's own CEL health evaluator for the README's healthCheckExprs, and the Prometheus
+# rules, Flux's own CEL health evaluator for the healthCheckExprs of docs/gitops.md, and the Prometheus
 # Operator's CRDs (from its Go module, example/prometheus-operator-crd) for the API server.
 if [[ "${SKIP_MONITORING:-}" != "1" ]]; then
   # remove_all_sd: without the service discovery plugins (every cloud SDK), which `check rules`

@@ -33,7 +33,7 @@ command -v nginx >/dev/null || need+=(nginx-light)
 command -v ab >/dev/null || need+=(apache2-utils)
 command -v go >/dev/null || need+=(golang-go)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
-# The chart tests run the README's Argo CD health check (Lua) with a real Lua interpreter.
+# The chart tests run the Argo CD health check of docs/gitops.md (Lua) with a real Lua interpreter.
 command -v lua5.4 >/dev/null || need+=(lua5.4)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then

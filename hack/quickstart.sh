@@ -62,7 +62,7 @@ build_jar() {
   fi
 }
 
-# The chart on a real node: what README's "Install in a real cluster" says, with the image built
+# The chart on a real node: what docs/install.md says, with the image built
 # here instead of pushed to a registry.
 up_node() {
   local enforce="$1" bindir kubeconfig="$NODE_DIR/kubeconfig"

@@ -6,7 +6,7 @@
 #   hack/test.sh node [MAVEN_ARGS...]   only the real-node tier (*NodeTest)
 #   hack/test.sh mutation               PIT over the pure logic, then the score per package and class
 #   hack/test.sh k3s [MAVEN_ARGS...]    only the k3s tier (*K3sE2ETest; not yet part of the full run:
-#                                       it has not passed here yet, see README "Container image")
+#                                       it has not passed here yet, see docs/development.md)
 # The node tier starts a real one-node cluster (hack/cluster.sh up --node) and builds the image
 # from the Dockerfile (hack/image.sh); the node is brought down, and the host restored, when the
 # tests end, and once more here whatever happened to the test JVM. The k3s tier needs a Docker

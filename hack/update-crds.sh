@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the CRD YAML from the Java API classes and copies it to crds/ (and the chart).
+# Regenerates the CRD YAML from the Java API classes and copies it to crds/ (and the chart), then
+# the API reference docs/api.md from those CRDs (ApiReferenceTest checks both stay in step).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -10,4 +11,5 @@ for plural in conntrackpolicies conntracknodestates; do
     cp "target/kubernetes/$plural.conntrack.dev-v1.yml" "helm/conntrack-operator/crds/$plural.conntrack.dev.yaml"
   fi
 done
-echo "crds/ updated from the Java API classes"
+./mvnw -B -q test -Dtest=ApiReferenceTest -Dconntrack.docs.write=true -Dsurefire.failIfNoSpecifiedTests=false
+echo "crds/ and docs/api.md updated from the Java API classes"

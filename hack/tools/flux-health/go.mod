@@ -1,5 +1,5 @@
 // Build-only module: a tiny command that runs Flux's own CEL health check evaluator for the
-// README's documented healthCheckExprs (HelmChartMonitoringApiServerTest).
+// healthCheckExprs documented in docs/gitops.md (HelmChartMonitoringApiServerTest).
 module conntrack.dev/hack/tools/flux-health
 
 go 1.26.0

@@ -2,7 +2,7 @@ package dev.conntrack.api;
 
 /**
  * The contract between the agent, which writes a ConntrackNodeState's status, and the operator,
- * which reads it: the condition types and their reasons, in one place for both roles. The README's
+ * which reads it: the condition types and their reasons, in one place for both roles. docs/node-state.md's
  * table of node conditions describes each one.
  */
 public final class NodeConditionTypes {

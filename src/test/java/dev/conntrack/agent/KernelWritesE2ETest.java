@@ -51,7 +51,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KernelWritesE2ETest {
-    /** The README: the agent polls every second (default pollInterval) and writes status on a change. */
+    /** docs/policy-guide.md: the agent polls every second (default pollInterval) and writes status on a change. */
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
     private static final String NODE = "writes-" + RUN;

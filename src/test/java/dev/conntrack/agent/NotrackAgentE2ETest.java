@@ -66,7 +66,7 @@ class NotrackAgentE2ETest {
                 });
                 await().atMost(WAIT).untilAsserted(() -> assertThat(eventReasons(client)).contains("ConntrackNotrackInstalled"));
 
-                // Someone deletes the table: the agent's next check (at most 10 s later, README) puts it back.
+                // Someone deletes the table: the agent's next check (at most 10 s later, docs/notrack.md) puts it back.
                 lab.exec(30, "nft", "delete", "table", "inet", "conntrack_operator").ok("delete the table by hand");
                 await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
                     assertThat(labRules(lab)).as(agent.logTail(30)).isEqualTo(4);

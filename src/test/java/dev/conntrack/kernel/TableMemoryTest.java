@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
-/** The README's table memory estimate: max x object size (from /proc/slabinfo, else 320) + buckets x 16. */
+/** The table memory estimate of docs/node-state.md: max x object size (from /proc/slabinfo, else 320) + buckets x 16. */
 class TableMemoryTest {
     @Test
     void theQuickStartsEstimateFromTheSlabinfoObjectSize() {
-        // README, quick start status: max 262144, buckets 262144, object size 256 on kernel 6.18.
+        // docs/node-state.md, the observe-only status: max 262144, buckets 262144, object size 256 on kernel 6.18.
         int objectSize = SlabInfo.parse(FakeHost.fixture("proc-slabinfo.nf_conntrack.txt")).getAsInt();
         assertThat(TableMemory.estimate(262144, 262144, OptionalInt.of(objectSize))).isEqualTo(71_303_168L);
     }

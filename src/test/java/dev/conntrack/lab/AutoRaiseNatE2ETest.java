@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Auto-raise on the real kernel (README "Auto-raise"): the NAT lab (hack/natlab.sh), a policy with
+ * Auto-raise on the real kernel (docs/auto-raise.md): the NAT lab (hack/natlab.sh), a policy with
  * {@code max: 1000} and autoscale, the agent as the DaemonSet runs it, and a short connection storm
  * through the router's DNAT. The agent must stay ahead of it: no packet dropped by the kernel, every
  * request served, max raised within the ceiling. Then a memory budget too small for the storm: the
@@ -132,7 +132,7 @@ class AutoRaiseNatE2ETest {
     }
 
     /**
-     * README: "max: 1000 with autoscale on is raised to 6,251 at once, and is left there while idle":
+     * docs/auto-raise.md: "max: 1000 with autoscale on is raised to 6,251 at once, and is left there while idle":
      * room for twice what a storm fills in 10 ms (2 x 2,500) below the 80% watermark, for an empty
      * table; each entry already in the busiest table adds 1.25 (the lab's table is flushed first,
      * the machine's own tracks a few at most).

@@ -128,7 +128,7 @@ final class NodeFixture implements AutoCloseable {
         return response.body();
     }
 
-    /** hack/uninstall.sh as the README says; fails the test with its output unless it exits 0. */
+    /** hack/uninstall.sh as the README and docs/install.md say; fails the test with its output unless it exits 0. */
     void uninstall() throws InterruptedException {
         try (UninstallScript script = UninstallScript.start(node.kubeconfig(), "-n", RealNode.NAMESPACE, "-r", RealNode.RELEASE,
                 "-t", "120")) {

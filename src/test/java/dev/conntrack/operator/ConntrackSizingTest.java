@@ -44,7 +44,7 @@ class ConntrackSizingTest {
 
     @Test
     void capsAtTheKernelsIntRange() {
-        // README: "capped at 2147483647".
+        // docs/policy-guide.md: "capped at 2147483647".
         assertThat(ConntrackSizing.max(16777216, null, 256)).isEqualTo(2147483647);
     }
 

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The health checks the README documents for GitOps tools (section "GitOps"), run as those tools
+ * The health checks docs/gitops.md documents for GitOps tools, run as those tools
  * run them, on policies the real operator wrote the status of: the Argo CD Lua check by a Lua 5.4
  * interpreter (Argo CD hands the object to the script as the global {@code obj}), the Flux
  * {@code healthCheckExprs} by Flux's own evaluator (github.com/fluxcd/pkg/runtime/cel, built by

@@ -15,7 +15,7 @@ import java.util.Objects;
  * is Current. kstatus does not read Ready, Progressing or Degraded.
  *
  * <p>{@link #read}: kstatus first, then the Ready convention that Argo CD health checks and Flux
- * healthCheckExprs are configured with for ConntrackPolicy (README "GitOps"): InProgress until
+ * healthCheckExprs are configured with for ConntrackPolicy (docs/gitops.md): InProgress until
  * status.observedGeneration equals metadata.generation and Ready carries that generation; Ready=True
  * is Current; Ready=False with reason NodesFailed is Failed (a node refused the settings and will
  * not get further without someone acting); any other Ready=False, or Progressing=True, is

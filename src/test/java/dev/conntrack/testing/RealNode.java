@@ -98,7 +98,7 @@ public final class RealNode implements TestCluster {
         }
     }
 
-    /** The release namespace, labelled for the privileged agents before the install (as README says). */
+    /** The release namespace, labelled for the privileged agents before the install (as docs/install.md says). */
     public void createReleaseNamespace(KubernetesClient client) {
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE)
                 .addToLabels("pod-security.kubernetes.io/enforce", "privileged").endMetadata().build()).serverSideApply();
