@@ -102,7 +102,7 @@ public class ConntrackSettings {
     @JsonPropertyDescription("net.netfilter.nf_conntrack_tcp_loose: pick up already established TCP connections (kernel default true).")
     private Boolean tcpLoose;
 
-    @JsonPropertyDescription("Opt-in stateless traffic: packets to these ports (and the replies) skip conntrack entirely, through notrack rules the agent keeps in its own nftables table (inet conntrack_operator, raw priority). For traffic that needs no state, e.g. DNS to a node-local cache. Such traffic gets no NAT and no conntrack-based filtering (kube-proxy Services, many NetworkPolicy implementations): see the README. Taken whole from the highest-priority policy that sets it; an empty list removes the rules from the selected nodes.")
+    @JsonPropertyDescription("Opt-in stateless traffic: packets to these ports (and the replies) skip conntrack entirely, through notrack rules the agent keeps in its own nftables table (inet conntrack_operator, raw priority). For traffic that needs no state, e.g. DNS to a node-local cache. Such traffic gets no NAT and no conntrack-based filtering (kube-proxy Services, many NetworkPolicy implementations): see docs/notrack.md. Taken whole from the highest-priority policy that sets it; an empty list removes the rules from the selected nodes.")
     @Size(max = MAX_NOTRACK_RULES)
     private List<NotrackRule> notrack;
 
