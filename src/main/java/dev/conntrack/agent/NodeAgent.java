@@ -53,7 +53,7 @@ public final class NodeAgent implements AutoCloseable {
         });
         this.poller = new NodePoller(config, paths, kmsg, spec, metrics,
                 new StatusReporter(client, config.nodeName(), clock, config.heartbeat()),
-                new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock, explaining);
+                new NodeEventRecorder(client, config.nodeName(), clock), clock, explaining);
     }
 
     public void start() {

@@ -10,6 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class AutoRaisePlannerTest {
     private static final long OBJ = 256;
+    /**
+     * The README's numbers, as literals so that a changed constant fails here: a storm brings
+     * 250,000 new entries/s, the agent needs 10 ms to answer, so 2,500 entries stay free below the
+     * watermark, and a table with less room is raised at once to 2 x 2,500 / 80% + 1 = 6,251.
+     */
+    private static final long HEADROOM = 2_500;
 
     private static AutoscaleSpec spec(Integer ceiling, String budget) {
         AutoscaleSpec s = new AutoscaleSpec();
@@ -21,7 +27,7 @@ class AutoRaisePlannerTest {
 
     @Test
     void belowTheWatermarkWithoutDropsNothingHappens() {
-        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - AutoRaisePlanner.MIN_HEADROOM, 100_000, 262144, false, OBJ, 0);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - HEADROOM, 100_000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isFalse();
         assertThat(d.limitedBy()).isEqualTo(Limit.None);
     }
@@ -43,7 +49,7 @@ class AutoRaisePlannerTest {
         assertThat(AutoRaisePlanner.plan(s, 100, 100_000, 262144, true, OBJ, 0).newMax()).isEqualTo(150_000);
         // A table far past the watermark gets enough room to drop back under it (with the storm headroom), not just one step.
         assertThat(AutoRaisePlanner.plan(s, 100_000, 100_000, 262144, false, OBJ, 0).newMax())
-                .isEqualTo((100_000 + 2 * AutoRaisePlanner.MIN_HEADROOM) * 2 + 1);
+                .isEqualTo((100_000 + 2 * HEADROOM) * 2 + 1);
     }
 
     @Test
@@ -83,6 +89,12 @@ class AutoRaisePlannerTest {
     }
 
     @Test
+    void theStormAndItsHeadroomAreTheDocumentedNumbers() {
+        assertThat(AutoRaisePlanner.STORM_PER_SECOND).isEqualTo(250_000.0);
+        assertThat(AutoRaisePlanner.MIN_HEADROOM).isEqualTo(2_500L);
+    }
+
+    @Test
     void enabledNeedsTrue() {
         assertThat(AutoRaisePlanner.enabled(null)).isFalse();
         assertThat(AutoRaisePlanner.enabled(new AutoscaleSpec())).isFalse();
@@ -107,7 +119,7 @@ class AutoRaisePlannerTest {
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), 50_000, 100_000, 10_000)).isFalse();
         assertThat(AutoRaisePlanner.plan(spec(1_000_000, null), 50_000, 100_000, 262144, false, OBJ, 10_000).raise()).isFalse();
         // Shrinking or unknown growth is the watermark check with the storm headroom.
-        long justBelow = 80_000 - AutoRaisePlanner.MIN_HEADROOM - 1;
+        long justBelow = 80_000 - HEADROOM - 1;
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow, 100_000, -5000)).isFalse();
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow + 1, 100_000, 0)).isTrue();
     }
@@ -134,9 +146,8 @@ class AutoRaisePlannerTest {
         // 1,000 entries fill in 4 ms at a connection storm: no poll can defend them.
         Decision d = AutoRaisePlanner.plan(spec(262144, null), 0, 1000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isTrue();
-        long room = 2 * AutoRaisePlanner.MIN_HEADROOM;
-        assertThat(d.newMax()).isEqualTo(room * 100 / 80 + 1);
-        assertThat(d.message()).contains("fewer than " + AutoRaisePlanner.MIN_HEADROOM + " entries left below the watermark");
+        assertThat(d.newMax()).isEqualTo(6_251);
+        assertThat(d.message()).contains("fewer than 2500 entries left below the watermark");
         // Once raised, an idle table stays where it is.
         assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 0, d.newMax(), 0)).isFalse();
         assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 100, d.newMax(), 0)).isFalse();
