@@ -56,6 +56,35 @@ class NotrackEnforcerTest {
     }
 
     @Test
+    void aTableDeletedAfterAQuietCheckIsStillOurs() {
+        enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
+        now.addAndGet(CHECK.toNanos());
+        assertThat(enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply).override()).isNull(); // checked: in place
+        fake.deleteTable();
+        now.addAndGet(CHECK.toNanos());
+
+        assertThat(enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply).override())
+                .startsWith("notrack table inet conntrack_operator was changed outside the agent");
+    }
+
+    @Test
+    void noRulesAndNoTableIsNothingToReport() {
+        assertThat(enforcer.reconcile(List.of(), Mode.Enforce, DriftPolicy.Reapply)).isEqualTo(NotrackEnforcer.Outcome.NONE);
+        assertThat(fake.scripts).isEmpty();
+    }
+
+    @Test
+    void aRuleThatCannotBeRenderedFailsWithoutRunningNft() {
+        List<NotrackRule> bad = List.of(new NotrackRule(NotrackProtocol.udp, 53, null, "10.0.0.0/33"));
+        NotrackEnforcer.Outcome outcome = enforcer.reconcile(bad, Mode.Enforce, DriftPolicy.Reapply);
+
+        assertThat(outcome.failed()).isTrue();
+        assertThat(outcome.status().getState()).isEqualTo(NotrackStatus.FAILED);
+        assertThat(outcome.failure()).isEqualTo("notrack rules not rendered: prefix length 33 too long in 10.0.0.0/33");
+        assertThat(fake.commands).isEmpty();
+    }
+
+    @Test
     void aChangedSpecReplacesTheTableAtOnce() {
         enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
         NotrackEnforcer.Outcome changed = enforcer.reconcile(DNS_AND_NTP, Mode.Enforce, DriftPolicy.Reapply);
