@@ -63,26 +63,6 @@ class TableCountWatcherTest {
     }
 
     @Test
-    void pollsFasterAsTheTableFills() {
-        // A large table with room: the slowest interval.
-        assertThat(CountWatch.intervalMillis(0, 262144, 80, 0)).isEqualTo(10);
-        // An empty 5,000-entry table reaches its watermark in 16 ms at the assumed storm: half of it.
-        assertThat(CountWatch.intervalMillis(0, 5000, 80, 0)).isEqualTo(8);
-        assertThat(CountWatch.intervalMillis(2500, 5000, 80, 0)).isEqualTo(3);
-        assertThat(CountWatch.intervalMillis(3500, 5000, 80, 0)).isEqualTo(2);
-        assertThat(CountWatch.intervalMillis(0, 1000, 80, 0)).isEqualTo(2);
-        assertThat(CountWatch.intervalMillis(0, 5000, 30, 0)).isEqualTo(3);
-        // Above the watermark (a raise is on its way or held at a bound): the fastest.
-        assertThat(CountWatch.intervalMillis(4500, 5000, 80, 0)).isEqualTo(2);
-    }
-
-    @Test
-    void aMeasuredGrowthFasterThanTheAssumedStormShortensTheInterval() {
-        assertThat(CountWatch.intervalMillis(0, 10000, 80, 0)).isEqualTo(10);
-        assertThat(CountWatch.intervalMillis(0, 10000, 80, 1_000_000)).isEqualTo(4);
-    }
-
-    @Test
     void growthIsEntriesPerSecondSinceThePreviousReadAndNeverNegative() {
         assertThat(TableCountWatcher.growthPerSecond(1000, 0, 1200, 10_000_000)).isEqualTo(20_000.0);
         assertThat(TableCountWatcher.growthPerSecond(1200, 0, 1000, 10_000_000)).isZero();
