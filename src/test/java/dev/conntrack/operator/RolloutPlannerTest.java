@@ -31,6 +31,11 @@ class RolloutPlannerTest {
         assertThat(RolloutPlanner.maxUnavailable(rollout("10%"), 90)).isEqualTo(9);
         assertThat(RolloutPlanner.maxUnavailable(rollout("10%"), 3)).isEqualTo(1);
         assertThat(RolloutPlanner.maxUnavailable(rollout("1%"), 0)).isEqualTo(1);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("1%"), 200)).isEqualTo(2);
+        // What the CRD's rule refuses falls back to the default 10% rather than stopping the rollout.
+        assertThat(RolloutPlanner.maxUnavailable(rollout("0%"), 200)).isEqualTo(20);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("101%"), 200)).isEqualTo(20);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("lots"), 200)).isEqualTo(20);
         assertThat(RolloutPlanner.maxUnavailable(rollout("100%"), 200)).isEqualTo(200);
         assertThat(RolloutPlanner.maxUnavailable(rollout(7), 200)).isEqualTo(7);
         // Absent: the schema default, 10%.
