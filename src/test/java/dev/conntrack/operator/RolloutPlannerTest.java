@@ -343,4 +343,18 @@ class RolloutPlannerTest {
         p.getSpec().setRollout(rollout == null ? null : r);
         return p;
     }
+
+    @Test
+    void aNodeViewReadsTheGenerationItsSpecCarriesAndNothingWithoutASpec() {
+        dev.conntrack.api.ConntrackNodeState state = new dev.conntrack.api.ConntrackNodeState();
+        state.getMetadata().setName("a");
+        state.setSpec(new dev.conntrack.api.ConntrackNodeStateSpec());
+        state.getSpec().setPolicyGenerations(Map.of("p", 2L));
+        assertThat(RolloutPlanner.NodeView.of(state, "p", false).specGeneration()).isEqualTo(2L);
+
+        state.setSpec(null);
+        RolloutPlanner.NodeView bare = RolloutPlanner.NodeView.of(state, "p", false);
+        assertThat(bare.specGeneration()).isNull();
+        assertThat(bare.observing()).isFalse();
+    }
 }

@@ -187,4 +187,34 @@ class AutoRaiseTest {
         assertThat(floorMax(atSpec, settings(true, 100_000), true, 100_000)).isEqualTo(100_000);
         assertThat(atSpec.status().getMax()).as("nothing adopted").isNull();
     }
+
+    @Test
+    void bucketsTheKernelRefusedAreNotReportedAsRaised() {
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 100_000);
+        s.getAutoscale().setCeiling(1_000_000);
+        raise.floor(s, DesiredValues.of(s), false, new AutoRaise.Observation(85_000, 100_000, 1024, 0, false), 256, Mode.Enforce);
+        ApplyReport written = new ApplyReport(Mode.Enforce, List.of(
+                new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "200000", "100000", "200000", null, null),
+                new KeyResult(ConntrackKey.BUCKETS, KeyOutcome.Failed, "50000", "1024", "1024",
+                        new dev.conntrack.kernel.IoFailure(FailureReason.ReadOnlyFileSystem, "Read-only file system"), null)), Map.of());
+
+        assertThat(raise.settle(written, NOW)).isPresent();
+        assertThat(raise.status().getMax()).isEqualTo(200_000L);
+        assertThat(raise.status().getBuckets()).isNull();
+    }
+
+    @Test
+    void aSpecMaxTheRaiseWouldOnlyMatchIsNotARaise() {
+        // The spec asks for 200,000; the kernel still has 100,000 at 85%: the step lands on the spec's own value.
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 200_000);
+        DesiredValues values = raise.floor(s, DesiredValues.of(s), false, seen(85_000, 100_000, 0, false), 256, Mode.Enforce);
+        assertThat(values.number(ConntrackKey.MAX)).isEqualTo(200_000);
+        ApplyReport written = new ApplyReport(Mode.Enforce, List.of(
+                new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "200000", "100000", "200000", null, null)), Map.of());
+
+        assertThat(raise.settle(written, NOW)).as("the spec's write, not auto-raise's").isEmpty();
+        assertThat(raise.status().getRaises()).isZero();
+    }
 }

@@ -197,6 +197,18 @@ class PollCycleTest {
                 .status().getConditions(), NodeConditionTypes.APPLIED);
         assertThat(observed.getStatus()).isEqualTo("True");
         assertThat(observed.getReason()).isEqualTo("ObserveOnly");
+
+        // Only notrack rules pending: still not applied while the agent is capped.
+        dev.conntrack.api.NotrackStatus pending = new dev.conntrack.api.NotrackStatus();
+        pending.setState(dev.conntrack.api.NotrackStatus.PENDING);
+        pending.setMessage("observe only, would install 4 rules for udp 53");
+        Enforcer.Result rulesPending = new Enforcer.Result(new ApplyReport(Mode.ObserveOnly, List.of(), Map.of()),
+                new NotrackEnforcer.Outcome(pending, 0, null, false, null, null, null));
+        capped.decide(enforcing, s, false);
+        var notrackOnly = Conditions.find(capped.evaluate(enforcing, 1L, s, rulesPending, null, NOW).status().getConditions(),
+                NodeConditionTypes.APPLIED);
+        assertThat(notrackOnly.getStatus()).isEqualTo("False");
+        assertThat(notrackOnly.getReason()).isEqualTo("AgentObserveOnly");
     }
 
     @Test
@@ -223,6 +235,12 @@ class PollCycleTest {
         NodeSample withLog = new NodeSample(s.poll(), s.reading(), new KmsgSnapshot(1, 0, 0, 0, 0, Optional.of(logged)),
                 Optional.empty(), NodeSample.Namespaces.NONE, 0, OptionalInt.of(256));
         assertThat(poll(spec, withLog).status().getLastTableFullTime()).isEqualTo("2026-11-25T09:59:30Z");
+
+        // Drops seen at NOW are newer than that line: the line does not move the time back.
+        NodeSample dropping = sample(Duration.ofSeconds(1).toNanos(), 10, 262144, 500);
+        NodeSample droppingWithOldLog = new NodeSample(dropping.poll(), dropping.reading(), withLog.log(), Optional.empty(),
+                NodeSample.Namespaces.NONE, 0, OptionalInt.of(256));
+        assertThat(poll(spec, droppingWithOldLog).status().getLastTableFullTime()).isEqualTo("2026-11-25T10:00:00Z");
     }
 
     @Test
