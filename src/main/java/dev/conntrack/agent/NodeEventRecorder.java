@@ -25,12 +25,11 @@ public class NodeEventRecorder {
     private static final String NAMESPACE = "default";
     private static final String COMPONENT = "conntrack-agent";
     private static final String EVENTS = "/api/v1/namespaces/" + NAMESPACE + "/events";
-    /** The same reason within this time of its first Event bumps that Event (README: 5 minutes). */
-    private static final Duration WINDOW = Duration.ofMinutes(5);
 
     private final KubeClient client;
     private final String nodeName;
     private final Clock clock;
+    private final Duration window;
     private final Map<String, Emitted> recent = new HashMap<>();
     /** After a refused call: no Event is tried before retryAt (2 s doubling to 60 s, jitter, Retry-After). */
     private final Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(60));
@@ -39,10 +38,11 @@ public class NodeEventRecorder {
     private record Emitted(String name, String message, Instant first, int count) {
     }
 
-    public NodeEventRecorder(KubeClient client, String nodeName, Clock clock) {
+    public NodeEventRecorder(KubeClient client, String nodeName, Clock clock, Duration window) {
         this.client = client;
         this.nodeName = nodeName;
         this.clock = clock;
+        this.window = window;
     }
 
     public void normal(String reason, String message) {
@@ -63,7 +63,7 @@ public class NodeEventRecorder {
         }
         Emitted last = recent.get(reason);
         try {
-            if (last != null && now.isBefore(last.first().plus(WINDOW))) {
+            if (last != null && now.isBefore(last.first().plus(window))) {
                 int count = last.count() + 1;
                 // A merge patch of the fields that change: no read first, no resourceVersion needed.
                 client.patch(EVENTS + "/" + last.name(), KubeClient.MERGE_PATCH,

@@ -68,7 +68,7 @@ class NodePollerTest {
         // Listings run on the poll's thread here (Runnable::run), so the poll after the first sees the result.
         NodePoller poller = new NodePoller(config, paths, new KmsgWatcher(paths, clock), () -> Optional.of(state),
                 new AgentMetrics(new PrometheusRegistry()), new StatusReporter(client, "node-a", clock, Duration.ofSeconds(60)),
-                new NodeEventRecorder(client, "node-a", clock), clock, Runnable::run);
+                new NodeEventRecorder(client, "node-a", clock, Duration.ofMinutes(5)), clock, Runnable::run);
 
         poller.pollOnce();
         poller.pollOnce();

@@ -153,7 +153,7 @@ public final class SimulatedFleet implements AutoCloseable {
             // (never asked for here) would run on the scheduler's thread.
             NodePoller agent = new NodePoller(config, paths, new KmsgWatcher(paths, clock), new SharedSpecWatch(informer, name),
                     metrics, new StatusReporter(agentClient, name, clock, options.heartbeat()),
-                    new NodeEventRecorder(agentClient, name, clock), clock, Runnable::run);
+                    new NodeEventRecorder(agentClient, name, clock, Duration.ofMinutes(5)), clock, Runnable::run);
             agents.put(name, agent);
         });
         informer.start().toCompletableFuture().join();

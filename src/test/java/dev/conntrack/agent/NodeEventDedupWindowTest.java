@@ -10,11 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The agent's Events are deduplicated by reason within 5 minutes of the first (README "Events"). */
-class NodeEventRecorderTest {
+/** The agent's Events are deduplicated by reason within 5 minutes of the first (README "Events"), as NodeAgent wires the recorder. */
+class NodeEventDedupWindowTest {
     private final SettableClock clock = new SettableClock(Instant.parse("2026-12-06T17:00:00Z"));
     private final RecordingClient client = new RecordingClient();
-    private final NodeEventRecorder events = new NodeEventRecorder(client, "node-a", clock);
+    private final NodeEventRecorder events = new NodeEventRecorder(client, "node-a", clock, NodeAgent.EVENT_WINDOW);
 
     /** Records what would be sent instead of sending it. */
     private static final class RecordingClient extends KubeClient {
