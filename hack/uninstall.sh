@@ -57,12 +57,19 @@ else
   "$KUBECTL" delete conntrackpolicies.conntrack.dev --all --wait=false >&2
   log "waiting up to ${TIMEOUT}s for the agents to restore the original kernel values"
   deadline=$((SECONDS + TIMEOUT))
+  waited=""
   while :; do
     policies="$(remaining_policies)"
     nodes="$(unrestored)"
     if [[ -z "$policies" && -z "$nodes" ]]; then
       log "every node is back to its original conntrack settings"
       break
+    fi
+    # What is still awaited, said again each time it changes: progress, node by node.
+    waiting="${policies:+policies: ${policies% }${nodes:+; }}${nodes:+nodes: $(cut -d: -f1 <<< "$nodes" | paste -sd' ')}"
+    if [[ "$waiting" != "$waited" ]]; then
+      log "waiting for $waiting"
+      waited="$waiting"
     fi
     if (( SECONDS >= deadline )); then
       log "timed out after ${TIMEOUT}s; NOT uninstalling, so that the operator and agents can finish."

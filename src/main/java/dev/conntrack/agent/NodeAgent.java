@@ -24,6 +24,8 @@ import java.util.logging.Logger;
  * explaining thread lists the table when the poll asks for it.
  */
 public final class NodeAgent implements AutoCloseable {
+    /** Events of the same reason within this time of the first bump its count (README "Events": 5 minutes). */
+    static final Duration EVENT_WINDOW = Duration.ofMinutes(5);
     private static final Logger LOG = Logger.getLogger(NodeAgent.class.getName());
     /** The reporting thread looks for a due status write at least this often (heartbeats, retries). */
     static final long REPORT_EVERY_MILLIS = 200;
@@ -53,7 +55,7 @@ public final class NodeAgent implements AutoCloseable {
         });
         this.poller = new NodePoller(config, paths, kmsg, spec, metrics,
                 new StatusReporter(client, config.nodeName(), clock, config.heartbeat()),
-                new NodeEventRecorder(client, config.nodeName(), clock, Duration.ofMinutes(5)), clock, explaining);
+                new NodeEventRecorder(client, config.nodeName(), clock, EVENT_WINDOW), clock, explaining);
     }
 
     public void start() {

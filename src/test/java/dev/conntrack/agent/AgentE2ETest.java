@@ -162,9 +162,13 @@ class AgentE2ETest {
     @Test
     @Order(3)
     void keepsEnforcingWhileTheApiServerIsUnreachableAndReportsWhenItIsBack() throws Exception {
+        String watchFailed = "watch of node state " + NODE + " failed";
+        long outagesBefore = agent.logTail(Integer.MAX_VALUE).lines().filter(l -> l.contains(watchFailed)).count();
         proxy.cut();
         try {
-            Thread.sleep(1500);
+            // The agent has seen the API server go (its spec watch failed) before the drift.
+            await().atMost(Duration.ofSeconds(5)).until(() ->
+                    agent.logTail(Integer.MAX_VALUE).lines().filter(l -> l.contains(watchFailed)).count() > outagesBefore);
             Sysctls.write(TIME_WAIT, Long.toString(timeWait + 30));
             // No API server: the agent still sees the drift and reapplies from its last known spec.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->

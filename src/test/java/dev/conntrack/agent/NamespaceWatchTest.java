@@ -80,6 +80,19 @@ class NamespaceWatchTest {
     }
 
     @Test
+    void aQuietPodsDropsAreSeenByTheFullScanEveryFiveSeconds() {
+        watch.poll(now, false); // pod A, the larger table, is the one read on every poll
+        stats(300, 50, 40); // pod B drops: only a full scan reads its counters
+        now += Duration.ofSeconds(5).toNanos() - 1;
+        watch.poll(now, false);
+        assertThat(watch.droppingText()).as("no full scan before 5 s").isEmpty();
+
+        now += 1;
+        watch.poll(now, false);
+        assertThat(watch.droppingText()).contains("net:[" + POD_B + "]");
+    }
+
+    @Test
     void aPodWithoutLogFolderIsNamedByUid() {
         watch.poll(now, false);
         stats(300, 1000, 40);

@@ -102,16 +102,17 @@ class UninstallScriptApiServerTest {
         client.apps().daemonSets().inNamespace(NS).resource(new AgentDaemonSetFactory()
                 .create(AgentDaemonSetSettings.builder(NS, "conntrack-operator:0.1.0").build())).create();
         try (UninstallScript script = UninstallScript.start(kubeconfig, "-n", NS, "-r", RELEASE, "-t", "60")) {
-            await().atMost(Duration.ofSeconds(30))
-                    .until(() -> client.resources(ConntrackPolicy.class).withName("baseline").get() == null);
-            Thread.sleep(2000);
+            // The policy is gone; the script has seen it and waits for the two agents (node-c holds nothing).
+            awaitLine(script, Duration.ofSeconds(30), "[uninstall] waiting for nodes: node-a node-b");
+            assertThat(client.resources(ConntrackPolicy.class).withName("baseline").get()).isNull();
             assertThat(script.isRunning()).as("waits for the agents: " + script.output()).isTrue();
             assertThat(client.apps().deployments().inNamespace(NS).withName(RELEASE).get()).isNotNull();
 
-            // The agents restore, one after the other.
+            // The agents restore, one after the other: the script sees the first and waits on.
             restored("node-a");
-            Thread.sleep(1500);
+            awaitLine(script, Duration.ofSeconds(10), "[uninstall] waiting for nodes: node-b");
             assertThat(script.isRunning()).as(script.output()).isTrue();
+            assertThat(client.apps().deployments().inNamespace(NS).withName(RELEASE).get()).isNotNull();
             restored("node-b");
 
             assertThat(script.exitCode(60)).as(script.output()).isZero();
@@ -122,6 +123,11 @@ class UninstallScriptApiServerTest {
         assertThat(client.serviceAccounts().inNamespace(NS).withName("conntrack-agent").get()).isNull();
         assertThat(client.rbac().clusterRoles().withName("conntrack-operator").get()).isNull();
         assertThat(client.apps().daemonSets().inNamespace(NS).withName(AgentDaemonSetFactory.NAME).get()).isNull();
+    }
+
+    /** Waits for a whole line of the script's output; it checks every second here (CONNTRACK_UNINSTALL_POLL_SECONDS=1). */
+    private static void awaitLine(UninstallScript script, Duration atMost, String line) {
+        await().atMost(atMost).untilAsserted(() -> assertThat(script.output().lines()).contains(line));
     }
 
     private static ConntrackPolicy policy(String name) {

@@ -329,12 +329,7 @@ class PolicyMergerTest {
     @Test
     void autoscaleWhoseCeilingIsBelowAMaxFromAnotherPolicyIsLeftOutWithAWarning() {
         ConntrackPolicy sized = policy("sized", 10, ct -> ct.setMax(1048576));
-        ConntrackPolicy scaling = policy("scaling", 0, ct -> {
-            dev.conntrack.api.AutoscaleSpec autoscale = new dev.conntrack.api.AutoscaleSpec();
-            autoscale.setEnabled(true);
-            autoscale.setCeiling(262144);
-            ct.setAutoscale(autoscale);
-        });
+        ConntrackPolicy scaling = scaling(262144);
 
         ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(sized, scaling));
 
@@ -344,6 +339,27 @@ class PolicyMergerTest {
         assertThat(spec.getWarnings()).containsExactly("policy \"scaling\": conntrack.autoscale left out, its ceiling 262144 "
                 + "is below max 1048576 from policy \"sized\"");
         assertThat(scaling.getSpec().getConntrack().getAutoscale()).as("the policy itself is untouched").isNotNull();
+    }
+
+    @Test
+    void autoscaleWhoseCeilingEqualsMaxIsKept() {
+        ConntrackPolicy sized = policy("sized", 10, ct -> ct.setMax(262144));
+        ConntrackPolicy scaling = scaling(262144);
+
+        ConntrackNodeStateSpec spec = merger.resolve(worker, List.of(sized, scaling));
+
+        assertThat(spec.getConntrack().getAutoscale().getCeiling()).isEqualTo(262144);
+        assertThat(spec.getWarnings()).isNullOrEmpty();
+    }
+
+    /** Policy "scaling" (priority 0): autoscale on, up to CEILING. */
+    private static ConntrackPolicy scaling(int ceiling) {
+        return policy("scaling", 0, ct -> {
+            dev.conntrack.api.AutoscaleSpec autoscale = new dev.conntrack.api.AutoscaleSpec();
+            autoscale.setEnabled(true);
+            autoscale.setCeiling(ceiling);
+            ct.setAutoscale(autoscale);
+        });
     }
 
     static ConntrackPolicy policy(String name, Integer priority, Consumer<ConntrackSettings> settings) {

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackPolicy;
 import dev.conntrack.api.ConntrackSettings;
+import dev.conntrack.api.DriftPolicy;
 import dev.conntrack.api.Mode;
+import dev.conntrack.api.MonitoringSpec;
 import dev.conntrack.api.NodeSelector;
 import dev.conntrack.api.PolicySnapshot;
 import io.fabric8.kubernetes.api.model.Node;
@@ -61,6 +63,7 @@ class RolloutHoldTest {
         // Once taken, the node keeps it and its time without any admission.
         ConntrackNodeStateSpec again = build(List.of(edited), advanced, NONE, T1.plusSeconds(60));
         assertThat(PolicyMerger.sameSpec(again, advanced)).isTrue();
+        assertThat(again.getPolicySnapshots().get("p").getSince()).isEqualTo("2026-03-01T10:05:00Z");
     }
 
     @Test
@@ -76,6 +79,66 @@ class RolloutHoldTest {
         ConntrackNodeStateSpec held = build(List.of(low, demoted), built, NONE, T1);
         assertThat(held.getConntrack().getMax()).as("high still wins at its old priority").isEqualTo(262144);
         assertThat(held.getSources()).containsEntry("conntrack.max", "high");
+    }
+
+    @Test
+    void aSnapshotCarriesEverySettingSoTheStandInForAHeldNodeIsTheOldVersionWhole() {
+        ConntrackPolicy p = everySetting(3);
+        PolicySnapshot snapshot = RolloutHold.snapshotOf(p, "2026-03-01T10:00:00Z");
+        ConntrackPolicy standIn = RolloutHold.policyFrom("p", snapshot);
+
+        assertThat(standIn.getMetadata().getName()).isEqualTo("p");
+        assertThat(standIn.getMetadata().getGeneration()).isEqualTo(3L);
+        assertThat(standIn.getSpec().getPriority()).isEqualTo(7);
+        assertThat(standIn.getSpec().getMode()).isEqualTo(Mode.ObserveOnly);
+        assertThat(standIn.getSpec().getDriftPolicy()).isEqualTo(DriftPolicy.Report);
+        assertThat(standIn.getSpec().getConntrack().getMax()).isEqualTo(262144);
+        assertThat(standIn.getSpec().getMonitoring().getUsageWarningPercent()).isEqualTo(70);
+        assertThat(RolloutHold.sameSettings(snapshot, everySetting(4))).as("only the generation differs").isTrue();
+    }
+
+    @Test
+    void anEditOfAnySettingIsANewVersionForTheRollout() {
+        PolicySnapshot snapshot = RolloutHold.snapshotOf(everySetting(1), "2026-03-01T10:00:00Z");
+        ConntrackPolicy priority = everySetting(2);
+        priority.getSpec().setPriority(8);
+        ConntrackPolicy mode = everySetting(2);
+        mode.getSpec().setMode(Mode.Enforce);
+        ConntrackPolicy drift = everySetting(2);
+        drift.getSpec().setDriftPolicy(DriftPolicy.Reapply);
+        ConntrackPolicy monitoring = everySetting(2);
+        monitoring.getSpec().getMonitoring().setUsageWarningPercent(90);
+        ConntrackPolicy max = everySetting(2);
+        max.getSpec().getConntrack().setMax(524288);
+
+        for (ConntrackPolicy edited : List.of(priority, mode, drift, monitoring, max)) {
+            assertThat(RolloutHold.sameSettings(snapshot, edited)).as(edited.getSpec().toString()).isFalse();
+        }
+    }
+
+    @Test
+    void anObservingNodeKeepsTheTimeItTookAGenerationUntilTheNextOne() {
+        ConntrackPolicy audit = audit(1);
+        ConntrackNodeStateSpec observing = build(List.of(audit), null, NONE, T0);
+        assertThat(observing.getPolicySnapshots().get(PolicyMerger.name(audit)).getSince()).isEqualTo("2026-03-01T10:00:00Z");
+
+        ConntrackNodeStateSpec later = build(List.of(audit), observing, NONE, T1);
+        assertThat(later.getPolicySnapshots().get(PolicyMerger.name(audit)).getSince()).isEqualTo("2026-03-01T10:00:00Z");
+        ConntrackPolicy edited = audit(2);
+        ConntrackNodeStateSpec next = build(List.of(edited), later, NONE, T1);
+        assertThat(next.getPolicySnapshots().get(PolicyMerger.name(edited)).getSince()).isEqualTo("2026-03-01T10:05:00Z");
+    }
+
+    /** A policy with every setting a snapshot keeps set to something other than its default. */
+    private static ConntrackPolicy everySetting(long generation) {
+        ConntrackPolicy p = policy("p", generation, 262144);
+        p.getSpec().setPriority(7);
+        p.getSpec().setMode(Mode.ObserveOnly);
+        p.getSpec().setDriftPolicy(DriftPolicy.Report);
+        MonitoringSpec monitoring = new MonitoringSpec();
+        monitoring.setUsageWarningPercent(70);
+        p.getSpec().setMonitoring(monitoring);
+        return p;
     }
 
     @Test

@@ -31,6 +31,11 @@ class RolloutPlannerTest {
         assertThat(RolloutPlanner.maxUnavailable(rollout("10%"), 90)).isEqualTo(9);
         assertThat(RolloutPlanner.maxUnavailable(rollout("10%"), 3)).isEqualTo(1);
         assertThat(RolloutPlanner.maxUnavailable(rollout("1%"), 0)).isEqualTo(1);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("1%"), 200)).isEqualTo(2);
+        // What the CRD's rule refuses falls back to the default 10% rather than stopping the rollout.
+        assertThat(RolloutPlanner.maxUnavailable(rollout("0%"), 200)).isEqualTo(20);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("101%"), 200)).isEqualTo(20);
+        assertThat(RolloutPlanner.maxUnavailable(rollout("lots"), 200)).isEqualTo(20);
         assertThat(RolloutPlanner.maxUnavailable(rollout("100%"), 200)).isEqualTo(200);
         assertThat(RolloutPlanner.maxUnavailable(rollout(7), 200)).isEqualTo(7);
         // Absent: the schema default, 10%.
@@ -337,5 +342,19 @@ class RolloutPlannerTest {
         r.setPauseOnDegraded(pauseOnDegraded);
         p.getSpec().setRollout(rollout == null ? null : r);
         return p;
+    }
+
+    @Test
+    void aNodeViewReadsTheGenerationItsSpecCarriesAndNothingWithoutASpec() {
+        dev.conntrack.api.ConntrackNodeState state = new dev.conntrack.api.ConntrackNodeState();
+        state.getMetadata().setName("a");
+        state.setSpec(new dev.conntrack.api.ConntrackNodeStateSpec());
+        state.getSpec().setPolicyGenerations(Map.of("p", 2L));
+        assertThat(RolloutPlanner.NodeView.of(state, "p", false).specGeneration()).isEqualTo(2L);
+
+        state.setSpec(null);
+        RolloutPlanner.NodeView bare = RolloutPlanner.NodeView.of(state, "p", false);
+        assertThat(bare.specGeneration()).isNull();
+        assertThat(bare.observing()).isFalse();
     }
 }

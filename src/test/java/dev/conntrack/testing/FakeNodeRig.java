@@ -1,6 +1,7 @@
 package dev.conntrack.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateStatus;
@@ -16,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -28,6 +30,8 @@ import java.util.regex.Pattern;
  * the chart's service accounts.
  */
 public final class FakeNodeRig implements AutoCloseable {
+    /** The poll duration summary's count: polls the agent completed. */
+    private static final String POLLS = "conntrack_agent_poll_duration_seconds_count";
     public final String run = UUID.randomUUID().toString().substring(0, 8);
     public final String node;
     public final KubernetesClient client;
@@ -94,6 +98,16 @@ public final class FakeNodeRig implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Waits until the agent has completed {@code polls} more polls: at least one a second (the
+     * default pollInterval), with 3 s to spare. For "the next polls leave X alone": wait for the
+     * polls, then check X, instead of sleeping for a time the polls may or may not have used.
+     */
+    public void awaitPolls(int polls) {
+        double before = metric(POLLS);
+        await().atMost(Duration.ofSeconds(polls + 3L)).until(() -> metric(POLLS) >= before + polls);
     }
 
     @Override

@@ -10,6 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class AutoRaisePlannerTest {
     private static final long OBJ = 256;
+    /**
+     * The README's numbers, as literals so that a changed constant fails here: a storm brings
+     * 250,000 new entries/s, the agent needs 10 ms to answer, so 2,500 entries stay free below the
+     * watermark, and a table with less room is raised at once to 2 x 2,500 / 80% + 1 = 6,251.
+     */
+    private static final long HEADROOM = 2_500;
 
     private static AutoscaleSpec spec(Integer ceiling, String budget) {
         AutoscaleSpec s = new AutoscaleSpec();
@@ -21,7 +27,7 @@ class AutoRaisePlannerTest {
 
     @Test
     void belowTheWatermarkWithoutDropsNothingHappens() {
-        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - AutoRaisePlanner.MIN_HEADROOM, 100_000, 262144, false, OBJ, 0);
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 79_900 - HEADROOM, 100_000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isFalse();
         assertThat(d.limitedBy()).isEqualTo(Limit.None);
     }
@@ -43,7 +49,7 @@ class AutoRaisePlannerTest {
         assertThat(AutoRaisePlanner.plan(s, 100, 100_000, 262144, true, OBJ, 0).newMax()).isEqualTo(150_000);
         // A table far past the watermark gets enough room to drop back under it (with the storm headroom), not just one step.
         assertThat(AutoRaisePlanner.plan(s, 100_000, 100_000, 262144, false, OBJ, 0).newMax())
-                .isEqualTo((100_000 + 2 * AutoRaisePlanner.MIN_HEADROOM) * 2 + 1);
+                .isEqualTo((100_000 + 2 * HEADROOM) * 2 + 1);
     }
 
     @Test
@@ -83,6 +89,68 @@ class AutoRaisePlannerTest {
     }
 
     @Test
+    void theStormAndItsHeadroomAreTheDocumentedNumbers() {
+        assertThat(AutoRaisePlanner.STORM_PER_SECOND).isEqualTo(250_000.0);
+        assertThat(AutoRaisePlanner.MIN_HEADROOM).isEqualTo(2_500L);
+    }
+
+    @Test
+    void theWatermarkIsReachedAtExactlyItsPercentAndAZeroMaxIsNeverAbove() {
+        assertThat(AutoRaisePlanner.aboveWatermark(spec(null, null), 80_000, 100_000)).isTrue();
+        assertThat(AutoRaisePlanner.aboveWatermark(spec(null, null), 79_999, 100_000)).isFalse();
+        assertThat(AutoRaisePlanner.aboveWatermark(spec(null, null), 0, 0)).as("max unreadable").isFalse();
+    }
+
+    @Test
+    void bucketsFollowOnlyAboveEightEntriesPerBucket() {
+        assertThat(AutoRaisePlanner.bucketsFor(8 * 2048, 2048)).isEqualTo(2048);
+        assertThat(AutoRaisePlanner.bucketsFor(9000, 2048)).isEqualTo(2048);
+        assertThat(AutoRaisePlanner.bucketsFor(8 * 2048 + 1, 2048)).isEqualTo((8 * 2048 + 4) / 4);
+    }
+
+    @Test
+    void theMessageSaysWhatChangedAndWhatHeldItBack() {
+        Decision step = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ, 0);
+        assertThat(step.message()).isEqualTo("raised max 100000 -> 200000 (usage 80% >= 80%)");
+        Decision withBuckets = AutoRaisePlanner.plan(spec(10_000_000, null), 900_000, 1_000_000, 131072, false, OBJ, 0);
+        assertThat(withBuckets.message()).isEqualTo("raised max 1000000 -> 2000000, buckets 131072 -> 500000 (usage 90% >= 80%)");
+        Decision ceiling = AutoRaisePlanner.plan(spec(150_000, null), 90_000, 100_000, 262144, true, OBJ, 0);
+        assertThat(ceiling.message()).isEqualTo("raised max 100000 -> 150000 (drops; held at the ceiling)");
+        Decision budget = AutoRaisePlanner.plan(spec(null, "1Mi"), 3000, 3000, 1024, true, OBJ, 0);
+        assertThat(budget.message()).endsWith("(drops; held at the memory budget)");
+    }
+
+    @Test
+    void aRaiseThatLandsExactlyOnABoundWasNotHeldBackByIt() {
+        Decision onCeiling = AutoRaisePlanner.plan(spec(200_000, null), 80_000, 100_000, 262144, false, OBJ, 0);
+        assertThat(onCeiling.newMax()).isEqualTo(200_000);
+        assertThat(onCeiling.limitedBy()).isEqualTo(Limit.None);
+        // 200,000 entries x 256 B + 262,144 buckets x 16 B = 55,394,304 bytes: exactly the budget.
+        Decision onBudget = AutoRaisePlanner.plan(spec(null, "55394304"), 80_000, 100_000, 262144, false, OBJ, 0);
+        assertThat(onBudget.newMax()).isEqualTo(200_000);
+        assertThat(onBudget.limitedBy()).isEqualTo(Limit.None);
+        assertThat(onBudget.message()).doesNotContain("held");
+    }
+
+    @Test
+    void growthTheStepAlreadyCoversIsNotCalledSizingForGrowth() {
+        // 80,000 + 80,000/s in one second = 160,000, 80% of 200,000: the step to 200,000 holds it exactly.
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ, 80_000);
+        assertThat(d.newMax()).isEqualTo(200_000);
+        assertThat(d.message()).doesNotContain("sized for");
+        assertThat(AutoRaisePlanner.plan(spec(1_000_000, null), 80_000, 100_000, 262144, false, OBJ, 80_001).message())
+                .contains("sized for 1 s of growth at 80001 entries/s");
+    }
+
+    @Test
+    void slowGrowthWithinTheStormHeadroomIsCalledLackOfHeadroom() {
+        // 78,000 of 100,000 and growing slowly: not above the watermark, but within 2,500 of it.
+        Decision d = AutoRaisePlanner.plan(spec(1_000_000, null), 78_000, 100_000, 262144, false, OBJ, 100);
+        assertThat(d.raise()).isTrue();
+        assertThat(d.message()).contains("(fewer than 2500 entries left below the watermark, what a connection storm fills in 10 ms)");
+    }
+
+    @Test
     void enabledNeedsTrue() {
         assertThat(AutoRaisePlanner.enabled(null)).isFalse();
         assertThat(AutoRaisePlanner.enabled(new AutoscaleSpec())).isFalse();
@@ -99,7 +167,7 @@ class AutoRaisePlannerTest {
         assertThat(d.limitedBy()).isEqualTo(Limit.Ceiling);
         Decision unbounded = AutoRaisePlanner.plan(spec(10_000_000, null), 50_000, 100_000, 262144, false, OBJ, 2_000_000);
         assertThat(unbounded.newMax()).isEqualTo(2_562_500);
-        assertThat(unbounded.message()).contains("growing 2000000 entries/s").contains("sized for 1 s of growth");
+        assertThat(unbounded.message()).contains("(usage 50% and growing 2000000 entries/s").contains("sized for 1 s of growth");
     }
 
     @Test
@@ -107,7 +175,7 @@ class AutoRaisePlannerTest {
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), 50_000, 100_000, 10_000)).isFalse();
         assertThat(AutoRaisePlanner.plan(spec(1_000_000, null), 50_000, 100_000, 262144, false, OBJ, 10_000).raise()).isFalse();
         // Shrinking or unknown growth is the watermark check with the storm headroom.
-        long justBelow = 80_000 - AutoRaisePlanner.MIN_HEADROOM - 1;
+        long justBelow = 80_000 - HEADROOM - 1;
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow, 100_000, -5000)).isFalse();
         assertThat(AutoRaisePlanner.dueToRaise(spec(1_000_000, null), justBelow + 1, 100_000, 0)).isTrue();
     }
@@ -134,9 +202,8 @@ class AutoRaisePlannerTest {
         // 1,000 entries fill in 4 ms at a connection storm: no poll can defend them.
         Decision d = AutoRaisePlanner.plan(spec(262144, null), 0, 1000, 262144, false, OBJ, 0);
         assertThat(d.raise()).isTrue();
-        long room = 2 * AutoRaisePlanner.MIN_HEADROOM;
-        assertThat(d.newMax()).isEqualTo(room * 100 / 80 + 1);
-        assertThat(d.message()).contains("fewer than " + AutoRaisePlanner.MIN_HEADROOM + " entries left below the watermark");
+        assertThat(d.newMax()).isEqualTo(6_251);
+        assertThat(d.message()).contains("fewer than 2500 entries left below the watermark");
         // Once raised, an idle table stays where it is.
         assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 0, d.newMax(), 0)).isFalse();
         assertThat(AutoRaisePlanner.dueToRaise(spec(262144, null), 100, d.newMax(), 0)).isFalse();

@@ -16,6 +16,8 @@ import dev.conntrack.kernel.SysctlFiles;
 import dev.conntrack.kernel.WriteResult;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,5 +136,85 @@ class AutoRaiseTest {
 
         assertThat(raise.status().getRaises()).isZero();
         assertThat(raise.status().getMessage()).startsWith("could not raise: max=200000");
+    }
+
+    @Test
+    void theStatusSaysWhatWasRaisedWhenAndWhy() {
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 100_000);
+        s.getAutoscale().setCeiling(1_000_000);
+        DesiredValues values = raise.floor(s, DesiredValues.of(s), false, new AutoRaise.Observation(85_000, 100_000, 1024, 0, false),
+                256, Mode.Enforce);
+        assertThat(values.number(ConntrackKey.MAX)).isEqualTo(200_000);
+        assertThat(values.number(ConntrackKey.BUCKETS)).isEqualTo(50_000);
+        ApplyReport written = new ApplyReport(Mode.Enforce, List.of(
+                new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "200000", "100000", "200000", null, null),
+                new KeyResult(ConntrackKey.BUCKETS, KeyOutcome.Applied, "50000", "1024", "50000", null, null)), Map.of());
+
+        assertThat(raise.settle(written, NOW))
+                .contains("raised max 100000 -> 200000, buckets 1024 -> 50000 (usage 85% >= 80%) (85000 entries, max was 100000)");
+
+        var status = raise.status();
+        assertThat(status.getMax()).isEqualTo(200_000L);
+        assertThat(status.getBuckets()).isEqualTo(50_000L);
+        assertThat(status.getRaises()).isEqualTo(1L);
+        assertThat(status.getLastRaiseTime()).isEqualTo("2026-11-25T10:00:00Z");
+        assertThat(status.getLimitedBy()).isNull();
+        assertThat(status.getMessage()).isEqualTo("raised max 100000 -> 200000, buckets 1024 -> 50000 (usage 85% >= 80%)");
+    }
+
+    @Test
+    void aBoundThatHoldsARaiseBackIsInTheStatus(@TempDir Path dir) {
+        FakeHost host = hostWithMax(dir, "150000");
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 150_000);
+        s.getAutoscale().setCeiling(150_000);
+
+        assertThat(poll(raise, enforcer(host, dir), s, false, seen(140_000, 150_000, 0, true), Mode.Enforce)).isEmpty();
+
+        assertThat(raise.limitedBy()).isEqualTo(AutoRaisePlanner.Limit.Ceiling);
+        assertThat(raise.status().getLimitedBy()).isEqualTo("Ceiling");
+        assertThat(raise.status().getMessage()).isEqualTo("ceiling 150000 reached at max 150000 with 140000 entries");
+        assertThat(raise.status().getMax()).isNull();
+    }
+
+    @Test
+    void onlyAMaxAboveTheSpecAndWithinTheCeilingIsAdopted() {
+        // settings(true): spec max 1000, ceiling 262144.
+        assertThat(floorMax(new AutoRaise(), settings(true), true, 262_144)).isEqualTo(262_144);
+        assertThat(floorMax(new AutoRaise(), settings(true), true, 262_145)).as("above the ceiling: not ours").isEqualTo(1000);
+        AutoRaise atSpec = new AutoRaise();
+        assertThat(floorMax(atSpec, settings(true, 100_000), true, 100_000)).isEqualTo(100_000);
+        assertThat(atSpec.status().getMax()).as("nothing adopted").isNull();
+    }
+
+    @Test
+    void bucketsTheKernelRefusedAreNotReportedAsRaised() {
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 100_000);
+        s.getAutoscale().setCeiling(1_000_000);
+        raise.floor(s, DesiredValues.of(s), false, new AutoRaise.Observation(85_000, 100_000, 1024, 0, false), 256, Mode.Enforce);
+        ApplyReport written = new ApplyReport(Mode.Enforce, List.of(
+                new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "200000", "100000", "200000", null, null),
+                new KeyResult(ConntrackKey.BUCKETS, KeyOutcome.Failed, "50000", "1024", "1024",
+                        new dev.conntrack.kernel.IoFailure(FailureReason.ReadOnlyFileSystem, "Read-only file system"), null)), Map.of());
+
+        assertThat(raise.settle(written, NOW)).isPresent();
+        assertThat(raise.status().getMax()).isEqualTo(200_000L);
+        assertThat(raise.status().getBuckets()).isNull();
+    }
+
+    @Test
+    void aSpecMaxTheRaiseWouldOnlyMatchIsNotARaise() {
+        // The spec asks for 200,000; the kernel still has 100,000 at 85%: the step lands on the spec's own value.
+        AutoRaise raise = new AutoRaise();
+        ConntrackSettings s = settings(true, 200_000);
+        DesiredValues values = raise.floor(s, DesiredValues.of(s), false, seen(85_000, 100_000, 0, false), 256, Mode.Enforce);
+        assertThat(values.number(ConntrackKey.MAX)).isEqualTo(200_000);
+        ApplyReport written = new ApplyReport(Mode.Enforce, List.of(
+                new KeyResult(ConntrackKey.MAX, KeyOutcome.Applied, "200000", "100000", "200000", null, null)), Map.of());
+
+        assertThat(raise.settle(written, NOW)).as("the spec's write, not auto-raise's").isEmpty();
+        assertThat(raise.status().getRaises()).isZero();
     }
 }

@@ -94,6 +94,9 @@ class DesiredValuesTest {
         assertThat(values.withFloor(6251, 0).values()).containsEntry(ConntrackKey.MAX, "6251").containsEntry(ConntrackKey.BUCKETS, "4096");
         assertThat(values.withFloor(500, 8192).values()).containsEntry(ConntrackKey.MAX, "1000").containsEntry(ConntrackKey.BUCKETS, "8192");
         assertThat(values.withFloor(0, 0)).isSameAs(values);
+        assertThat(values.withFloor(1000, 4096)).as("a floor equal to the spec changes nothing").isSameAs(values);
+        assertThat(values.withFloor(Integer.MAX_VALUE, 0).values()).containsEntry(ConntrackKey.MAX, "2147483647");
+        assertThat(values.withFloor(Integer.MAX_VALUE + 1L, 0)).as("beyond what the kernel takes").isSameAs(values);
         assertThat(DesiredValues.of(new ConntrackSettings()).withFloor(6251, 0).values()).containsExactly(entry(ConntrackKey.MAX, "6251"));
     }
 }

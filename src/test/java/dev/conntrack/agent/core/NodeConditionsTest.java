@@ -143,6 +143,49 @@ class NodeConditionsTest {
     }
 
     @Test
+    void appliedSaysWhatIsInEffectOrThatNothingWasAskedFor() {
+        assertThat(NodeConditions.applied(report(Mode.Enforce), 1L).getMessage()).isEqualTo("no conntrack settings requested for this node");
+        Condition two = NodeConditions.applied(report(Mode.Enforce, applied(ConntrackKey.MAX, "131072"),
+                applied(ConntrackKey.TCP_TIME_WAIT, "30")), 1L);
+        assertThat(two.getMessage()).isEqualTo("in effect: max=131072, tcpTimeWait=30");
+    }
+
+    @Test
+    void pressureNamesTheAutoRaiseBoundOnlyWhenThereIsPressure() {
+        List<Condition> pressured = NodeConditions.evaluate(report(Mode.Enforce), OptionalDouble.of(95), QUIET, 80, 4L);
+        dev.conntrack.api.AutoRaiseStatus status = new dev.conntrack.api.AutoRaiseStatus();
+        status.setMessage("ceiling 400000 reached at max 400000 with 390000 entries");
+
+        Map<String, Condition> ceiling = byType(NodeConditions.withAutoRaiseLimit(pressured, AutoRaisePlanner.Limit.Ceiling, status, 4L));
+        assertThat(ceiling.get("Pressure")).extracting(Condition::getStatus, Condition::getReason, Condition::getMessage)
+                .containsExactly("True", "CeilingReached", "auto-raise stopped: ceiling 400000 reached at max 400000 with 390000 entries");
+        assertThat(ceiling.get("Pressure").getObservedGeneration()).isEqualTo(4L);
+        assertThat(ceiling.get("Applied")).isEqualTo(byType(pressured).get("Applied"));
+        Map<String, Condition> budget = byType(NodeConditions.withAutoRaiseLimit(pressured, AutoRaisePlanner.Limit.MemoryBudget, null, 4L));
+        assertThat(budget.get("Pressure")).extracting(Condition::getReason, Condition::getMessage)
+                .containsExactly("MemoryBudgetReached", "auto-raise stopped: MemoryBudgetReached");
+
+        assertThat(NodeConditions.withAutoRaiseLimit(pressured, AutoRaisePlanner.Limit.None, status, 4L)).isEqualTo(pressured);
+        List<Condition> room = NodeConditions.evaluate(report(Mode.Enforce), OptionalDouble.of(50), QUIET, 80, 4L);
+        assertThat(NodeConditions.withAutoRaiseLimit(room, AutoRaisePlanner.Limit.Ceiling, status, 4L)).isEqualTo(room);
+    }
+
+    @Test
+    void tableFullNamesTheDroppingNamespaceOnlyWhenATableIsFull() {
+        String where = " in network namespace net:[4026532300] (pid 200)";
+        List<Condition> full = NodeConditions.evaluate(report(Mode.Enforce), OptionalDouble.of(10), DROPPING, 80, 2L);
+        Map<String, Condition> named = byType(NodeConditions.namingNamespace(full, where, 2L));
+        assertThat(named.get("TableFull")).extracting(Condition::getStatus, Condition::getReason, Condition::getMessage)
+                .containsExactly("True", "DropsRising", "packets dropped because a conntrack table is full" + where);
+        assertThat(named.get("Pressure")).isEqualTo(byType(full).get("Pressure"));
+
+        assertThat(NodeConditions.namingNamespace(full, "", 2L)).isEqualTo(full);
+        assertThat(NodeConditions.namingNamespace(full, null, 2L)).isEqualTo(full);
+        List<Condition> quiet = NodeConditions.evaluate(report(Mode.Enforce), OptionalDouble.of(10), QUIET, 80, 2L);
+        assertThat(NodeConditions.namingNamespace(quiet, where, 2L)).isEqualTo(quiet);
+    }
+
+    @Test
     void messagesDoNotChangeFromPollToPoll() {
         DropRate otherDrops = new DropRate(Duration.ofMillis(1003), OptionalLong.of(12), OptionalDouble.of(11.9), OptionalLong.of(0));
         ApplyReport r = report(Mode.Enforce, applied(ConntrackKey.MAX, "131072"));

@@ -21,6 +21,9 @@ class NotrackEnforcerTest {
     private static final List<NotrackRule> DNS = List.of(new NotrackRule(NotrackProtocol.udp, 53, null, "169.254.20.10/32"));
     private static final List<NotrackRule> DNS_AND_NTP = List.of(DNS.get(0), new NotrackRule(NotrackProtocol.udp, 123, null, null));
 
+    /** The documented drift check: "on a spec change at once, else every 10 s, never on every poll". */
+    private static final Duration CHECK = Duration.ofSeconds(10);
+
     private final FakeNft fake = new FakeNft();
     private final AtomicLong now = new AtomicLong(5_000_000_000L);
     private final NotrackEnforcer enforcer = new NotrackEnforcer(new NftablesNotrack(fake, List.of("nft")), now::get);
@@ -43,10 +46,42 @@ class NotrackEnforcerTest {
         assertThat(polled.status()).isEqualTo(first.status());
         assertThat(polled.installed()).isNull(); // the Event is for the pass that installed
 
-        now.addAndGet(NotrackEnforcer.CHECK_EVERY.toNanos());
+        now.addAndGet(CHECK.toNanos() - 1);
+        enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
+        assertThat(fake.commands).as("no check before 10 s").hasSize(commands);
+        now.addAndGet(1);
         enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
         assertThat(fake.commands).hasSize(commands + 1); // one read, no rewrite: the table is as wanted
         assertThat(fake.scripts).hasSize(1);
+    }
+
+    @Test
+    void aTableDeletedAfterAQuietCheckIsStillOurs() {
+        enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
+        now.addAndGet(CHECK.toNanos());
+        assertThat(enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply).override()).isNull(); // checked: in place
+        fake.deleteTable();
+        now.addAndGet(CHECK.toNanos());
+
+        assertThat(enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply).override())
+                .startsWith("notrack table inet conntrack_operator was changed outside the agent");
+    }
+
+    @Test
+    void noRulesAndNoTableIsNothingToReport() {
+        assertThat(enforcer.reconcile(List.of(), Mode.Enforce, DriftPolicy.Reapply)).isEqualTo(NotrackEnforcer.Outcome.NONE);
+        assertThat(fake.scripts).isEmpty();
+    }
+
+    @Test
+    void aRuleThatCannotBeRenderedFailsWithoutRunningNft() {
+        List<NotrackRule> bad = List.of(new NotrackRule(NotrackProtocol.udp, 53, null, "10.0.0.0/33"));
+        NotrackEnforcer.Outcome outcome = enforcer.reconcile(bad, Mode.Enforce, DriftPolicy.Reapply);
+
+        assertThat(outcome.failed()).isTrue();
+        assertThat(outcome.status().getState()).isEqualTo(NotrackStatus.FAILED);
+        assertThat(outcome.failure()).isEqualTo("notrack rules not rendered: prefix length 33 too long in 10.0.0.0/33");
+        assertThat(fake.commands).isEmpty();
     }
 
     @Test
@@ -89,7 +124,7 @@ class NotrackEnforcerTest {
     void aDeletedTableIsPutBackAndReportedAsOverride() {
         enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
         fake.deleteTable();
-        now.addAndGet(NotrackEnforcer.CHECK_EVERY.toNanos());
+        now.addAndGet(CHECK.toNanos());
 
         NotrackEnforcer.Outcome outcome = enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
 
@@ -102,7 +137,7 @@ class NotrackEnforcerTest {
     void driftPolicyReportLeavesAnEditedTableAndSaysSo() {
         enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Report);
         fake.deleteFirstRule();
-        now.addAndGet(NotrackEnforcer.CHECK_EVERY.toNanos());
+        now.addAndGet(CHECK.toNanos());
 
         NotrackEnforcer.Outcome outcome = enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Report);
 
@@ -149,12 +184,12 @@ class NotrackEnforcerTest {
 
         fake.missing = false;
         fake.refuseWith = "Error: Could not process rule: Operation not permitted";
-        now.addAndGet(NotrackEnforcer.CHECK_EVERY.toNanos()); // failures are retried at the check interval
+        now.addAndGet(CHECK.toNanos()); // failures are retried at the check interval
         NotrackEnforcer.Outcome refused = enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply);
         assertThat(refused.failure()).isEqualTo("nft -f - failed (exit 1): Error: Could not process rule: Operation not permitted");
 
         fake.refuseWith = null;
-        now.addAndGet(NotrackEnforcer.CHECK_EVERY.toNanos());
+        now.addAndGet(CHECK.toNanos());
         assertThat(enforcer.reconcile(DNS, Mode.Enforce, DriftPolicy.Reapply).status().getState()).isEqualTo(NotrackStatus.INSTALLED);
     }
 

@@ -143,4 +143,149 @@ class PollCycleTest {
         assertThat(degraded.getReason()).isEqualTo("InvalidSpec");
         assertThat(degraded.getMessage()).contains("generation 2 refused").contains("originals file damaged");
     }
+
+    @Test
+    void theStatusCarriesTheVersionTheExplanationNotrackAndAutoRaise() {
+        PollCycle versioned = new PollCycle(new PollCycle.Config(false, "1.2.3"));
+        ConntrackNodeStateSpec spec = spec(1000, true);
+        NodeSample s = sample(0, 0, 1000, 0);
+        Enforcer.Result done = inKernel(versioned.decide(spec, s, false));
+        dev.conntrack.api.NotrackStatus notrack = new dev.conntrack.api.NotrackStatus();
+        notrack.setState(dev.conntrack.api.NotrackStatus.INSTALLED);
+        dev.conntrack.api.TableExplanation explanation = new dev.conntrack.api.TableExplanation();
+        explanation.setEntries(1000L);
+
+        PollCycle.Outcome out = versioned.evaluate(spec, 1L, s,
+                new Enforcer.Result(done.settings(), new NotrackEnforcer.Outcome(notrack, 4, null, false, null, null, null)),
+                explanation, NOW);
+
+        assertThat(out.status().getAgentVersion()).isEqualTo("1.2.3");
+        assertThat(out.status().getExplanation()).isSameAs(explanation);
+        assertThat(out.status().getNotrack()).isSameAs(notrack);
+        assertThat(out.status().getAutoRaise().getMax()).isEqualTo(6251L);
+        assertThat(out.raised()).hasValueSatisfying(m -> assertThat(m).startsWith("raised max 1000 -> 6251"));
+        assertThat(out.status().getLastTableFullTime()).as("never full").isNull();
+        assertThat(versioned.conditions()).isEqualTo(out.status().getConditions());
+    }
+
+    @Test
+    void pressureIsUsageAtTheWarningOrAFullTable() {
+        assertThat(poll(spec(262144, false), sample(0, 1000, 262144, 0)).pressure()).isFalse();
+        assertThat(new PollCycle(new PollCycle.Config(false, "t")).evaluate(spec(262144, false), 1L, sample(0, 240_000, 262144, 0),
+                inKernel(cycle.decide(spec(262144, false), sample(0, 240_000, 262144, 0), false)), null, NOW).pressure()).isTrue();
+        ConntrackNodeStateSpec spec = spec(262144, false);
+        poll(spec, sample(0, 10, 262144, 7));
+        assertThat(poll(spec, sample(Duration.ofSeconds(1).toNanos(), 10, 262144, 5007)).pressure()).as("drops").isTrue();
+    }
+
+    @Test
+    void anAgentCappedToObserveOnlyReportsNotAppliedForAnEnforcingSpecOnly() {
+        PollCycle capped = new PollCycle(new PollCycle.Config(true, "t"));
+        ConntrackNodeStateSpec enforcing = spec(131072, false);
+        NodeSample s = sample(0, 10, 262144, 0);
+        capped.decide(enforcing, s, false);
+        Enforcer.Result wouldWrite = new Enforcer.Result(new ApplyReport(Mode.ObserveOnly, List.of(new KeyResult(ConntrackKey.MAX,
+                KeyOutcome.WouldChange, "131072", "262144", "262144", null, null)), Map.of()), NotrackEnforcer.Outcome.NONE);
+        var applied = Conditions.find(capped.evaluate(enforcing, 1L, s, wouldWrite, null, NOW)
+                .status().getConditions(), NodeConditionTypes.APPLIED);
+        assertThat(applied.getReason()).isEqualTo("AgentObserveOnly");
+
+        ConntrackNodeStateSpec observing = spec(131072, false);
+        observing.setMode(Mode.ObserveOnly);
+        capped.decide(observing, s, false);
+        var observed = Conditions.find(capped.evaluate(observing, 1L, s, wouldWrite, null, NOW)
+                .status().getConditions(), NodeConditionTypes.APPLIED);
+        assertThat(observed.getStatus()).isEqualTo("True");
+        assertThat(observed.getReason()).isEqualTo("ObserveOnly");
+
+        // Only notrack rules pending: still not applied while the agent is capped.
+        dev.conntrack.api.NotrackStatus pending = new dev.conntrack.api.NotrackStatus();
+        pending.setState(dev.conntrack.api.NotrackStatus.PENDING);
+        pending.setMessage("observe only, would install 4 rules for udp 53");
+        Enforcer.Result rulesPending = new Enforcer.Result(new ApplyReport(Mode.ObserveOnly, List.of(), Map.of()),
+                new NotrackEnforcer.Outcome(pending, 0, null, false, null, null, null));
+        capped.decide(enforcing, s, false);
+        var notrackOnly = Conditions.find(capped.evaluate(enforcing, 1L, s, rulesPending, null, NOW).status().getConditions(),
+                NodeConditionTypes.APPLIED);
+        assertThat(notrackOnly.getStatus()).isEqualTo("False");
+        assertThat(notrackOnly.getReason()).isEqualTo("AgentObserveOnly");
+    }
+
+    @Test
+    void dropsInAnotherNamespaceAreTheNodesDropsAndNameIt() {
+        ConntrackNodeStateSpec spec = spec(262144, false);
+        poll(spec, sample(0, 10, 262144, 7));
+        NodeSample own = sample(Duration.ofSeconds(2).toNanos(), 10, 262144, 7);
+        NodeSample withPod = new NodeSample(own.poll(), own.reading(), own.log(), Optional.empty(),
+                new NodeSample.Namespaces(300, " in network namespace net:[4026532300] (pid 200)", null, null), 0, OptionalInt.of(256));
+
+        PollCycle.Outcome out = poll(spec, withPod);
+
+        var tableFull = Conditions.find(out.status().getConditions(), NodeConditionTypes.TABLE_FULL);
+        assertThat(tableFull.getStatus()).isEqualTo("True");
+        assertThat(tableFull.getMessage()).endsWith(" in network namespace net:[4026532300] (pid 200)");
+        assertThat(out.status().getCounters().getDropsPerSecond()).as("300 drops in 2 s").isEqualTo(150.0);
+    }
+
+    @Test
+    void aTableFullLineInTheKernelLogIsTheLastTableFullTimeWhenNewer() {
+        ConntrackNodeStateSpec spec = spec(262144, false);
+        NodeSample s = sample(0, 10, 262144, 0);
+        Instant logged = Instant.parse("2026-11-25T09:59:30Z");
+        NodeSample withLog = new NodeSample(s.poll(), s.reading(), new KmsgSnapshot(1, 0, 0, 0, 0, Optional.of(logged)),
+                Optional.empty(), NodeSample.Namespaces.NONE, 0, OptionalInt.of(256));
+        assertThat(poll(spec, withLog).status().getLastTableFullTime()).isEqualTo("2026-11-25T09:59:30Z");
+
+        // Drops seen at NOW are newer than that line: the line does not move the time back.
+        NodeSample dropping = sample(Duration.ofSeconds(1).toNanos(), 10, 262144, 500);
+        NodeSample droppingWithOldLog = new NodeSample(dropping.poll(), dropping.reading(), withLog.log(), Optional.empty(),
+                NodeSample.Namespaces.NONE, 0, OptionalInt.of(256));
+        assertThat(poll(spec, droppingWithOldLog).status().getLastTableFullTime()).isEqualTo("2026-11-25T10:00:00Z");
+    }
+
+    @Test
+    void thePolicysPollIntervalPacesThePollsAndFollowsItsEdits() {
+        ConntrackNodeStateSpec spec = spec(262144, false);
+        spec.setMonitoring(new MonitoringSpec());
+        spec.getMonitoring().setPollInterval("2s");
+        assertThat(poll(spec, sample(0, 10, 262144, 0)).next()).isEqualTo(Duration.ofSeconds(2));
+        spec.getMonitoring().setPollInterval("500ms");
+        assertThat(poll(spec, sample(1, 10, 262144, 0)).next()).isEqualTo(Duration.ofMillis(500));
+        spec.setMonitoring(null);
+        assertThat(poll(spec, sample(2, 10, 262144, 0)).next()).isEqualTo(Duration.ofSeconds(1));
+
+        assertThat(PollCycle.pollInterval("250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(PollCycle.pollInterval("soon")).as("unreadable: the default").isEqualTo(Duration.ofSeconds(1));
+        assertThat(PollCycle.pollInterval(null)).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void notrackRulesGoToTheEnforcerAndASpecWithoutConntrackIsFine() {
+        ConntrackNodeStateSpec spec = spec(131072, false);
+        List<dev.conntrack.api.NotrackRule> rules = List.of(new dev.conntrack.api.NotrackRule(dev.conntrack.api.NotrackProtocol.udp, 53, null, null));
+        spec.getConntrack().setNotrack(rules);
+        assertThat(cycle.decide(spec, sample(0, 10, 262144, 0), false).notrack()).isEqualTo(rules);
+
+        Enforcer.Intent none = cycle.decide(new ConntrackNodeStateSpec(), sample(1, 10, 262144, 0), false);
+        assertThat(none.notrack()).isNull();
+        assertThat(none.values().values()).isEmpty();
+        // No spec yet: conditions with the default warning, nothing applied.
+        PollCycle.Outcome unknown = cycle.evaluate(null, null, sample(2, 250_000, 262144, 0),
+                new Enforcer.Result(new ApplyReport(Mode.ObserveOnly, List.of(), Map.of()), NotrackEnforcer.Outcome.NONE), null, NOW);
+        assertThat(unknown.pressure()).as("95% is above the default 90%").isTrue();
+    }
+
+    @Test
+    void withoutTheObjectSizeAMemoryBudgetIsJudgedAtTheDefaultSize() {
+        // Entries of 320 B (the default) and 20,000 buckets of 16 B: a 32Mi budget holds max at 103,857, short of the step to 160,000.
+        ConntrackNodeStateSpec spec = spec(80_000, true);
+        spec.getConntrack().getAutoscale().setMemoryBudget("32Mi");
+        NodeSample s = sample(0, 79_000, 80_000, 0);
+        NodeSample unknownSize = new NodeSample(s.poll(), s.reading(), s.log(), Optional.empty(), NodeSample.Namespaces.NONE, 0,
+                OptionalInt.empty());
+        long max = cycle.decide(spec, unknownSize, false).values().number(ConntrackKey.MAX);
+        assertThat(max).isEqualTo(103_857);
+        assertThat(dev.conntrack.kernel.TableMemory.estimate(max, 20_000, 320)).isLessThanOrEqualTo(32L << 20);
+        assertThat(dev.conntrack.kernel.TableMemory.estimate(max + 1, 20_000, 320)).isGreaterThan(32L << 20);
+    }
 }

@@ -184,6 +184,81 @@ class PressureRecommendationsTest {
         assertThat(advice.get(0).message()).endsWith("; available memory unknown.");
     }
 
+    @Test
+    void moreThanHalfIsDominantExactlyHalfIsNot() {
+        PressureRecommendations.Context context = context(QUIET, 256, Duration.ofSeconds(120), OptionalLong.empty());
+        assertThat(PressureRecommendations.recommend(timeWaits(1000, 500, TableSummary.Truncation.NONE), context)).isEmpty();
+        assertThat(only(PressureRecommendations.recommend(timeWaits(1000, 501, TableSummary.Truncation.NONE), context),
+                Kind.TIME_WAIT_DOMINATES).message()).startsWith("TIME_WAIT holds 50.1% of the table (501 of 1000 entries listed).");
+
+        assertThat(PressureRecommendations.recommend(summary(List.of(new HeavyHitters.Top("10.0.0.7", 500, 0))), context)).isEmpty();
+        assertThat(PressureRecommendations.recommend(summary(List.of(new HeavyHitters.Top("10.0.0.7", 501, 0))), context))
+                .extracting(Recommendation::kind).containsExactly(Kind.SOURCE_DOMINATES);
+    }
+
+    @Test
+    void nearlyAllIsNeverRoundedUpToAHundredPercent() {
+        PressureRecommendations.Context context = context(QUIET, 256, null, OptionalLong.empty());
+        assertThat(only(PressureRecommendations.recommend(timeWaits(2000, 1999, TableSummary.Truncation.NONE), context),
+                Kind.TIME_WAIT_DOMINATES).message()).startsWith("TIME_WAIT holds 99.9% of the table");
+        assertThat(only(PressureRecommendations.recommend(timeWaits(10_000, 9_999, TableSummary.Truncation.NONE), context),
+                Kind.TIME_WAIT_DOMINATES).message()).startsWith("TIME_WAIT holds 99.9% of the table");
+    }
+
+    @Test
+    void aListingCutAtItsDeadlineSaysSo() {
+        Recommendation timeWait = only(PressureRecommendations.recommend(timeWaits(100, 100, TableSummary.Truncation.DEADLINE),
+                context(QUIET, 256, null, OptionalLong.empty())), Kind.TIME_WAIT_DOMINATES);
+        assertThat(timeWait.message()).contains("(100 of 100 entries listed, the listing stopped at its deadline)");
+    }
+
+    @Test
+    void aTableAtTheLargestMaxTheKernelTakesGetsNoRaise() {
+        PressureRecommendations.Context atTheTop = new PressureRecommendations.Context(OptionalLong.of(Integer.MAX_VALUE),
+                OptionalLong.of(Integer.MAX_VALUE), OptionalLong.of(262_144), DROPPING, OptionalInt.of(256), Optional.empty(),
+                OptionalLong.empty());
+        assertThat(PressureRecommendations.recommend(summary(List.of()), atTheTop)).extracting(Recommendation::kind)
+                .doesNotContain(Kind.RAISE_MAX);
+    }
+
+    @Test
+    void theSpareMemoryBoundIsInclusive() throws IOException {
+        // From max 1000 / 256 buckets (260,096 bytes): max 1600 with 400 buckets costs 155,904 bytes more,
+        // exactly 10% of 1,559,040 available; 1601 would cost 256 bytes more than that.
+        Recommendation raise = only(PressureRecommendations.recommend(fixtureSummary(1_000_000),
+                context(DROPPING, 256, Duration.ofSeconds(120), OptionalLong.of(1_559_040))), Kind.RAISE_MAX);
+        assertThat(raise.settings()).containsExactly(new SuggestedSetting("max", "1600"), new SuggestedSetting("buckets", "400"));
+    }
+
+    @Test
+    void aQuarterMoreIsStillWorthRaisingLessIsNot() throws IOException {
+        // Max 1250 (312 buckets) costs 64,896 bytes more: 10% of 648,960. A quarter more than 1000 is the least worth it.
+        Recommendation raise = only(PressureRecommendations.recommend(fixtureSummary(1_000_000),
+                context(DROPPING, 256, Duration.ofSeconds(120), OptionalLong.of(648_960))), Kind.RAISE_MAX);
+        assertThat(raise.settings()).containsExactly(new SuggestedSetting("max", "1250"), new SuggestedSetting("buckets", "312"));
+        assertThat(PressureRecommendations.recommend(fixtureSummary(1_000_000),
+                context(DROPPING, 256, Duration.ofSeconds(120), OptionalLong.of(648_950))))
+                .extracting(Recommendation::kind).contains(Kind.NO_SPARE_MEMORY).doesNotContain(Kind.RAISE_MAX);
+    }
+
+    @Test
+    void bytesAreReadable() {
+        assertThat(PressureRecommendations.bytes(1023)).isEqualTo("1023 B");
+        assertThat(PressureRecommendations.bytes(1024)).isEqualTo("1.0 KiB");
+        assertThat(PressureRecommendations.bytes(101_888)).isEqualTo("99.5 KiB");
+        assertThat(PressureRecommendations.bytes(102_400)).isEqualTo("100 KiB");
+        assertThat(PressureRecommendations.bytes(1L << 20)).isEqualTo("1.0 MiB");
+        assertThat(PressureRecommendations.bytes(20L << 30)).isEqualTo("20.0 GiB");
+        assertThat(PressureRecommendations.bytes(1L << 50)).as("TiB is the largest unit").isEqualTo("1024 TiB");
+    }
+
+    /** ENTRIES TCP entries of which TIME_WAIT are TIME_WAIT, no dominant source. */
+    private static TableSummary timeWaits(long entries, long timeWait, TableSummary.Truncation truncation) {
+        return new TableSummary(TableSummary.Source.STREAM, entries, 0, Optional.empty(), truncation,
+                Duration.ZERO, Map.of("ipv4", entries), Map.of("tcp", entries),
+                Map.of("TIME_WAIT", timeWait, "ESTABLISHED", entries - timeWait), entries, 0, List.of(), List.of(), List.of());
+    }
+
     /** 1000 ESTABLISHED entries with the given top sources. */
     private static TableSummary summary(List<HeavyHitters.Top> topSources) {
         return new TableSummary(TableSummary.Source.STREAM, 1000, 0, Optional.empty(), TableSummary.Truncation.NONE,

@@ -370,4 +370,36 @@ class SettingsApplierTest {
         assertThat(kernel.writes).isEmpty();
         assertThat(live(ConntrackKey.MAX)).isEqualTo("262144");
     }
+
+    @Test
+    void aKeyLeavingTheSpecWhoseOriginalIsBackAlreadyIsForgottenWithoutAWrite() {
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
+        host.set(ConntrackKey.MAX, "262144"); // someone put the original back by hand
+        kernel.writes.clear();
+        ConntrackSettings without = settings();
+        without.setMax(null);
+
+        ApplyReport report = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
+
+        assertThat(report.result(ConntrackKey.MAX)).get().extracting(KeyResult::outcome, KeyResult::before, KeyResult::after)
+                .containsExactly(KeyOutcome.Restored, "262144", "262144");
+        assertThat(kernel.writes).isEmpty();
+        assertThat(report.originals()).doesNotContainKey("max");
+    }
+
+    @Test
+    void aKeyThatCannotBeReadWhenItLeavesTheSpecKeepsItsOriginalForTheNextPass() throws Exception {
+        applier.reconcile(DesiredValues.of(settings()), Mode.Enforce, DriftPolicy.Reapply);
+        Files.delete(ConntrackKey.MAX.readPath(host.paths())); // the module went away meanwhile
+        ConntrackSettings without = settings();
+        without.setMax(null);
+
+        ApplyReport report = applier.reconcile(DesiredValues.of(without), Mode.Enforce, DriftPolicy.Reapply);
+
+        KeyResult max = report.result(ConntrackKey.MAX).orElseThrow();
+        assertThat(max.outcome()).isEqualTo(KeyOutcome.RestoreFailed);
+        assertThat(max.target()).isEqualTo("262144");
+        assertThat(report.originals()).containsEntry("max", "262144");
+        assertThat(OriginalsStore.open(originalsFile, null).all()).containsEntry(ConntrackKey.MAX, "262144");
+    }
 }

@@ -31,6 +31,15 @@ class SnapshotLimiterTest {
     }
 
     @Test
+    void theAgentsLimiterListsAtMostEveryFiveMinutes() {
+        SnapshotLimiter agents = new SnapshotLimiter(); // as NodePoller makes it, on System::nanoTime
+        assertThat(agents.decide(true)).isEqualTo(Decision.TAKE_PRESSURE);
+        assertThat(agents.decide(true)).isEqualTo(Decision.SKIP_RATE_LIMITED);
+        assertThat(agents.untilNextAllowed()).isLessThanOrEqualTo(Duration.ofMinutes(5))
+                .isGreaterThan(Duration.ofMinutes(4).plusSeconds(30));
+    }
+
+    @Test
     void noPressureNeverLists() {
         assertThat(limiter.decide(false)).isEqualTo(Decision.SKIP_NO_PRESSURE);
         advance(Duration.ofHours(1));

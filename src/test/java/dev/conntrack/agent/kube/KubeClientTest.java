@@ -2,6 +2,7 @@ package dev.conntrack.agent.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -267,7 +268,8 @@ class KubeClientTest {
         server.answers.add(json(200, "{\"n\":2}"));
         assertThat(c.get("/one")).isEqualTo("{\"n\":1}");
         assertThat(c.idleConnections()).isEqualTo(1);
-        Thread.sleep(100); // let the server's close arrive
+        // The server has closed its end (on loopback the client's side sees it at once).
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.open.get(0).isClosed());
         assertThat(c.patch("/two", KubeClient.MERGE_PATCH, "{}")).isEqualTo("{\"n\":2}");
         assertThat(server.connections.get()).isEqualTo(2);
         assertThat(server.seen).extracting(Seen::requestLine).containsExactly("GET /one HTTP/1.1", "PATCH /two HTTP/1.1");
