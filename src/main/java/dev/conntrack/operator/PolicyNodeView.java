@@ -10,7 +10,6 @@ import dev.conntrack.api.NodeSummary;
 import dev.conntrack.api.TableUsage;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -124,23 +123,13 @@ final class PolicyNodeView {
     }
 
     private static boolean droppedRecently(ConntrackNodeStateStatus status, Instant now) {
-        Instant last = status == null ? null : instant(status.getLastTableFullTime());
+        Instant last = status == null ? null : Timestamps.parse(status.getLastTableFullTime());
         return last != null && !last.isBefore(now.minus(PolicyStatusAggregator.DROPPED_RECENTLY));
     }
 
-    private static Instant instant(String text) {
-        if (text == null) {
-            return null;
-        }
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            return null;
-        }
-    }
 
     private static boolean silentSince(ConntrackNodeStateStatus status, Instant now) {
-        Instant heartbeat = status == null ? null : instant(status.getHeartbeatTime());
+        Instant heartbeat = status == null ? null : Timestamps.parse(status.getHeartbeatTime());
         return heartbeat != null && heartbeat.isBefore(now.minus(PolicyStatusAggregator.SILENT_AFTER));
     }
 

@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -80,7 +79,7 @@ public final class RolloutPlanner {
             Long specGeneration = generations == null ? null : generations.get(policyName);
             Map<String, PolicySnapshot> snapshots = spec == null ? null : spec.getPolicySnapshots();
             PolicySnapshot snapshot = snapshots == null ? null : snapshots.get(policyName);
-            Instant since = snapshot == null ? null : instant(snapshot.getSince());
+            Instant since = snapshot == null ? null : Timestamps.parse(snapshot.getSince());
 
             ConntrackNodeStateStatus status = state.getStatus();
             Long generation = state.getMetadata() == null ? null : state.getMetadata().getGeneration();
@@ -90,8 +89,8 @@ public final class RolloutPlanner {
             Condition tableFull = trueCondition(conditions, PolicyStatusAggregator.NODE_TABLE_FULL);
             return new NodeView(name, specGeneration, since, reported,
                     Conditions.isTrue(conditions, PolicyStatusAggregator.NODE_APPLIED),
-                    degraded != null, degraded == null ? null : instant(degraded.getLastTransitionTime()),
-                    tableFull != null, tableFull == null ? null : instant(tableFull.getLastTransitionTime()),
+                    degraded != null, degraded == null ? null : Timestamps.parse(degraded.getLastTransitionTime()),
+                    tableFull != null, tableFull == null ? null : Timestamps.parse(tableFull.getLastTransitionTime()),
                     spec != null && spec.getMode() == Mode.ObserveOnly, targetObserving);
         }
 
@@ -112,17 +111,6 @@ public final class RolloutPlanner {
         public boolean troubledSince(Instant threshold) {
             return (degraded && (degradedSince == null || !degradedSince.isBefore(threshold)))
                     || (tableFull && (tableFullSince == null || !tableFullSince.isBefore(threshold)));
-        }
-
-        static Instant instant(String text) {
-            if (text == null) {
-                return null;
-            }
-            try {
-                return Instant.parse(text);
-            } catch (DateTimeParseException e) {
-                return null;
-            }
         }
 
         private static Condition trueCondition(List<Condition> conditions, String type) {
@@ -153,7 +141,7 @@ public final class RolloutPlanner {
             resumedWith = annotation;
             resumedAt = stamp;
         }
-        Instant resumedInstant = NodeView.instant(resumedAt);
+        Instant resumedInstant = Timestamps.parse(resumedAt);
 
         int updated = 0;
         int failed = 0;

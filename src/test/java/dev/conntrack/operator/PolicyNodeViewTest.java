@@ -47,7 +47,10 @@ class PolicyNodeViewTest {
     @Test
     void aSilentAgentIsNeitherAppliedNorBelievedAndIsNamedSo() {
         ConntrackNodeState s = carrying(state("quiet", 2, 2, "Applied"), 7);
-        s.getStatus().setHeartbeatTime(NOW.minus(PolicyStatusAggregator.SILENT_AFTER).minusSeconds(1).toString());
+        // The documented 3 minutes, by literals: 2:59 is still heard from, 3:01 is silent.
+        s.getStatus().setHeartbeatTime(NOW.minusSeconds(179).toString());
+        assertThat(view(s, true).silent).as("a heartbeat 2:59 old").isFalse();
+        s.getStatus().setHeartbeatTime(NOW.minusSeconds(181).toString());
         PolicyNodeView v = view(s, true);
 
         assertThat(v.silent).isTrue();
