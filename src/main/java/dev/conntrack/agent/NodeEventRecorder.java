@@ -89,6 +89,12 @@ public class NodeEventRecorder {
         }
     }
 
+    /** The next Event is sent without waiting for the backoff (see {@link StatusReporter#retryNow()}). */
+    public synchronized void retryNow() {
+        retryAt = Instant.EPOCH;
+        backoff.reset();
+    }
+
     private static String stamp(Instant instant) {
         return instant.truncatedTo(ChronoUnit.SECONDS).toString();
     }

@@ -28,6 +28,13 @@ import java.util.logging.Logger;
  * when the server says that version is gone (410). When the API server is unreachable or
  * overloaded it retries with an exponential backoff with jitter (at least its Retry-After), for ever: enforcement goes on meanwhile with the last spec seen. Until the state
  * has been seen once, the spec is unknown and the agent only monitors.
+ *
+ * <p>Two things end a wait early. A watch that hears nothing, not even the API server's bookmark
+ * of about once a minute, for {@link #SILENCE} is taken for dead and started again (its connection
+ * can die without a word: a NAT mapping gone, replies lost). And {@link #retryNow()} cuts a backoff
+ * short: the agent calls it when its own conntrack table, full until then, has room again, since a
+ * full table is what kept its new connections to the API server (through the kubernetes Service's
+ * DNAT, tracked like any other) from being made.
  */
 public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
@@ -36,11 +43,16 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     static final int WATCH_SECONDS = 300;
     static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** Two of the API server's bookmark periods (about a minute each) and a margin. */
+    static final Duration SILENCE = Duration.ofSeconds(130);
 
     private final AtomicReference<ConntrackNodeState> latest = new AtomicReference<>();
     private final KubeClient client;
     private final String nodeName;
     private final Runnable onChange;
+    private final Duration silence;
+    /** A token here ends the current backoff wait (see {@link #retryNow()}). */
+    private final java.util.concurrent.BlockingQueue<Boolean> retry = new java.util.concurrent.ArrayBlockingQueue<>(1);
     private volatile Thread thread;
     private volatile boolean seen;
     private volatile String refused;
@@ -49,9 +61,15 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private String resourceVersion;
 
     public NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange) {
+        this(client, nodeName, onChange, SILENCE);
+    }
+
+    /** SILENCE: how long a watch may hear nothing before it is taken for dead. */
+    NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange, Duration silence) {
         this.client = client;
         this.nodeName = nodeName;
         this.onChange = onChange;
+        this.silence = silence;
     }
 
     @Override
@@ -98,7 +116,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
             // backoff as a failure, so that nothing can turn this loop into a busy one.
             boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
             if (failed || quick) {
-                sleep(backoff.next(failure));
+                backOff(backoff.next(failure));
             } else {
                 backoff.reset();
                 lastProblem = null;
@@ -147,7 +165,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private void watch() throws KubeApiException, IOException {
         String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + WATCH_SECONDS
                 + (resourceVersion == null ? "" : "&resourceVersion=" + URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
-        try (InputStream in = client.stream(path, Duration.ofSeconds(WATCH_SECONDS + 30))) {
+        try (InputStream in = client.stream(path, Duration.ofSeconds(WATCH_SECONDS + 30), silence)) {
             open = in;
             if (closed) {
                 return;
@@ -251,13 +269,24 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         return Optional.ofNullable(refused);
     }
 
-    private void sleep(Duration d) {
+    /** Waits D before the next try, or less when {@link #retryNow()} is called meanwhile. */
+    private void backOff(Duration d) {
         try {
-            Thread.sleep(d.toMillis());
+            retry.poll(d.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             closed = true;
         }
+    }
+
+    /**
+     * Ends the backoff wait now: the cause of the failures is known to be gone (the node's
+     * conntrack table has room again). A watch that runs is left alone; the next backoff after it
+     * (if any) is then cut short once, which costs one early try.
+     */
+    @Override
+    public void retryNow() {
+        retry.offer(Boolean.TRUE);
     }
 
     @Override

@@ -44,6 +44,57 @@ class NodePollerTest {
     }
 
     @Test
+    void whenAFullTableHasRoomAgainTheStatusThatCouldNotBeWrittenGoesOutAtOnce() {
+        // On a node the agent reaches the API server through the kubernetes Service's DNAT: while
+        // the table is full its new connections are dropped like the load's. Once the table has
+        // room it must not wait out a backoff (the clock stands still here: any wait is forever).
+        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
+        HostPaths paths = host.paths();
+        host.set(ConntrackKey.MAX, "1000");
+        FakeHost.write(paths.conntrackCount(), "1000\n");
+        FakeHost.write(paths.uptime(), "100.00 150.00\n");
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.getMetadata().setName("node-a");
+        state.getMetadata().setGeneration(1L);
+        state.setSpec(new ConntrackNodeStateSpec());
+        java.util.concurrent.atomic.AtomicBoolean unreachable = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<String> written = new ArrayList<>();
+        KubeClient client = new KubeClient() {
+            @Override
+            public String patch(String path, String contentType, String body) throws KubeApiException {
+                if (unreachable.get()) {
+                    throw new KubeApiException(0, "API server unreachable: connect timed out");
+                }
+                written.add(body);
+                return "{}";
+            }
+
+            @Override
+            public String post(String path, String json) throws KubeApiException {
+                throw new KubeApiException(0, "API server unreachable: connect timed out");
+            }
+        };
+        Clock clock = new dev.conntrack.testing.SettableClock(java.time.Instant.parse("2026-12-06T16:00:00Z"));
+        AgentConfig config = new AgentConfig("node-a", paths.root(), dir.resolve("state"), 0, 0, Duration.ofSeconds(60), false,
+                "test", List.of());
+        NodePoller poller = new NodePoller(config, paths, new KmsgWatcher(paths, clock), () -> Optional.of(state),
+                new AgentMetrics(new PrometheusRegistry()), new StatusReporter(client, "node-a", clock, Duration.ofSeconds(60)),
+                new NodeEventRecorder(client, "node-a", clock, Duration.ofMinutes(5)), clock, Runnable::run);
+
+        poller.pollOnce();
+        poller.reportOnce();
+        assertThat(written).as("the table is full: nothing reaches the API server").isEmpty();
+        unreachable.set(false);
+        poller.reportOnce();
+        assertThat(written).as("still backing off, the table still full").isEmpty();
+
+        FakeHost.write(paths.conntrackCount(), "600\n");
+        poller.pollOnce();
+        poller.reportOnce();
+        assertThat(written).as("room again: written at once, not after the backoff").hasSize(1);
+    }
+
+    @Test
     void theTableListingEstimatesWithTheLiveTimeoutOfASettingNoPolicyManages() {
         // The NAT lab's router table as captured: 1000 entries, nearly all TIME_WAIT; tcpTimeWait is
         // not in the spec (only max is), and the kernel has its default, 120 s.
