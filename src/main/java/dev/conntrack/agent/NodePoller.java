@@ -201,6 +201,7 @@ public final class NodePoller {
         if (status != null && reporter.offer(status, pollFresh)) {
             metrics.statusWritten();
         }
+        events.sendHeld();
         for (PollEvents.Event e = outbox.poll(); e != null; e = outbox.poll()) {
             send(e);
         }
