@@ -188,10 +188,13 @@ EOF
   # The fix as a user meets it: the policy is in force, then the traffic grows.
   hack/natlab.sh flush
   k apply -f hack/node/nat-autoscale-policy.yaml >/dev/null
+  # The agent writes the policy's 1000 and at once raises it above what a storm fills in a moment.
   for _ in $(seq 1 240); do
-    [[ "$(k get ctns "$node" -o jsonpath='{.status.current.max}')" == 1000 ]] && break
+    [[ "$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')" == "raised max 1000 -> "* ]] && break
     sleep 0.5
   done
+  first_raise="$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')"
+  max_before=$(cat $NF/nf_conntrack_max)
   fixed=$(nat_run "max 1000 + autoscale policy, in force before the load" 30 120)
   raised="$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')"
   # The collapse: no policy (the agent puts the original max back), max 1000 by hand. The table
@@ -263,7 +266,8 @@ if $NAT; then
     echo "| $name | $complete | $failed | $rps | $(awk -v a="$rps" -v b="$well_rps" 'BEGIN {if (b > 0) printf "%.2f", a / b}') | $d | $max |"
   done <<< "$nat_rows"
   echo
-  echo "autoRaise: $raised"
+  echo "autoRaise before the load: $first_raise"
+  echo "max at the start of the load: $max_before; autoRaise after it: $raised"
   echo
   echo "After the collapse (no flush: the table drains as its TIME_WAIT entries expire): ab began at +0 s, the"
   echo "table had room (count < 95% of max) at +${drain_s} s; lastTableFullTime was readable ${report_s} s after that."

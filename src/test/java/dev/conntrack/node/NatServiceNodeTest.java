@@ -110,26 +110,35 @@ class NatServiceNodeTest {
         // As a user meets it: the policy is in force, then the traffic grows.
         lab.flushRouterTable();
         f.apply(readFile("hack/node/nat-autoscale-policy.yaml"));
+        // The agent writes the policy's 1000, and at once raises it above what a storm fills in a
+        // moment (its headroom rule; the node's own connections are tracked too): the story starts there.
         await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
+            ConntrackNodeState state = f.state();
             Condition applied = f.condition("Applied");
-            assertThat(applied).as("node state %s", f.state()).isNotNull();
+            assertThat(applied).as("node state %s", state).isNotNull();
             assertThat(applied.getStatus()).as(applied.getMessage()).isEqualTo("True");
-            assertThat(f.state().getStatus().getCurrent()).containsEntry("max", "1000");
+            assertThat(state.getStatus().getObservedGeneration()).isEqualTo(state.getMetadata().getGeneration());
+            assertThat(state.getSpec().getConntrack().getMax()).isEqualTo(1000);
+            assertThat(state.getStatus().getAutoRaise()).isNotNull();
+            assertThat(state.getStatus().getAutoRaise().getMessage()).contains("raised max 1000 -> ");
         });
+        long maxBefore = Long.parseLong(Sysctls.read(MAX));
         long drops = lab.routerDrops();
         NatLab.LoadResult run = lab.load(CONCURRENCY, REQUESTS, 30, 120);
         double ratio = run.requestsPerSecond() / referenceRate;
+        long maxAfter = Long.parseLong(Sysctls.read(MAX));
         System.out.printf("NAT through kube-proxy, max 1000 + autoscale policy: %d of %d complete, %d failed, %d kernel drops,"
-                + " %.0f req/s (%.2f of the well-sized run), max now %s%n", run.completeRequests(), REQUESTS, run.failedRequests(),
-                lab.routerDrops() - drops, run.requestsPerSecond(), ratio, Sysctls.read(MAX));
+                + " %.0f req/s (%.2f of the well-sized run), max %d before the load, %d after%n", run.completeRequests(), REQUESTS,
+                run.failedRequests(), lab.routerDrops() - drops, run.requestsPerSecond(), ratio, maxBefore, maxAfter);
         assertThat(run.completeRequests()).as(run.output()).isEqualTo(REQUESTS);
         assertThat(run.failedRequests()).isZero();
         assertThat(lab.routerDrops()).as("kernel drops during the run").isEqualTo(drops);
         assertThat(ratio).as("rate against the well-sized run").isGreaterThanOrEqualTo(0.95);
+        assertThat(maxAfter).as("raised during the load").isGreaterThan(maxBefore);
         await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
             ConntrackNodeStateStatus status = f.state().getStatus();
-            assertThat(status.getAutoRaise()).isNotNull();
-            assertThat(status.getAutoRaise().getMessage()).contains("raised max 1000 -> ");
+            assertThat(status.getAutoRaise().getMessage()).contains("raised max ").contains(" -> " + maxAfter);
+            assertThat(status.getCurrent()).containsEntry("max", Long.toString(maxAfter));
             assertThat(eventReasons()).contains("ConntrackAutoRaised");
         });
     }
