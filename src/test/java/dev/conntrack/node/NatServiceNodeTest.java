@@ -117,8 +117,9 @@ class NatServiceNodeTest {
             Condition applied = f.condition("Applied");
             assertThat(applied).as("node state %s", state).isNotNull();
             assertThat(applied.getStatus()).as(applied.getMessage()).isEqualTo("True");
-            assertThat(state.getStatus().getObservedGeneration()).isEqualTo(state.getMetadata().getGeneration());
+            assertThat(state.getSpec().getConntrack()).as("the operator wrote the policy into the node state").isNotNull();
             assertThat(state.getSpec().getConntrack().getMax()).isEqualTo(1000);
+            assertThat(state.getStatus().getObservedGeneration()).isEqualTo(state.getMetadata().getGeneration());
             assertThat(state.getStatus().getAutoRaise()).isNotNull();
             assertThat(state.getStatus().getAutoRaise().getMessage()).contains("raised max 1000 -> ");
         });
