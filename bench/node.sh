@@ -12,9 +12,10 @@
 #      (memory: usage minus inactive file pages, the kubelet's working set; CPU: cpuacct over
 #      the same window), against the agent's 64 MiB target and the chart's requests;
 #   4. the NAT case through kube-proxy (natlab service mode: nginx pods behind a ClusterIP, ab -c
-#      5000 -n N from a client namespace): a well-sized table, nf_conntrack_max 1000 without a
-#      policy, and max 1000 with an autoscale policy (complete, failed, req/s, ratio to the
-#      well-sized run, kernel drops).
+#      5000 -n N from a client namespace): a well-sized table, max 1000 with an autoscale policy
+#      in force before the load, and nf_conntrack_max 1000 without a policy (complete, failed,
+#      req/s, ratio to the well-sized run, kernel drops); after the collapse, how the agent's
+#      status writes went while the table was full and how soon they came back once it drained.
 # Everything it starts is stopped and the host restored on exit (hack/natlab.sh down,
 # hack/cluster.sh down --node). Logs in bench/out/node-*/.
 set -euo pipefail
@@ -181,22 +182,64 @@ EOF
     rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<< "$out"); rps=${rps:-0}
     echo "$1|$complete|$failed|$rps|$(( $(drops) - d0 ))|$(cat $NF/nf_conntrack_max)"
   }
+  node="$(k get nodes -o jsonpath='{.items[0].metadata.name}')"
   echo 262144 > $NF/nf_conntrack_max
   well=$(nat_run well-sized 30 120)
-  echo 1000 > $NF/nf_conntrack_max
-  collapse=$(nat_run "max 1000, no policy" 5 40)
-  # The full table also cuts the agent's own new connections to the API server (through the
-  # kubernetes Service's DNAT): free it as an operator would, so the agent can take the policy in.
+  # The fix as a user meets it: the policy is in force, then the traffic grows.
   hack/natlab.sh flush
   k apply -f hack/node/nat-autoscale-policy.yaml >/dev/null
-  node="$(k get nodes -o jsonpath='{.items[0].metadata.name}')"
-  for _ in $(seq 1 300); do
-    [[ "$(k get ctns "$node" -o jsonpath='{.status.current.max}')" == 1000 ]] && break
+  # The agent writes the policy's 1000 and at once raises it above what a storm fills in a moment.
+  for _ in $(seq 1 240); do
+    [[ "$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')" == "raised max 1000 -> "* ]] && break
     sleep 0.5
   done
-  fixed=$(nat_run "max 1000 + autoscale policy" 30 120)
-  raised="$(k get ctns "$(k get nodes -o jsonpath='{.items[0].metadata.name}')" -o jsonpath='{.status.autoRaise.message}')"
-  nat_rows="$(printf '%s\n%s\n%s' "$well" "$collapse" "$fixed")"
+  first_raise="$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')"
+  max_before=$(cat $NF/nf_conntrack_max)
+  fixed=$(nat_run "max 1000 + autoscale policy, in force before the load" 30 120)
+  raised="$(k get ctns "$node" -o jsonpath='{.status.autoRaise.message}')"
+  # The collapse: no policy (the agent puts the original max back), max 1000 by hand. The table
+  # is then left to drain by itself (its TIME_WAIT entries expire), and the agent's status writes
+  # are followed from its metrics on 127.0.0.1 (not tracked), second by second: when the agent
+  # wrote during the collapse, and how soon after the table had room again.
+  k delete ctp nat-node >/dev/null
+  for _ in $(seq 1 240); do
+    [[ -z "$(k get ctns "$node" -o jsonpath='{.spec.conntrack.max}')" \
+      && "$(k get ctns "$node" -o jsonpath='{.status.observedGeneration}')" == "$(k get ctns "$node" -o jsonpath='{.metadata.generation}')" ]] && break
+    sleep 0.5
+  done
+  echo 1000 > $NF/nf_conntrack_max
+  writes_total() { curl -s -m 1 http://127.0.0.1:9402/metrics | awk '/^conntrack_agent_status_writes_total/ {print $2}'; }
+  (
+    end=$((SECONDS + 600))
+    while ((SECONDS < end)); do
+      echo "$(date +%s.%N) $(cat $NF/nf_conntrack_count) $(writes_total)"
+      sleep 1
+    done
+  ) > "$OUT/collapse-writes.log" 2>&1 &
+  follower=$!
+  sleep 2
+  collapse_started=$(now)
+  collapse=$(nat_run "max 1000, no policy" 5 40)
+  room_at=""
+  for _ in $(seq 1 300); do
+    (( $(cat $NF/nf_conntrack_count) < 950 )) && { room_at=$(now); break; }
+    sleep 1
+  done
+  reported_at=""
+  for _ in $(seq 1 240); do
+    [[ -n "$(k get ctns "$node" -o jsonpath='{.status.lastTableFullTime}' 2>/dev/null)" ]] && { reported_at=$(now); break; }
+    sleep 1
+  done
+  sleep 5
+  kill "$follower" 2>/dev/null || true
+  wait "$follower" 2>/dev/null || true
+  # The agent's status writes, in seconds from the collapse's start (the counter as sampled each
+  # second: two writes within a second show as one).
+  writes_at="$(awk -v s="$collapse_started" '$3 == "" {next} prev != "" && $3 > prev && $1 >= s {printf "%s+%.0f", sep, $1 - s; sep = " "} {prev = $3}' "$OUT/collapse-writes.log")"
+  drain_s=$([[ -n "$room_at" ]] && awk -v a="$collapse_started" -v b="$room_at" 'BEGIN {printf "%.0f", b - a}' || echo "-")
+  report_s=$([[ -n "$room_at" && -n "$reported_at" ]] && awk -v a="$room_at" -v b="$reported_at" 'BEGIN {printf "%.1f", b - a}' || echo "-")
+  events="$(k get events -n default --field-selector involvedObject.name="$node" -o jsonpath='{range .items[*]}{.reason}({.count}) {end}')"
+  nat_rows="$(printf '%s\n%s\n%s' "$well" "$fixed" "$collapse")"
 fi
 
 echo
@@ -223,5 +266,10 @@ if $NAT; then
     echo "| $name | $complete | $failed | $rps | $(awk -v a="$rps" -v b="$well_rps" 'BEGIN {if (b > 0) printf "%.2f", a / b}') | $d | $max |"
   done <<< "$nat_rows"
   echo
-  echo "autoRaise: $raised"
+  echo "autoRaise before the load: $first_raise"
+  echo "max at the start of the load: $max_before; autoRaise after it: $raised"
+  echo
+  echo "After the collapse (no flush: the table drains as its TIME_WAIT entries expire): ab began at +0 s, the"
+  echo "table had room (count < 95% of max) at +${drain_s} s; lastTableFullTime was readable ${report_s} s after that."
+  echo "The agent's status writes (s from the start): ${writes_at:-none}. Node Events: ${events}"
 fi

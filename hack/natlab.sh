@@ -233,8 +233,13 @@ up_service() {
     echo 1 > /proc/sys/net/ipv4/ip_forward
   fi
   # Before the conntrack hook (priority raw): the machine's own traffic (loopback, its real
-  # interfaces) is not tracked; pods, the client and Services are (kube-proxy's DNAT needs it).
-  # Loopback packets to a Service keep the entry their output hook made.
+  # interfaces) is not tracked; pods, the client, Services and the node's own addresses are
+  # (kube-proxy's DNAT needs it). Loopback packets to a Service keep the entry their output hook
+  # made. Their replies must be tracked too: the API server on the node's address answers a
+  # hostNetwork pod (the agent) that reached it through the kubernetes Service over loopback, and
+  # an untracked reply is not translated back (its source stays the endpoint, not the Service),
+  # so the pod's connection dies. Hence `ip saddr @tracked` before `oif lo`: the node's
+  # components talk to each other over loopback tracked both ways, as on any node.
   nft -f - <<RULES
 table inet $NOTRACK_TABLE
 delete table inet $NOTRACK_TABLE
@@ -252,6 +257,7 @@ table inet $NOTRACK_TABLE {
   chain output {
     type filter hook output priority raw; policy accept;
     ip daddr @services accept
+    ip saddr @tracked accept
     oif lo notrack
     ip daddr @tracked accept
     notrack

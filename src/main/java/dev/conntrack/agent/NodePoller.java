@@ -9,6 +9,7 @@ import dev.conntrack.agent.core.PollEvents;
 import dev.conntrack.agent.core.PressureRecommendations;
 import dev.conntrack.agent.core.SettingsApplier;
 import dev.conntrack.agent.core.SnapshotLimiter;
+import dev.conntrack.agent.core.TableRoom;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.api.ConntrackNodeStateSpec;
 import dev.conntrack.api.ConntrackNodeStateStatus;
@@ -64,6 +65,7 @@ public final class NodePoller {
     private final BlockingQueue<PollEvents.Event> outbox = new ArrayBlockingQueue<>(256);
     private final BlockingQueue<Boolean> eventQueued = new ArrayBlockingQueue<>(1);
     private final AtomicReference<ConntrackNodeStateStatus> newest = new AtomicReference<>();
+    private final TableRoom room = new TableRoom();
     private String explainAsked;
     /** What of the originals file could not be read at start, or null: shown as Degraded until the agent restarts. */
     private final String originalsDamage;
@@ -115,6 +117,7 @@ public final class NodePoller {
         ConntrackNodeStateSpec desired = state.map(ConntrackNodeState::getSpec).orElse(null);
         Long generation = state.map(s -> s.getMetadata().getGeneration()).orElse(null);
         NodeSample sample = sampler.read(rescan, growthPerSecond);
+        retryApiIfRoomRegained(sample);
         Enforcer.Intent intent = cycle.decide(desired, sample, originals.originalOf(ConntrackKey.MAX).isPresent());
         Enforcer.Result done = enforcer.enforce(intent);
         if (done.settings().mayHaveWritten()) {
@@ -134,6 +137,20 @@ public final class NodePoller {
         explainIfAsked(state.orElse(null), outcome, sample);
         newest.set(outcome.status());
         return new Next(outcome.next(), outcome.watch(), sampler.hotStatsFile());
+    }
+
+    /**
+     * The table was full and has room again: the status, the Events and the spec watch try the API
+     * server now instead of after their backoffs (see {@link TableRoom}).
+     */
+    private void retryApiIfRoomRegained(NodeSample sample) {
+        if (room.regained(sample.count(), sample.max())) {
+            LOG.info("conntrack table has room again (" + sample.count() + " of " + sample.max()
+                    + "): retrying the API server now");
+            reporter.retryNow();
+            events.retryNow();
+            spec.retryNow();
+        }
     }
 
     /** A table listing on pressure (rate limited) or when the node state's annotation asks for one. */
@@ -184,6 +201,7 @@ public final class NodePoller {
         if (status != null && reporter.offer(status, pollFresh)) {
             metrics.statusWritten();
         }
+        events.sendHeld();
         for (PollEvents.Event e = outbox.poll(); e != null; e = outbox.poll()) {
             send(e);
         }

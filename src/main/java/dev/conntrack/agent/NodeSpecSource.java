@@ -12,4 +12,8 @@ public interface NodeSpecSource {
     default Optional<String> refused() {
         return Optional.empty();
     }
+
+    /** Tries the API server again now instead of after the backoff (the cause of its failures is gone). */
+    default void retryNow() {
+    }
 }

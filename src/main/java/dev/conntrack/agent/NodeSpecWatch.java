@@ -28,6 +28,13 @@ import java.util.logging.Logger;
  * server ends it, a new list on 410. When the API server is unreachable or overloaded it retries for
  * ever with a backoff (jitter, Retry-After, then its own time in a period) and then watches from any
  * version; enforcement goes on with the last spec seen. Until the state is seen, the agent only monitors.
+ *
+ * <p>Two things end a wait early. A watch that hears nothing, not even the API server's bookmark
+ * of about once a minute, for {@link #SILENCE} is taken for dead and started again (its connection
+ * can die without a word: a NAT mapping gone, replies lost). And {@link #retryNow()} cuts a backoff
+ * short: the agent calls it when its own conntrack table, full until then, has room again, since a
+ * full table is what kept its new connections to the API server (through the kubernetes Service's
+ * DNAT, tracked like any other) from being made.
  */
 public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NodeSpecWatch.class.getName());
@@ -42,11 +49,16 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     /** From the fourth failure in a row each retry waits for this watch's own time in every period ({@link Backoff#spreadOver}). */
     static final Duration RETRY_PERIOD = Duration.ofSeconds(90);
+    /** Two of the API server's bookmark periods (about a minute each) and a margin. */
+    static final Duration SILENCE = Duration.ofSeconds(130);
 
     private final AtomicReference<ConntrackNodeState> latest = new AtomicReference<>();
     private final KubeClient client;
     private final String nodeName;
     private final Runnable onChange;
+    private final Duration silence;
+    /** A token here ends the current backoff wait (see {@link #retryNow()}). */
+    private final java.util.concurrent.BlockingQueue<Boolean> retry = new java.util.concurrent.ArrayBlockingQueue<>(1);
     private volatile Thread thread;
     private volatile boolean seen;
     private volatile String refused;
@@ -57,9 +69,15 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
     private boolean failedBefore;
 
     public NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange) {
+        this(client, nodeName, onChange, SILENCE);
+    }
+
+    /** SILENCE: how long a watch may hear nothing before it is taken for dead. */
+    NodeSpecWatch(KubeClient client, String nodeName, Runnable onChange, Duration silence) {
         this.client = client;
         this.nodeName = nodeName;
         this.onChange = onChange;
+        this.silence = silence;
     }
 
     @Override
@@ -107,7 +125,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
             // backoff as a failure, so that nothing can turn this loop into a busy one.
             boolean quick = System.nanoTime() - started < MIN_BACKOFF.toNanos();
             if (failed || quick) {
-                sleep(backoff.next(failure));
+                backOff(backoff.next(failure));
             } else {
                 backoff.reset();
                 lastProblem = null;
@@ -160,7 +178,7 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         String from = failedBefore ? "0" : resourceVersion;
         String path = PATH + "?" + selector() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + seconds
                 + (from == null ? "" : "&resourceVersion=" + URLEncoder.encode(from, StandardCharsets.UTF_8));
-        try (InputStream in = client.stream(path, Duration.ofSeconds(seconds + 30))) {
+        try (InputStream in = client.stream(path, Duration.ofSeconds(seconds + 30), silence)) {
             failedBefore = false;
             open = in;
             if (closed) {
@@ -271,13 +289,24 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         return Optional.ofNullable(refused);
     }
 
-    private void sleep(Duration d) {
+    /** Waits D before the next try, or less when {@link #retryNow()} is called meanwhile. */
+    private void backOff(Duration d) {
         try {
-            Thread.sleep(d.toMillis());
+            retry.poll(d.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             closed = true;
         }
+    }
+
+    /**
+     * Ends the backoff wait now: the cause of the failures is known to be gone (the node's
+     * conntrack table has room again). A watch that runs is left alone; the next backoff after it
+     * (if any) is then cut short once, which costs one early try.
+     */
+    @Override
+    public void retryNow() {
+        retry.offer(Boolean.TRUE);
     }
 
     @Override

@@ -124,6 +124,15 @@ public class StatusReporter {
         return lastWrite.plus(heartbeat.multipliedBy(periods));
     }
 
+    /**
+     * The next offer writes without waiting for the backoff: what made the writes fail is known to
+     * be gone (the node's conntrack table, full until then, has room again).
+     */
+    public synchronized void retryNow() {
+        retryAt = Instant.EPOCH;
+        backoff.reset();
+    }
+
     public long writes() {
         return writes.get();
     }

@@ -44,31 +44,58 @@ class NodePollerTest {
     }
 
     @Test
+    void whenAFullTableHasRoomAgainTheStatusThatCouldNotBeWrittenGoesOutAtOnce() {
+        // On a node the agent reaches the API server through the kubernetes Service's DNAT: while
+        // the table is full its new connections are dropped like the load's. Once the table has
+        // room it must not wait out a backoff (the clock stands still here: any wait is forever).
+        HostPaths paths = fullTable();
+        ConntrackNodeState state = state();
+        java.util.concurrent.atomic.AtomicBoolean unreachable = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<String> written = new ArrayList<>();
+        KubeClient client = new KubeClient() {
+            @Override
+            public String patch(String path, String contentType, String body) throws KubeApiException {
+                if (unreachable.get()) {
+                    throw new KubeApiException(0, "API server unreachable: connect timed out");
+                }
+                written.add(body);
+                return "{}";
+            }
+
+            @Override
+            public String post(String path, String json) throws KubeApiException {
+                throw new KubeApiException(0, "API server unreachable: connect timed out");
+            }
+        };
+        NodePoller poller = poller(paths, state, client,
+                new dev.conntrack.testing.SettableClock(java.time.Instant.parse("2026-12-06T16:00:00Z")));
+
+        poller.pollOnce();
+        poller.reportOnce();
+        assertThat(written).as("the table is full: nothing reaches the API server").isEmpty();
+        unreachable.set(false);
+        poller.reportOnce();
+        assertThat(written).as("still backing off, the table still full").isEmpty();
+
+        FakeHost.write(paths.conntrackCount(), "600\n");
+        poller.pollOnce();
+        poller.reportOnce();
+        assertThat(written).as("room again: written at once, not after the backoff").hasSize(1);
+    }
+
+    @Test
     void theTableListingEstimatesWithTheLiveTimeoutOfASettingNoPolicyManages() {
         // The NAT lab's router table as captured: 1000 entries, nearly all TIME_WAIT; tcpTimeWait is
         // not in the spec (only max is), and the kernel has its default, 120 s.
-        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
-        HostPaths paths = host.paths();
-        host.set(ConntrackKey.MAX, "1000");
-        FakeHost.write(paths.conntrackCount(), "1000\n");
+        HostPaths paths = fullTable();
         FakeHost.write(paths.conntrackStats(), FakeHost.fixture("proc-net-stat-nf_conntrack.table-full.txt"));
         FakeHost.write(paths.slabinfo(), FakeHost.fixture("proc-slabinfo.nf_conntrack.txt"));
         FakeHost.write(paths.conntrackTable(), FakeHost.fixture("proc-net-nf_conntrack.table-full.txt"));
-        FakeHost.write(paths.uptime(), "100.00 150.00\n");
-        ConntrackNodeState state = new ConntrackNodeState();
-        state.getMetadata().setName("node-a");
-        state.getMetadata().setGeneration(1L);
-        state.setSpec(new ConntrackNodeStateSpec());
+        ConntrackNodeState state = state();
         state.getSpec().setConntrack(new ConntrackSettings());
         state.getSpec().getConntrack().setMax(1000);
         RecordingClient client = new RecordingClient();
-        Clock clock = Clock.systemUTC();
-        AgentConfig config = new AgentConfig("node-a", paths.root(), dir.resolve("state"), 0, 0, Duration.ofSeconds(60), false,
-                "test", List.of());
-        // Listings run on the poll's thread here (Runnable::run), so the poll after the first sees the result.
-        NodePoller poller = new NodePoller(config, paths, new KmsgWatcher(paths, clock), () -> Optional.of(state),
-                new AgentMetrics(new PrometheusRegistry()), new StatusReporter(client, "node-a", clock, Duration.ofSeconds(60)),
-                new NodeEventRecorder(client, "node-a", clock, Duration.ofMinutes(5)), clock, Runnable::run);
+        NodePoller poller = poller(paths, state, client, Clock.systemUTC());
 
         poller.pollOnce();
         poller.pollOnce();
@@ -79,5 +106,32 @@ class NodePollerTest {
         assertThat(status).contains("\"explanation\"").contains("TIME_WAIT holds");
         assertThat(status).as("the live 120 s, not an unknown value").contains("tcpTimeWait 120s -> 30s would free about")
                 .doesNotContain("current value unknown");
+    }
+
+    /** A fake kernel whose table is full: 1000 entries of max 1000. */
+    private HostPaths fullTable() {
+        FakeHost host = FakeHost.withConntrack(dir.resolve("host"));
+        HostPaths paths = host.paths();
+        host.set(ConntrackKey.MAX, "1000");
+        FakeHost.write(paths.conntrackCount(), "1000\n");
+        FakeHost.write(paths.uptime(), "100.00 150.00\n");
+        return paths;
+    }
+
+    private static ConntrackNodeState state() {
+        ConntrackNodeState state = new ConntrackNodeState();
+        state.getMetadata().setName("node-a");
+        state.getMetadata().setGeneration(1L);
+        state.setSpec(new ConntrackNodeStateSpec());
+        return state;
+    }
+
+    /** A poller for node-a; table listings run on the poll's thread (Runnable::run), so the poll after the first sees the result. */
+    private NodePoller poller(HostPaths paths, ConntrackNodeState state, KubeClient client, Clock clock) {
+        AgentConfig config = new AgentConfig("node-a", paths.root(), dir.resolve("state"), 0, 0, Duration.ofSeconds(60), false,
+                "test", List.of());
+        return new NodePoller(config, paths, new KmsgWatcher(paths, clock), () -> Optional.of(state),
+                new AgentMetrics(new PrometheusRegistry()), new StatusReporter(client, "node-a", clock, Duration.ofSeconds(60)),
+                new NodeEventRecorder(client, "node-a", clock, Duration.ofMinutes(5)), clock, Runnable::run);
     }
 }

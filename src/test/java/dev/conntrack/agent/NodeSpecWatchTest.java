@@ -32,7 +32,7 @@ class NodeSpecWatchTest {
         }
 
         @Override
-        public InputStream stream(String path, Duration timeout) throws KubeApiException {
+        public InputStream stream(String path, Duration timeout, Duration silence) throws KubeApiException {
             requests.add("WATCH " + path);
             Object next;
             try {
@@ -143,7 +143,7 @@ class NodeSpecWatchTest {
             }
 
             @Override
-            public InputStream stream(String path, Duration timeout) {
+            public InputStream stream(String path, Duration timeout, Duration silence) {
                 watches.add(path);
                 return new InputStream() {
                     private boolean ended;
@@ -198,6 +198,26 @@ class NodeSpecWatchTest {
                     .startsWith("WATCH").endsWith("&resourceVersion=0");
             assertThat(server.requests.get(3)).as("then on from what it sent").startsWith("WATCH").endsWith("&resourceVersion=8");
             assertThat(taken).as("generation 3, never the older 2, then 4").containsExactly(500, 900);
+        } finally {
+            watch.close();
+        }
+    }
+
+    @Test
+    void retryNowEndsABackoffAtOnce() throws Exception {
+        // The API server asked for a minute's pause (Retry-After); then the agent learns that the
+        // cause is gone (its conntrack table has room again) and tries at once.
+        ScriptedServer server = new ScriptedServer();
+        server.listBody = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" + state("node-a", 1, "10", 500) + "]}";
+        server.watches.add(new KubeApiException(503, "HTTP 503", null, 60));
+        server.watches.add("{\"type\":\"MODIFIED\",\"object\":" + state("node-a", 2, "11", 900) + "}\n");
+        NodeSpecWatch watch = new NodeSpecWatch(server, "node-a", () -> { });
+        try {
+            runOnAThread(watch);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.requests.size() >= 2);
+            watch.retryNow();
+            // Well before the minute the server asked for.
+            await().atMost(Duration.ofSeconds(5)).until(() -> watch.current().get().getSpec().getConntrack().getMax() == 900);
         } finally {
             watch.close();
         }

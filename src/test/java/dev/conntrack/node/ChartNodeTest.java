@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.conntrack.agent.kube.KubeApiException;
+import dev.conntrack.agent.kube.KubeClient;
 import dev.conntrack.api.ConntrackNodeState;
 import dev.conntrack.operator.AgentDaemonSetFactory;
-import dev.conntrack.testing.AgentRequests;
+import dev.conntrack.testing.AgentKubeClients;
 import dev.conntrack.testing.RealNode;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
@@ -17,9 +19,9 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -101,13 +103,15 @@ class ChartNodeTest {
         String other = "node-test-other-" + UUID.randomUUID().toString().substring(0, 6);
         // A second Node object (no kubelet behind it): the operator gives it a node state.
         f.client.nodes().resource(new NodeBuilder().withNewMetadata().withName(other).endMetadata().build()).create();
-        try (KubernetesClient asAgent = clientWithToken(token)) {
+        // Written as the agent writes it: its own client, one PATCH of the status (its role has no get).
+        try (KubernetesClient withToken = clientWithToken(token);
+                KubeClient asAgent = AgentKubeClients.like(withToken, Duration.ofSeconds(3), Duration.ofSeconds(10))) {
             await().atMost(NodeFixture.WAIT).until(() -> f.client.resources(ConntrackNodeState.class).withName(other).get() != null);
             String heartbeat = f.state().getStatus().getHeartbeatTime();
             patchHeartbeat(asAgent, f.nodeName, heartbeat);
             assertThatThrownBy(() -> patchHeartbeat(asAgent, other, heartbeat))
-                    .isInstanceOfSatisfying(KubernetesClientException.class, e -> {
-                        assertThat(e.getCode()).isEqualTo(403);
+                    .isInstanceOfSatisfying(KubeApiException.class, e -> {
+                        assertThat(e.code()).isEqualTo(403);
                         assertThat(e.getMessage()).contains("agent of node " + f.nodeName + " may only write ConntrackNodeState "
                                 + f.nodeName + ", not " + other);
                     });
@@ -167,8 +171,8 @@ class ChartNodeTest {
                 .withCaCertData(admin.getCaCertData()).withOauthToken(token).build()).build();
     }
 
-    /** One PATCH as the agent sends it: its RBAC has no get, which the typed client's patch would need. */
-    private static void patchHeartbeat(KubernetesClient client, String node, String heartbeat) {
-        AgentRequests.patchNodeStateStatus(client, node, "{\"status\":{\"heartbeatTime\":\"" + heartbeat + "\"}}");
+    private static void patchHeartbeat(KubeClient client, String node, String heartbeat) throws KubeApiException {
+        client.patch("/apis/conntrack.dev/v1alpha1/conntracknodestates/" + node + "/status", KubeClient.MERGE_PATCH,
+                "{\"status\":{\"heartbeatTime\":\"" + heartbeat + "\"}}");
     }
 }

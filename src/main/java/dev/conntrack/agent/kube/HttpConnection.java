@@ -22,8 +22,10 @@ import javax.net.ssl.SSLSocketFactory;
  *
  * <p>Every read runs against one deadline for the whole exchange (set with {@link #deadline}):
  * the socket's read timeout is set to the time left before each read, so a server that trickles
- * bytes cannot hold a call longer than its timeout either. Not thread-safe: a connection belongs to
- * the thread that took it from the pool.
+ * bytes cannot hold a call longer than its timeout either. A streamed response (a watch) can also
+ * have a silence limit ({@link #silence}): no byte for that long and the read fails, so a connection
+ * whose path died without a word (a NAT mapping gone, replies lost) is given up long before its
+ * deadline. Not thread-safe: a connection belongs to the thread that took it from the pool.
  */
 final class HttpConnection implements AutoCloseable {
     /** Most header lines accepted in one response. */
@@ -33,12 +35,14 @@ final class HttpConnection implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     private long deadlineNanos = Long.MAX_VALUE;
+    /** Longest wait for the next byte of a response, in milliseconds; 0: only the deadline bounds it. */
+    private int silenceMillis;
     private long idleSince;
 
     HttpConnection(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream(), socket, () -> deadlineNanos, true,
-                "response"), 8192);
+        this.in = new BufferedInputStream(new DeadlineInput(socket.getInputStream(), socket, () -> deadlineNanos,
+                () -> silenceMillis, true, "response"), 8192);
         this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
     }
 
@@ -83,7 +87,7 @@ final class HttpConnection implements AutoCloseable {
         @Override
         public synchronized InputStream getInputStream() throws IOException {
             if (wrapped == null) {
-                wrapped = new DeadlineInput(super.getInputStream(), this, () -> deadline, false, "TLS handshake");
+                wrapped = new DeadlineInput(super.getInputStream(), this, () -> deadline, () -> 0, false, "TLS handshake");
             }
             return wrapped;
         }
@@ -92,6 +96,11 @@ final class HttpConnection implements AutoCloseable {
     /** The time by which the current exchange must be done ({@link System#nanoTime()} based). */
     void deadline(long nanos) {
         this.deadlineNanos = nanos;
+    }
+
+    /** The longest wait for the next byte of the response (Duration.ZERO: none, the default). */
+    void silence(java.time.Duration limit) {
+        this.silenceMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(0, limit.toMillis()));
     }
 
     void markIdle(long nowNanos) {
@@ -233,49 +242,74 @@ final class HttpConnection implements AutoCloseable {
 
     /**
      * A socket's input, each read bounded by the time left to a deadline ({@link System#nanoTime()}
-     * based; Long.MAX_VALUE: none, the socket's timeout is then left alone or cleared).
+     * based; Long.MAX_VALUE: none, the socket's timeout is then left alone or cleared) and by the
+     * silence limit (milliseconds, 0: none).
      */
     private static final class DeadlineInput extends InputStream {
         private final InputStream raw;
         private final Socket socket;
         private final java.util.function.LongSupplier deadline;
+        private final java.util.function.IntSupplier silence;
         private final boolean clearWithoutDeadline;
         private final String what;
 
-        DeadlineInput(InputStream raw, Socket socket, java.util.function.LongSupplier deadline, boolean clearWithoutDeadline,
-                String what) {
+        DeadlineInput(InputStream raw, Socket socket, java.util.function.LongSupplier deadline,
+                java.util.function.IntSupplier silence, boolean clearWithoutDeadline, String what) {
             this.raw = raw;
             this.socket = socket;
             this.deadline = deadline;
+            this.silence = silence;
             this.clearWithoutDeadline = clearWithoutDeadline;
             this.what = what;
         }
 
-        private void arm() throws IOException {
+        /** Sets the socket's timeout for the next read; returns true when the silence limit is what bounds it. */
+        private boolean arm() throws IOException {
             long d = deadline.getAsLong();
+            int quiet = silence.getAsInt();
             if (d == Long.MAX_VALUE) {
                 if (clearWithoutDeadline) {
-                    socket.setSoTimeout(0);
+                    socket.setSoTimeout(quiet);
                 }
-                return;
+                return quiet > 0;
             }
             long left = d - System.nanoTime();
             if (left <= 0) {
                 throw new SocketTimeoutException(what + " not complete within its deadline");
             }
-            socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
+            int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000));
+            socket.setSoTimeout(quiet > 0 ? Math.min(quiet, millis) : millis);
+            return quiet > 0 && quiet < millis;
         }
 
         @Override
         public int read() throws IOException {
-            arm();
-            return raw.read();
+            boolean bySilence = arm();
+            try {
+                return raw.read();
+            } catch (SocketTimeoutException e) {
+                throw silent(bySilence, e);
+            }
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            arm();
-            return raw.read(b, off, len);
+            boolean bySilence = arm();
+            try {
+                return raw.read(b, off, len);
+            } catch (SocketTimeoutException e) {
+                throw silent(bySilence, e);
+            }
+        }
+
+        private SocketTimeoutException silent(boolean bySilence, SocketTimeoutException e) {
+            if (!bySilence) {
+                return e;
+            }
+            SocketTimeoutException said = new SocketTimeoutException(what + ": no byte for " + silence.getAsInt()
+                    + " ms (the connection is taken for dead)");
+            said.initCause(e);
+            return said;
         }
 
         @Override

@@ -138,15 +138,19 @@ public class KubeClient implements AutoCloseable {
     /**
      * A streaming GET (a watch): the open body, to be read until the server ends it and closed by
      * the caller. {@code timeout} bounds the whole response; the server's own timeoutSeconds
-     * should end it first. Closing the stream closes its connection (also from another thread,
-     * which ends a read blocked in it).
+     * should end it first. {@code silence} bounds the wait for each next byte (Duration.ZERO:
+     * none): a watch that asks for bookmarks hears from the API server about once a minute, so a
+     * longer silence means its connection died on the way (a read then fails with an
+     * IOException). Closing the stream closes its connection (also from another thread, which
+     * ends a read blocked in it).
      */
-    public InputStream stream(String path, Duration timeout) throws KubeApiException {
+    public InputStream stream(String path, Duration timeout, Duration silence) throws KubeApiException {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpConnection connection = null;
         try {
             connection = HttpConnection.open(host, port, tls(), connectTimeoutMillis);
             connection.deadline(deadline);
+            connection.silence(silence);
             connection.writeRequest("GET", basePath + path, hostHeader, headers(null), null);
             HttpResponseHead response = connection.readResponse("GET");
             if (response.status() / 100 != 2) {

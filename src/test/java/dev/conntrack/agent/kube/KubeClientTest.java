@@ -335,7 +335,7 @@ class KubeClientTest {
             }
             return false;
         });
-        InputStream in = c.stream("/watch?watch=true", Duration.ofSeconds(30));
+        InputStream in = c.stream("/watch?watch=true", Duration.ofSeconds(30), Duration.ZERO);
         byte[] buf = new byte[64];
         int n = in.read(buf);
         assertThat(new String(buf, 0, n, StandardCharsets.UTF_8)).isEqualTo("{\"type\":\"ADDED\"}\n");
@@ -360,7 +360,7 @@ class KubeClientTest {
     void aWatchEndedByTheServerReadsToTheEnd() throws Exception {
         KubeClient c = client("t", null, Duration.ofSeconds(5));
         server.answers.add(chunked("{\"type\":\"BOOKMARK\"}\n", "{\"type\":\"MODIFIED\"}\n"));
-        try (InputStream in = c.stream("/watch", Duration.ofSeconds(30))) {
+        try (InputStream in = c.stream("/watch", Duration.ofSeconds(30), Duration.ZERO)) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
                     .isEqualTo("{\"type\":\"BOOKMARK\"}\n{\"type\":\"MODIFIED\"}\n");
         }
@@ -371,7 +371,7 @@ class KubeClientTest {
     void aWatchRefusedByTheServerIsAnExceptionWithItsAnswer() throws Exception {
         KubeClient c = client("t", null, Duration.ofSeconds(5));
         server.answers.add(json(403, "{\"reason\":\"Forbidden\"}"));
-        assertThatThrownBy(() -> c.stream("/watch?x=1", Duration.ofSeconds(5)))
+        assertThatThrownBy(() -> c.stream("/watch?x=1", Duration.ofSeconds(5), Duration.ZERO))
                 .isInstanceOfSatisfying(KubeApiException.class, e -> assertThat(e.code()).isEqualTo(403))
                 .hasMessageContaining("Forbidden");
     }
@@ -386,10 +386,31 @@ class KubeClientTest {
             return false;
         });
         long started = System.nanoTime();
-        try (InputStream in = c.stream("/watch", Duration.ofMillis(400))) {
+        try (InputStream in = c.stream("/watch", Duration.ofMillis(400), Duration.ZERO)) {
             assertThatThrownBy(in::read).isInstanceOf(IOException.class);
         }
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aWatchThatFallsSilentIsGivenUpAfterItsSilenceLimitNotItsDeadline() throws Exception {
+        // A connection whose path died without a word (a NAT mapping gone): nothing more arrives.
+        KubeClient c = client("t", null, Duration.ofSeconds(5));
+        server.answers.add((request, out) -> {
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String event = "{\"type\":\"BOOKMARK\"}\n";
+            out.write((Integer.toHexString(event.length()) + "\r\n" + event + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            sleep(10_000);
+            return false;
+        });
+        try (InputStream in = c.stream("/watch", Duration.ofSeconds(60), Duration.ofMillis(500))) {
+            byte[] buf = new byte[64];
+            assertThat(in.read(buf)).as("what came before the silence is read").isPositive();
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> in.read(buf)).isInstanceOf(IOException.class).hasMessageContaining("no byte for 500 ms");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isBetween(Duration.ofMillis(400), Duration.ofSeconds(3));
+        }
     }
 
     @Test
