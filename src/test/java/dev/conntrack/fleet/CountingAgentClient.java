@@ -57,8 +57,8 @@ final class CountingAgentClient extends KubeClient {
     }
 
     @Override
-    public InputStream stream(String path, Duration timeout) throws KubeApiException {
-        InputStream in = counted(Kind.WATCH, path, () -> super.stream(path, timeout));
+    public InputStream stream(String path, Duration timeout, Duration silence) throws KubeApiException {
+        InputStream in = counted(Kind.WATCH, path, () -> super.stream(path, timeout, silence));
         firstWatchOpened.putIfAbsent(watchedNode(path), System.nanoTime());
         return in;
     }
