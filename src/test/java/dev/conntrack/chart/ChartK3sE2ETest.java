@@ -38,7 +38,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * and hack/uninstall.sh. The same Chart, KstatusReader and UninstallScript code runs against
  * kube-api-test in the *ApiServerTest tier.
  *
- * <p>Opt-in: {@code ./mvnw verify -Pk3s} (needs Docker). Every build compiles it.
+ * <p>Needs Docker, so it runs when {@code conntrack.k3s=true}: {@code hack/test.sh} (the full run,
+ * CI) and {@code hack/test.sh k3s} set it and build both images here; {@code ./mvnw verify -Pk3s}
+ * on a workstation pulls k3s (docs/k3s.md).
  */
 @EnabledIfSystemProperty(named = "conntrack.k3s", matches = "true")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
