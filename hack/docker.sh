@@ -11,7 +11,8 @@
 # Docker's --privileged asks runc for every capability the kernel knows; root on these machines
 # lacks CAP_SYS_RESOURCE, so every privileged container would fail ("unable to apply caps"). The
 # engine's default runtime is therefore hack/k3s/runc-held-caps, which drops from a container's
-# configuration the capabilities this process does not hold and then runs runc.
+# configuration the capabilities this process does not hold and then runs runc. Published ports
+# (docker-proxy, no iptables) listen on loopback only (--ip 127.0.0.1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${CONNTRACK_DOCKER_DIR:-/var/lib/conntrack-docker}"
@@ -20,6 +21,8 @@ SOCK="$RUN/docker.sock"
 BRIDGE=ct-docker0
 # What a k3s server's kubelet writes on the host (global sysctls, not namespaced).
 SYSCTLS=(kernel/panic kernel/panic_on_oops vm/overcommit_memory)
+# The cgroups its containers make in the host's tree: the engine's, and k3s's (cgroupns=host).
+CGROUPS=(/sys/fs/cgroup/*/docker /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/k3s)
 
 log() { echo "[docker] $*" >&2; }
 
@@ -34,7 +37,7 @@ up() {
   if [[ ! -f "$STATE/host-values" ]]; then
     local s
     for s in "${SYSCTLS[@]}"; do echo "$s $(cat "/proc/sys/$s")"; done > "$STATE/host-values"
-    for s in /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/kubepods; do [[ -d "$s" ]] && echo "$s"; done > "$STATE/host-cgroups" || true
+    for s in "${CGROUPS[@]}"; do [[ -d "$s" ]] && echo "$s"; done > "$STATE/host-cgroups" || true
   fi
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace 172.31.250.1/24 dev "$BRIDGE"
@@ -45,7 +48,7 @@ up() {
     exec dockerd --host "unix://$SOCK" --data-root "$STATE/data" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid.own" \
       --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge "$BRIDGE" \
       --add-runtime held-caps="$ROOT/hack/k3s/runc-held-caps" --default-runtime held-caps \
-      --userland-proxy=true --log-level warn
+      --userland-proxy=true --ip 127.0.0.1 --log-level warn
   ) > "$STATE/dockerd.log" 2>&1 < /dev/null &
   echo $! > "$RUN/dockerd.pid"
   for _ in $(seq 1 100); do
@@ -60,6 +63,8 @@ up() {
 }
 
 down() {
+  # Nothing of ours (never started, or already down): leave any other engine's state alone.
+  [[ -d "$STATE" || -d "$RUN" ]] || return 0
   set +e
   if pid_alive "$RUN/dockerd.pid"; then
     local ids
@@ -71,11 +76,11 @@ down() {
   awk -v a="$STATE/" -v b="$RUN/" 'index($5, a) == 1 || index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort -r | \
     while IFS= read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
   ip link del "$BRIDGE" 2>/dev/null
-  # k3s in a container with cgroupns=host leaves kubepods and docker cgroups behind.
+  # k3s in a container with cgroupns=host leaves its own, kubepods and docker cgroups behind.
   local d
-  for d in /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/kubepods; do
-    [[ -d "$d" ]] || continue
-    grep -qxF "$d" "$STATE/host-cgroups" 2>/dev/null && continue
+  for d in "${CGROUPS[@]}"; do
+    [[ -d "$d" && -f "$STATE/host-cgroups" ]] || continue
+    grep -qxF "$d" "$STATE/host-cgroups" && continue
     find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
   if [[ -f "$STATE/host-values" ]]; then

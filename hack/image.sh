@@ -9,7 +9,9 @@
 #   hack/image.sh pause [ARCHIVE]  the pod sandbox ("pause") image: a static C program
 #   hack/image.sh nginx [ARCHIVE]  nginx-light on the same base, for the NAT case on the real node
 #   hack/image.sh k3s [ARCHIVE]    rancher/k3s:<K3S_VERSION> (hack/k3s/Containerfile) on the same base,
-#                                  from the k3s binary of hack/build-test-binaries.sh --k3s
+#                                  from the k3s binary of hack/build-test-binaries.sh --k3s; without
+#                                  ARCHIVE it is cached under the image directory (rebuilt only when
+#                                  the binary, hack/k3s/ or this script change) and its path printed
 #   hack/image.sh size             uncompressed size of the built image, in bytes
 #   hack/image.sh clean            remove the builder's store (the base's root file system stays cached)
 #
@@ -158,9 +160,19 @@ k3s() {
   # shellcheck source=hack/versions.env
   source "$ROOT/hack/versions.env"
   local test_dir="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}"
-  local name="docker.io/rancher/k3s:${K3S_VERSION/+/-}" out="${1:-$IMAGE_DIR/k3s-${K3S_VERSION/+/-}.tar}"
+  local name="docker.io/rancher/k3s:${K3S_VERSION/+/-}"
   local binary="$test_dir/k3s/$K3S_VERSION/k3s" src="$test_dir/k3s/src"
   [[ -x "$binary" ]] || { log "no k3s binary: hack/build-test-binaries.sh --k3s"; exit 1; }
+  local out="${1:-}"
+  if [[ -z "$out" ]]; then
+    # The cache key: what goes into the image (the binary by size and time: hashing 250 MB each run
+    # costs a second or two for nothing).
+    local key
+    key="$( (stat -c '%s %Y' "$binary"; cat "$ROOT"/hack/k3s/* "$ROOT/hack/image.sh") | sha256sum | cut -c1-12)"
+    out="$IMAGE_DIR/k3s-${K3S_VERSION/+/-}-$key.tar"
+    if [[ -f "$out" ]]; then echo "$out"; return 0; fi
+    rm -f "$IMAGE_DIR/k3s-${K3S_VERSION/+/-}"*.tar
+  fi
   base
   [[ -f "$IMAGE_DIR/pause.tar" ]] || pause "$IMAGE_DIR/pause.tar"
   WORK="$(mktemp -d)"
@@ -180,6 +192,7 @@ k3s() {
   log "building $name (hack/k3s/Containerfile)"
   bah bud --quiet --pull=never --layers --network host --isolation chroot -f "$WORK/Containerfile" -t "$name" "$WORK" >/dev/null
   save "$name" "$out"
+  echo "$out"
 }
 
 size() {
@@ -202,5 +215,5 @@ case "${1:-}" in
   k3s) shift; k3s "$@" ;;
   size) size ;;
   clean) clean ;;
-  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac

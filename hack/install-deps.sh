@@ -42,6 +42,15 @@ if ((${#need[@]})); then
   fi
   echo "[install-deps] installing ${need[*]}" >&2
   apt-get update -qq >/dev/null
+  # No package's service is started (docker.io, containerd and nginx ship init scripts): the tests
+  # run daemons of their own, with their own sockets and no iptables changes, and a system dockerd
+  # would answer in place of ours. Machines made from a container image already have this rule.
+  rc_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    rc_policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$rc_policy" && chmod +x "$rc_policy"
+    trap 'rm -f "$rc_policy"' EXIT
+  fi
   # --no-install-recommends: containerd and buildah would otherwise bring a lot more.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

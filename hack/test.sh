@@ -4,14 +4,14 @@
 # real-node and k3s tiers (failsafe).
 #   hack/test.sh [MAVEN_ARGS...]        every tier (what CI runs: .ci/run)
 #   hack/test.sh node [MAVEN_ARGS...]   only the real-node tier (*NodeTest)
+#   hack/test.sh k3s [MAVEN_ARGS...]    only the k3s tier (*K3sE2ETest)
 #   hack/test.sh mutation               PIT over the pure logic, then the score per package and class
-#   hack/test.sh k3s [MAVEN_ARGS...]    only the k3s tier (*K3sE2ETest; not yet part of the full run:
-#                                       it has not passed here yet, see docs/development.md)
 # The node tier starts a real one-node cluster (hack/cluster.sh up --node) and builds the image
 # from the Dockerfile (hack/image.sh); the node is brought down, and the host restored, when the
 # tests end, and once more here whatever happened to the test JVM. The k3s tier needs a Docker
-# engine: when none answers, one of our own is started (hack/docker.sh) and stopped afterwards;
-# the k3s image is built here (hack/image.sh k3s) and loaded into it.
+# engine: when none answers, one of our own is started (hack/docker.sh) and stopped afterwards
+# (the host's sysctls and cgroups restored); k3s is built from the Go module proxy and its image
+# here (hack/image.sh k3s), loaded into the engine, and the tier is turned on (-Dconntrack.k3s).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,28 +30,32 @@ if [[ "${1:-}" == node || "${1:-}" == k3s ]]; then
 fi
 started=$SECONDS
 log() { echo "[test] $*" >&2; }
-if [[ $tier == k3s ]]; then
-  "$ROOT/hack/install-deps.sh" --node --k3s
-  "$ROOT/hack/build-test-binaries.sh" --k3s >/dev/null
-else
+if [[ $tier == node ]]; then
   "$ROOT/hack/install-deps.sh" --node
   "$ROOT/hack/build-test-binaries.sh" --node >/dev/null
+else
+  "$ROOT/hack/install-deps.sh" --node --k3s
+  "$ROOT/hack/build-test-binaries.sh" --k3s >/dev/null
 fi
 log "dependencies and test cluster binaries ready after $((SECONDS - started)) s"
 
-own_docker=false
 cleanup() {
   "$ROOT/hack/cluster.sh" down --node >/dev/null 2>&1 || true
-  if $own_docker; then "$ROOT/hack/docker.sh" down >/dev/null 2>&1 || true; fi
+  "$ROOT/hack/docker.sh" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 k3s_args=()
-if [[ $tier == k3s ]]; then
+if [[ $tier != node ]]; then
   if ! docker version >/dev/null 2>&1; then
-    DOCKER_HOST="$("$ROOT/hack/docker.sh" up)"
+    # No engine answers (CI, these machines): the k3s tier starts one of its own for its tests and
+    # stops it right after them (hack/docker.sh; the trap above once more whatever happened).
+    DOCKER_HOST="$("$ROOT/hack/docker.sh" host)"
     export DOCKER_HOST
-    own_docker=true
+    # Its published ports listen on loopback only; Testcontainers would otherwise take the bridge's
+    # gateway for the engine's address (this machine looks like a container to it: /.dockerenv).
+    export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
+    k3s_args+=(-Dconntrack.docker.own=true)
   fi
   # Ryuk (Testcontainers' reaper) is an image from a registry; the suite stops its container itself.
   export TESTCONTAINERS_RYUK_DISABLED=true
@@ -59,14 +63,11 @@ if [[ $tier == k3s ]]; then
   export TESTCONTAINERS_CHECKS_DISABLE=true
   # shellcheck source=hack/versions.env
   source "$ROOT/hack/versions.env"
-  k3s_image="rancher/k3s:${K3S_VERSION/+/-}"
-  if ! docker image inspect "$k3s_image" >/dev/null 2>&1; then
-    archive="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/images/k3s-${K3S_VERSION/+/-}.tar"
-    [[ -f "$archive" ]] || "$ROOT/hack/image.sh" k3s "$archive"
-    docker load -i "$archive" >/dev/null
-  fi
-  log "Docker engine ${DOCKER_HOST:-(default)} with $k3s_image ready after $((SECONDS - started)) s"
-  k3s_args=(-Dconntrack.k3s=true -Dconntrack.k3s.image="$k3s_image" -Dconntrack.image.archive="$ROOT/target/images/conntrack-operator.tar")
+  # No registry: k3s's image is built here (cached) and loaded into the engine by the suite.
+  k3s_archive="$("$ROOT/hack/image.sh" k3s)"
+  k3s_args+=(-Dconntrack.k3s=true -Dconntrack.k3s.image="rancher/k3s:${K3S_VERSION/+/-}" -Dconntrack.k3s.archive="$k3s_archive"
+    -Dconntrack.image.archive="$ROOT/target/images/conntrack-operator.tar")
+  log "k3s image ready after $((SECONDS - started)) s"
 fi
 
 rc=0

@@ -1,5 +1,6 @@
 package dev.conntrack.testing;
 
+import com.github.dockerjava.api.DockerClient;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,9 +17,10 @@ import org.testcontainers.utility.MountableFile;
 /**
  * k3s in a container (Testcontainers; needs a Docker engine): a real kubelet, so the chart's
  * Deployment and the agent DaemonSet really run as pods, from the image the repository's
- * Dockerfile builds. hack/test.sh starts an engine when none runs and builds both images here
- * (hack/image.sh k3s and build: no registry is reachable); on a workstation, Testcontainers pulls
- * rancher/k3s and builds the Dockerfile with the local engine.
+ * Dockerfile builds. Under hack/test.sh both images are built here (hack/image.sh k3s and build:
+ * no registry is reachable) and, when no engine answers, the suite runs one of its own
+ * (hack/docker.sh) while k3s runs; on a workstation, Testcontainers pulls rancher/k3s and builds
+ * the Dockerfile with the local engine (docs/k3s.md).
  */
 public final class K3sTestCluster implements TestCluster {
     /**
@@ -28,6 +30,14 @@ public final class K3sTestCluster implements TestCluster {
     public static final String K3S_IMAGE = System.getProperty("conntrack.k3s.image", "rancher/k3s:" + pinnedVersion());
     /** A docker-archive of the project's image (hack/image.sh build) to load instead of building the Dockerfile here. */
     public static final String IMAGE_ARCHIVE = System.getProperty("conntrack.image.archive", "");
+    /** A docker-archive of K3S_IMAGE (hack/image.sh k3s) to load into the engine when it lacks the image. */
+    private static final String K3S_ARCHIVE = System.getProperty("conntrack.k3s.archive", "");
+    /**
+     * Whether the suite runs an engine of its own (hack/docker.sh, at DOCKER_HOST) for as long as
+     * k3s runs: hack/test.sh sets it when no engine answers. Stopping it also restores what the k3s
+     * kubelet wrote on the host (global sysctls, cgroups).
+     */
+    private static final boolean OWN_ENGINE = Boolean.getBoolean("conntrack.docker.own");
 
     private final K3sContainer k3s;
 
@@ -36,9 +46,38 @@ public final class K3sTestCluster implements TestCluster {
     }
 
     public static K3sTestCluster start() {
-        K3sContainer k3s = new K3sContainer(DockerImageName.parse(K3S_IMAGE));
-        k3s.start();
-        return new K3sTestCluster(k3s);
+        // One kubelet at a time on this host's cgroup tree (K3sContainer binds /sys/fs/cgroup).
+        RealNode.downIfUp();
+        if (OWN_ENGINE) {
+            RealNode.script(120, "hack/docker.sh", "up");
+        }
+        try {
+            loadK3sImage();
+            K3sContainer k3s = new K3sContainer(DockerImageName.parse(K3S_IMAGE));
+            k3s.start();
+            return new K3sTestCluster(k3s);
+        } catch (RuntimeException e) {
+            stopOwnEngine();
+            throw e;
+        }
+    }
+
+    private static void loadK3sImage() {
+        DockerClient docker = DockerClientFactory.instance().client();
+        if (K3S_ARCHIVE.isEmpty() || !docker.listImagesCmd().withReferenceFilter(K3S_IMAGE).exec().isEmpty()) {
+            return;
+        }
+        try (InputStream archive = Files.newInputStream(Path.of(K3S_ARCHIVE))) {
+            docker.loadImageCmd(archive).exec();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void stopOwnEngine() {
+        if (OWN_ENGINE) {
+            RealNode.script(300, "hack/docker.sh", "down");
+        }
     }
 
     /**
@@ -75,7 +114,8 @@ public final class K3sTestCluster implements TestCluster {
             k3s.copyFileToContainer(MountableFile.forHostPath(tar), "/tmp/conntrack-image.tar");
             ExecResult imported = k3s.execInContainer("ctr", "-n", "k8s.io", "images", "import", "/tmp/conntrack-image.tar");
             if (imported.getExitCode() != 0) {
-                throw new IllegalStateException("importing " + tar + " into k3s failed: " + imported.getStderr());
+                throw new IllegalStateException("importing " + tar + " into k3s failed (exit " + imported.getExitCode() + "): "
+                        + imported.getStdout() + imported.getStderr());
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -108,6 +148,10 @@ public final class K3sTestCluster implements TestCluster {
 
     @Override
     public void close() {
-        k3s.stop();
+        try {
+            k3s.stop();
+        } finally {
+            stopOwnEngine();
+        }
     }
 }

@@ -56,6 +56,18 @@ public final class RealNode implements TestCluster {
         return node;
     }
 
+    /**
+     * Brings the node down if this JVM brought it up: the k3s tier's kubelet (in a container with
+     * the host's cgroup tree) would share the host's kubepods cgroups with this node's kubelet, and
+     * each kubelet removes the pod cgroups it does not know. A later get() brings it up again.
+     */
+    public static synchronized void downIfUp() {
+        if (node != null) {
+            node.close();
+            node = null;
+        }
+    }
+
     private static void requireRoot() {
         if (!"root".equals(System.getProperty("user.name"))) {
             throw new IllegalStateException("The *NodeTest tier runs a kubelet, containerd and kube-proxy on this machine:"
