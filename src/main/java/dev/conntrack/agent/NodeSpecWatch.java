@@ -143,32 +143,12 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
      * of each would go to etcd.
      */
     private void list() throws KubeApiException, IOException {
-        String body = client.get(PATH + "?" + selector() + "&resourceVersion=0");
-        String version = null;
-        NodeStateJson.Read found = null;
-        try (JsonParser p = NodeStateJson.FACTORY.createParser(body)) {
-            expect(p.nextToken(), JsonToken.START_OBJECT);
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                if (field.equals("metadata")) {
-                    version = NodeStateJson.readMetadata(p).getResourceVersion();
-                } else if (field.equals("items") && value == JsonToken.START_ARRAY) {
-                    while (p.nextToken() == JsonToken.START_OBJECT) {
-                        NodeStateJson.Read item = NodeStateJson.read(p);
-                        if (nodeName.equals(item.state().getMetadata().getName())) {
-                            found = item;
-                        }
-                    }
-                } else {
-                    p.skipChildren();
-                }
-            }
+        NodeStateWatchJson.Listed listed = NodeStateWatchJson.list(
+                client.get(PATH + "?" + selector() + "&resourceVersion=0"), nodeName);
+        if (listed.item() != null) {
+            update(listed.item());
         }
-        if (found != null) {
-            update(found);
-        }
-        resourceVersion = version;
+        resourceVersion = listed.resourceVersion();
     }
 
     private void watch() throws KubeApiException, IOException {
@@ -188,8 +168,8 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
             try (JsonParser p = NodeStateJson.FACTORY.createParser(in)) {
                 JsonToken token;
                 while (!closed && (token = p.nextToken()) != null) {
-                    expect(token, JsonToken.START_OBJECT);
-                    event(p);
+                    NodeStateWatchJson.expect(token, JsonToken.START_OBJECT);
+                    event(NodeStateWatchJson.event(p));
                 }
             }
         } finally {
@@ -197,55 +177,24 @@ public final class NodeSpecWatch implements NodeSpecSource, AutoCloseable {
         }
     }
 
-    /** One watch event; the parser is at its START_OBJECT. The API server writes "type" before "object". */
-    private void event(JsonParser p) throws IOException, KubeApiException {
-        String type = null;
-        String error = null;
-        int code = 0;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            p.nextToken();
-            if (field.equals("type")) {
-                type = p.getValueAsString();
-            } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT && !"ERROR".equals(type)) {
-                NodeStateJson.Read read = NodeStateJson.read(p);
-                ConntrackNodeState state = read.state();
-                String version = state.getMetadata().getResourceVersion();
-                if (version != null) {
-                    resourceVersion = version;
-                }
-                // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
-                if (("ADDED".equals(type) || "MODIFIED".equals(type)) && nodeName.equals(state.getMetadata().getName())) {
-                    update(read);
-                }
-            } else if (field.equals("object") && p.currentToken() == JsonToken.START_OBJECT) {
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String f = p.currentName();
-                    p.nextToken();
-                    if (f.equals("code")) {
-                        code = p.getValueAsInt();
-                    } else if (f.equals("message")) {
-                        error = p.getValueAsString();
-                    } else {
-                        p.skipChildren();
-                    }
-                }
-            } else {
-                p.skipChildren();
+    private void event(NodeStateWatchJson.Event event) throws KubeApiException {
+        if (event.object() != null) {
+            ConntrackNodeState state = event.object().state();
+            String version = state.getMetadata().getResourceVersion();
+            if (version != null) {
+                resourceVersion = version;
+            }
+            // A deleted state says nothing about the desired settings: keep enforcing the last known spec.
+            if (("ADDED".equals(event.type()) || "MODIFIED".equals(event.type())) && nodeName.equals(state.getMetadata().getName())) {
+                update(event.object());
             }
         }
-        if ("ERROR".equals(type)) {
+        if ("ERROR".equals(event.type())) {
             // 410 Gone (the version is too old) is the usual one; for any other, a new list is also right.
             resourceVersion = null;
-            if (code != 410) {
-                throw new KubeApiException(code, "watch error: " + error);
+            if (event.code() != 410) {
+                throw new KubeApiException(event.code(), "watch error: " + event.message());
             }
-        }
-    }
-
-    private static void expect(JsonToken token, JsonToken expected) throws IOException {
-        if (token != expected) {
-            throw new IOException("unexpected JSON from the API server: " + token + " instead of " + expected);
         }
     }
 

@@ -81,7 +81,19 @@ class ChartNodeTest {
             assertThat(probeCount(probes, podName, "Liveness", "successful")).isPositive();
             assertThat(probeCount(probes, podName, "Liveness", "failed")).isZero();
             assertThat(probeCount(probes, RealNode.RELEASE + "-", "Readiness", "successful")).isPositive();
+            // The agent's readiness probe (the spec known, a poll done) gates the DaemonSet's rollout.
+            assertThat(probeCount(probes, podName, "Readiness", "successful")).isPositive();
+            // The operator's startup probe holds its readiness probe back until it answers: none failed.
+            assertThat(probeCount(probes, RealNode.RELEASE + "-", "Startup", "successful")).isPositive();
+            assertThat(probeCount(probes, RealNode.RELEASE + "-", "Readiness", "failed")).isZero();
         });
+    }
+
+    @Test
+    @Order(1)
+    void theImageKeepsNoPackageCaches() throws Exception {
+        // Package lists, downloaded .debs and apt's caches are not part of the image (they were 76 MB).
+        assertThat(exec(f.agentPod(), "find", "/var/lib/apt/lists", "/var/cache/apt", "-type", "f")).isEmpty();
     }
 
     @Test
