@@ -21,9 +21,12 @@ record NatLabRig(NatLab lab, KubernetesClient client, RoleProcess operator, Role
         implements AutoCloseable {
 
     static NatLabRig start(String run, String name, Map<String, String> agentEnv, String... agentJvmOptions) throws IOException {
+        // The lab lowers max to 1000 and its own flows must be what fills the table: the machine's
+        // entries (the suite's own loopback connections to its API server, kept alive; the lab's
+        // notrack table keeps new ones out) must leave most of it to them.
         assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
-                .as("this machine's own namespace must track (almost) nothing before max is lowered")
-                .isLessThan(200);
+                .as("this machine's own namespace must track at most half the max the lab sets")
+                .isLessThan(500);
         NatLab lab = NatLab.up();
         KubernetesClient client = TestApiServer.newClient();
         String node = name + "-" + run;
