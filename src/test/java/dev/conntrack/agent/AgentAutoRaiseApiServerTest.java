@@ -68,6 +68,9 @@ class AgentAutoRaiseApiServerTest {
     @Test
     @Order(2)
     void usageAtTheWatermarkRaisesMaxAtOnceAndIsReported() {
+        // The poll that applied the spec's max armed the count watcher from the sample it took before
+        // (max 262144); a whole poll later it watches for the watermark of max 100000.
+        rig.awaitPolls(2);
         long written = System.nanoTime();
         // 85,000 entries appear between two reads of the count watcher: a storm of millions of
         // entries per second, so the raise is sized for a second of it, which the ceiling caps.
