@@ -134,7 +134,10 @@ class NatServiceNodeTest {
         assertThat(run.completeRequests()).as(run.output()).isEqualTo(REQUESTS);
         assertThat(run.failedRequests()).isZero();
         assertThat(lab.routerDrops()).as("kernel drops during the run").isEqualTo(drops);
-        assertThat(ratio).as("rate against the well-sized run").isGreaterThanOrEqualTo(0.95);
+        // The 95% target is a benchmark's (bench/node.sh, interleaved runs on a quiet machine); one
+        // run against one run moves 10-15% on a shared CI machine. Here: nothing like the collapse
+        // (0 requests), and not a slow crawl through retries either.
+        assertThat(ratio).as("rate against the well-sized run").isGreaterThanOrEqualTo(0.8);
         assertThat(maxAfter).as("raised during the load").isGreaterThan(maxBefore);
         await().atMost(NodeFixture.WAIT).untilAsserted(() -> {
             ConntrackNodeStateStatus status = f.state().getStatus();
@@ -158,13 +161,14 @@ class NatServiceNodeTest {
         lab.flushRouterTable();
         Sysctls.write(MAX, "1000");
         long drops = lab.routerDrops();
-        long tableFullLines = kernelLogLines("nf_conntrack: table full, dropping packet");
+        double lastTableFullLine = lastKernelLogTime("nf_conntrack: table full, dropping packet");
         NatLab.LoadResult run = lab.load(CONCURRENCY, REQUESTS, 5, 30);
         System.out.printf("NAT through kube-proxy, max 1000, no policy: %d of %d complete, %d failed, %d kernel drops%n",
                 run.completeRequests(), REQUESTS, run.failedRequests(), lab.routerDrops() - drops);
         assertThat(run.failedOrAborted()).as(run.output()).isTrue();
         assertThat(lab.routerDrops()).isGreaterThan(drops);
-        assertThat(kernelLogLines("nf_conntrack: table full, dropping packet")).isGreaterThan(tableFullLines);
+        assertThat(lastKernelLogTime("nf_conntrack: table full, dropping packet")).as("a new \"table full\" line in the kernel log")
+                .isGreaterThan(lastTableFullLine);
         // While the table is full the agent's own new connections to the API server (through the
         // kubernetes Service's DNAT, tracked like the load) are dropped too; its TIME_WAIT entries
         // would hold it full for two minutes. Freed here, as an operator would: from then on the
@@ -190,10 +194,17 @@ class NatServiceNodeTest {
     }
 
     /** Lines of the kernel log containing text (dmesg reads the same ring buffer as /dev/kmsg). */
-    private static long kernelLogLines(String text) throws IOException, InterruptedException {
+    /**
+     * The kernel's time stamp (seconds since boot) of the newest log line with TEXT, -1 if none. Not a
+     * count: once the ring buffer is full of these lines, new ones push old ones out and the count stays.
+     */
+    private static double lastKernelLogTime(String text) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("dmesg").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor();
-        return out.lines().filter(l -> l.contains(text)).count();
+        return out.lines().filter(l -> l.contains(text))
+                .map(l -> l.replaceFirst("^\\[\\s*([0-9.]+)\\].*", "$1"))
+                .filter(t -> t.matches("[0-9.]+"))
+                .mapToDouble(Double::parseDouble).max().orElse(-1);
     }
 }
