@@ -1,7 +1,6 @@
 package dev.conntrack.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.conntrack.testing.RoleProcess;
 import dev.conntrack.testing.Sysctls;
@@ -10,7 +9,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -23,14 +21,12 @@ record NatLabRig(NatLab lab, KubernetesClient client, RoleProcess operator, Role
         implements AutoCloseable {
 
     static NatLabRig start(String run, String name, Map<String, String> agentEnv, String... agentJvmOptions) throws IOException {
-        // The lab lowers max to 1000 and its own flows must be what fills it (the raise sizes the
-        // tests expect count this machine's entries too). Earlier tiers leave entries behind that
-        // expire (TIME_WAIT, 120 s: the k3s tier's connections through Docker's published ports),
-        // so wait for them to go rather than fail on them.
-        await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
-                assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
-                        .as("this machine's own namespace must track (almost) nothing before max is lowered")
-                        .isLessThan(200));
+        // The lab lowers max to 1000 and its own flows must be what fills it: the machine's entries
+        // (the suite's API servers keep their etcd and watch connections on loopback, about 240 by the
+        // time the lab runs; the lab's notrack table keeps new ones out) must leave most of it to them.
+        assertThat(Long.parseLong(Sysctls.read("nf_conntrack_count")))
+                .as("this machine's own namespace must track at most half the max the lab sets")
+                .isLessThan(500);
         NatLab lab = NatLab.up();
         KubernetesClient client = TestApiServer.newClient();
         String node = name + "-" + run;
