@@ -26,9 +26,12 @@ public class AgentDaemonSetWatch {
             return null;
         }
         if (informer == null) {
-            informer = client.apps().daemonSets().inNamespace(config.agent().namespace()).withName(AgentDaemonSetFactory.NAME)
-                    .inform();
-            informer.exceptionHandler((started, error) -> true);
+            // The handler is set before the informer runs: the informer refuses one once running.
+            SharedIndexInformer<DaemonSet> created = client.apps().daemonSets().inNamespace(config.agent().namespace())
+                    .withName(AgentDaemonSetFactory.NAME).runnableInformer(0);
+            created.exceptionHandler((started, error) -> true);
+            created.run();
+            informer = created;
         }
         return informer.getStore().list().stream().findFirst().orElse(null);
     }

@@ -47,7 +47,13 @@ import org.jboss.logging.Logger;
         // Not generation-aware: the resume annotation must get through; ChangeFilters.PolicyUpdates keeps
         // our own status writes out instead.
         generationAwareEventProcessing = false,
-        informer = @Informer(onUpdateFilter = ChangeFilters.PolicyUpdates.class, itemStore = PrunedItemStore.Policies.class))
+        // comparableResourceVersions off: with it on, the operator SDK keeps the response of our own
+        // status patch as the newest copy and drops every event older than it. A deletion or a spec
+        // edit that lands while that patch is in flight is in the response, but its own event is
+        // dropped and nothing reconciles it until the next re-check (up to a minute): a deleted
+        // policy kept its finalizer that long. Our status writes are kept out by PolicyUpdates.
+        informer = @Informer(onUpdateFilter = ChangeFilters.PolicyUpdates.class, itemStore = PrunedItemStore.Policies.class,
+                comparableResourceVersions = false))
 @RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class ConntrackPolicyReconciler implements Reconciler<ConntrackPolicy>, Cleaner<ConntrackPolicy> {
     public static final String NAME = "conntrackpolicy";

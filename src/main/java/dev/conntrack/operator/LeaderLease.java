@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -50,6 +51,8 @@ public class LeaderLease {
     private final List<Runnable> onLeading = new CopyOnWriteArrayList<>();
     private volatile boolean leading;
     private volatile boolean shuttingDown;
+    private volatile boolean ledOnce;
+    private final AtomicBoolean handedOver = new AtomicBoolean();
 
     @Inject
     public LeaderLease(OperatorConfig config, KubernetesClient client, Instance<Operator> operator) {
@@ -103,14 +106,20 @@ public class LeaderLease {
     void onShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
         shuttingDown = true;
         if (operator.isResolvable()) {
+            // When the elector's stop callback runs (stoppedLeading), it hands the Lease over
+            // before the SDK closes the client.
             operator.get().stop();
         }
-        handOver();
+        if (ledOnce) {
+            // In case that callback did not run; a replica that never led holds nothing.
+            handOver();
+        }
     }
 
     private void startedLeading() {
         LOG.infof("%s leads: reconciling", identity);
         leading = true;
+        ledOnce = true;
         for (Runnable task : onLeading) {
             task.run();
         }
@@ -133,7 +142,7 @@ public class LeaderLease {
      * Called once the operator has stopped (no renewal can take it back).
      */
     public void handOver() {
-        if (!config.leaderElection().enabled()) {
+        if (!config.leaderElection().enabled() || !handedOver.compareAndSet(false, true)) {
             return;
         }
         String namespace = config.agent().namespace();
@@ -148,7 +157,8 @@ public class LeaderLease {
                     "{\"metadata\":{\"resourceVersion\":\"" + lease.getMetadata().getResourceVersion()
                             + "\"},\"spec\":{\"holderIdentity\":null,\"leaseDurationSeconds\":1}}");
             LOG.infof("%s handed the Lease %s/%s over", identity, namespace, name);
-        } catch (KubernetesClientException e) {
+        } catch (KubernetesClientException | IllegalStateException e) {
+            // IllegalStateException: the client is closed already.
             // It expires by itself after its duration.
             LOG.warnf("could not hand the Lease %s/%s over (%s); it expires by itself", namespace, name, e.getMessage());
         }
