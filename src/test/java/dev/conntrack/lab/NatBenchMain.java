@@ -226,6 +226,9 @@ public final class NatBenchMain {
             a.setMemoryBudget("512Mi");
             policy(ct -> ct.setMax(4096), a);
             // Autoscale keeps its storm headroom: 4096 is raised to 6251 at once; wait for the policy to be in force.
+            // Applied first: the max an earlier phase left (the peer's 64000) is in the range too, and
+            // the agent writing 4096 in the middle of the flood made drops that were the harness's.
+            waitFor(this::policyApplied, 30);
             waitFor(() -> {
                 long max = Long.parseLong(Sysctls.read("nf_conntrack_max").trim());
                 return max >= 4096 && max < 131072;
@@ -324,6 +327,19 @@ public final class NatBenchMain {
         a.setCeiling(262144);
         a.setMemoryBudget("256Mi");
         return a;
+    }
+
+    /** The agent reports this policy's node spec applied (its generation, Applied=True). */
+    private boolean policyApplied() {
+        ConntrackNodeState state = client.resources(ConntrackNodeState.class).withName(NODE).get();
+        if (state == null || state.getStatus() == null || state.getSpec() == null || state.getSpec().getPolicies() == null
+                || !state.getSpec().getPolicies().contains(POLICY)) {
+            return false;
+        }
+        var applied = Conditions.find(state.getStatus().getConditions(), "Applied");
+        return state.getMetadata().getGeneration().equals(state.getStatus().getObservedGeneration())
+                && applied != null && "True".equals(applied.getStatus())
+                && state.getMetadata().getGeneration().equals(applied.getObservedGeneration());
     }
 
     private boolean tableFull() {
