@@ -99,9 +99,8 @@ public class LeaderLease {
     /**
      * On SIGTERM (a rolling update, a drain): stop reconciling and renewing, then hand the Lease over,
      * so that another replica leads at once instead of after the Lease expires. The operator SDK's
-     * elector does not release it, and its stop callback would run on an executor that the same stop
-     * shuts down. Done first in the shutdown, while the client is open: after Quarkus.waitForExit
-     * returns, the client may be closed already.
+     * elector does not release it. Done first in the shutdown, while the client is open: the SDK's
+     * stop closes it, and after Quarkus.waitForExit returns it may be closed already.
      */
     void onShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
         shuttingDown = true;
